@@ -1,0 +1,64 @@
+using SubnetworkEnsembles.Abstractions;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace SubnetworkEnsembles.Optimizers;
+
+/// <summary>Options of <see cref="AdamOptimizer"/>.</summary>
+public sealed class AdamOptimizerOptions : IValidatableOptions
+{
+    /// <summary>β₁, the first-moment decay; a schedule with momentum (one-cycle) overrides it per step.</summary>
+    public double Beta1 { get; init; } = 0.9;
+
+    /// <summary>β₂, the second-moment decay.</summary>
+    public double Beta2 { get; init; } = 0.999;
+
+    /// <summary>ε added to √v̂.</summary>
+    public double Eps { get; init; } = 1e-8;
+
+    /// <summary>L2 weight decay λ added to the gradient (not decoupled): g ← ∇ + λW.</summary>
+    public double WeightDecay { get; init; }
+
+    /// <summary>Use the AMSGrad variant.</summary>
+    public bool Amsgrad { get; init; }
+
+    /// <inheritdoc />
+    public IEnumerable<string> Validate()
+    {
+        if (Beta1 is < 0 or >= 1) yield return $"beta1: must be in [0, 1), got {Beta1}";
+        if (Beta2 is < 0 or >= 1) yield return $"beta2: must be in [0, 1), got {Beta2}";
+        if (Eps <= 0) yield return $"eps: must be > 0, got {Eps}";
+        if (WeightDecay < 0) yield return $"weight_decay: must be ≥ 0, got {WeightDecay}";
+    }
+}
+
+/// <summary>
+/// Adam (Kingma &amp; Ba): m ← β₁m + (1 − β₁)g; v ← β₂v + (1 − β₂)g²; W ← W − η m̂ / (√v̂ + ε), with g = ∇ + λW.
+/// Momentum from a schedule sets β₁.
+/// </summary>
+[Plugin("adam", PluginKind.Optimizer, OptionsType = typeof(AdamOptimizerOptions), Description = "Adam with optional L2 weight decay")]
+public sealed class AdamOptimizer(AdamOptimizerOptions options) : IOptimizerFactory
+{
+    /// <inheritdoc />
+    public ITrainableOptimizer Create(IReadOnlyList<Parameter> parameters, double learningRate) =>
+        new Trainable(optim.Adam(parameters, learningRate, options.Beta1, options.Beta2, options.Eps, options.WeightDecay, options.Amsgrad));
+
+    private sealed class Trainable(Adam adam) : ITrainableOptimizer
+    {
+        public optim.Optimizer Optimizer => adam;
+        public bool SupportsMomentum => true;
+
+        public void SetLearningRate(double learningRate)
+        {
+            foreach (var g in adam.ParamGroups) g.LearningRate = learningRate;
+        }
+
+        public void SetMomentum(double momentum)
+        {
+            foreach (var g in adam.ParamGroups) ((Adam.Options)((ParamGroup)g).Options).beta1 = momentum;
+        }
+
+        public void Dispose() => adam.Dispose();
+    }
+}

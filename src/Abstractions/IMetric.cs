@@ -1,0 +1,19 @@
+using static TorchSharp.torch;
+
+namespace SubnetworkEnsembles.Abstractions;
+
+/// <summary>What a metric sees: the members' and the ensemble's class probabilities and the true labels.</summary>
+/// <param name="MemberProbabilities">Softmax outputs of every member, float32 [M, N, C] (M = 1 for a single model).</param>
+/// <param name="EnsembleProbabilities">Combined probabilities p̄, float32 [N, C], rows sum to 1.</param>
+/// <param name="Labels">True classes, int64 [N].</param>
+public sealed record MetricInput(Tensor MemberProbabilities, Tensor EnsembleProbabilities, Tensor Labels);
+
+/// <summary>An evaluation metric (SPEC §1 "Metrics"): probabilities + labels → named values.</summary>
+public interface IMetric
+{
+    /// <summary>
+    /// Computes the metric; keys are the names written to results.json (e.g. "accuracy", or "ece" and "mce").
+    /// Must not modify the inputs.
+    /// </summary>
+    IReadOnlyDictionary<string, double> Compute(MetricInput input);
+}

@@ -1,0 +1,124 @@
+using SubnetworkEnsembles.Engine.Data;
+using SubnetworkEnsembles.Engine.Models;
+
+namespace SubnetworkEnsembles.Host.Configuration;
+
+/// <summary>
+/// An experiment as written in YAML (keys in snake_case). Every key has a default; see examples/ and the README.
+/// </summary>
+public sealed class ExperimentConfig
+{
+    /// <summary>Name of the experiment; the default run directory is runs/&lt;name&gt;-&lt;time&gt;.</summary>
+    public string Name { get; init; } = "experiment";
+
+    /// <summary>The run's seed: every random draw derives from it (and the child index).</summary>
+    public long Seed { get; init; }
+
+    /// <summary><c>cpu</c>, <c>cuda</c> or <c>cuda:N</c>.</summary>
+    public string Device { get; init; } = "cpu";
+
+    /// <summary>LibTorch intra-op threads (0 = LibTorch's default, one per core).</summary>
+    public int Threads { get; init; }
+
+    /// <summary>The dataset.</summary>
+    public DataSpec Data { get; init; } = new();
+
+    /// <summary>The parent's (and so every child's) architecture.</summary>
+    public ModelSpec Model { get; init; } = new();
+
+    /// <summary>How the parent is trained.</summary>
+    public TrainingConfig Parent { get; init; } = new()
+    {
+        Epochs = 10,
+        Optimizer = PluginSpec.Named("sgd"),
+        Schedule = PluginSpec.Named("linear-decay"),
+    };
+
+    /// <summary>How children are sampled (ϕ), perturbed (ξ) and tuned.</summary>
+    public ChildrenConfig Children { get; init; } = new();
+
+    /// <summary>Metrics computed for the parent, every member and the ensemble.</summary>
+    public List<PluginSpec> Metrics { get; init; } = [PluginSpec.Named("accuracy"), PluginSpec.Named("nll"), PluginSpec.Named("ece")];
+
+    /// <summary>Where plugins are loaded from.</summary>
+    public PluginsConfig Plugins { get; init; } = new();
+
+    /// <summary>Problems with these settings, as (key path, message); plugin options are validated separately.</summary>
+    public IEnumerable<(string Path, string Message)> Validate()
+    {
+        if (Device != "cpu" && Device != "cuda" && !Device.StartsWith("cuda:", StringComparison.Ordinal))
+            yield return ("device", $"expected cpu, cuda or cuda:N, got '{Device}'");
+        if (Threads < 0) yield return ("threads", $"must be ≥ 0 (0 = LibTorch's default), got {Threads}");
+        foreach (var m in Data.Validate()) yield return Split("data", m);
+        foreach (var m in Model.Validate()) yield return Split("model", m);
+        foreach (var p in Parent.Validate("parent", minEpochs: 1)) yield return p;
+        foreach (var p in Children.Validate()) yield return p;
+        if (Metrics.Count == 0) yield return ("metrics", "list at least one metric, e.g. [accuracy, nll, ece]");
+        if (Model.Type == ModelType.Lenet && Data.Dataset == DatasetName.Spirals)
+            yield return ("model.type", "lenet needs 1×28×28 images; the spirals dataset has 2 inputs: use mlp");
+    }
+
+    /// <summary>"key: message" from a block's Validate() → ("block.key", "message").</summary>
+    internal static (string, string) Split(string block, string message)
+    {
+        int colon = message.IndexOf(": ", StringComparison.Ordinal);
+        return colon > 0 && !message[..colon].Contains(' ') ? ($"{block}.{message[..colon]}", message[(colon + 2)..]) : (block, message);
+    }
+}
+
+/// <summary>A training stage: epochs, batch size, optimiser and learning-rate schedule.</summary>
+public sealed class TrainingConfig
+{
+    /// <summary>Number of passes over the training split (0 for children = no tuning).</summary>
+    public int Epochs { get; init; } = 2;
+
+    /// <summary>Mini-batch size.</summary>
+    public int BatchSize { get; init; } = 128;
+
+    /// <summary>The optimiser plugin (sgd, adam, …) with its options.</summary>
+    public PluginSpec Optimizer { get; init; } = PluginSpec.Named("sgd");
+
+    /// <summary>The learning-rate schedule plugin (constant, one-cycle, linear-decay, …) with its options.</summary>
+    public PluginSpec Schedule { get; init; } = PluginSpec.Named("one-cycle");
+
+    internal IEnumerable<(string, string)> Validate(string path, int minEpochs)
+    {
+        if (Epochs < minEpochs) yield return ($"{path}.epochs", $"must be ≥ {minEpochs}, got {Epochs}");
+        if (BatchSize < 1) yield return ($"{path}.batch_size", $"must be ≥ 1, got {BatchSize}");
+    }
+}
+
+/// <summary>The <c>children:</c> block.</summary>
+public sealed class ChildrenConfig
+{
+    /// <summary>Number of children (ensemble members).</summary>
+    public int Count { get; init; } = 6;
+
+    /// <summary>Whether the output layer's weight is masked too (biases never are).</summary>
+    public bool MaskOutputLayer { get; init; } = true;
+
+    /// <summary>ϕ: the subnetwork sampler.</summary>
+    public PluginSpec Sampler { get; init; } = PluginSpec.Named("partition");
+
+    /// <summary>ξ: the perturbation.</summary>
+    public PluginSpec Perturbation { get; init; } = PluginSpec.Named("prune");
+
+    /// <summary>How each child is tuned after ξ.</summary>
+    public TrainingConfig Tuning { get; init; } = new();
+
+    internal IEnumerable<(string, string)> Validate()
+    {
+        if (Count < 1) yield return ("children.count", $"must be ≥ 1, got {Count}");
+        foreach (var p in Tuning.Validate("children.tuning", minEpochs: 0)) yield return p;
+    }
+}
+
+/// <summary>The <c>plugins:</c> block.</summary>
+public sealed class PluginsConfig
+{
+    /// <summary>
+    /// Extra plugin directories (relative paths are relative to the config file), searched in addition to the
+    /// plugins built with sne and any given with --plugins.
+    /// </summary>
+    public List<string> Directories { get; init; } = [];
+}

@@ -1,0 +1,101 @@
+using SubnetworkEnsembles.Abstractions;
+using SubnetworkEnsembles.Host.Plugins;
+
+namespace SubnetworkEnsembles.Host.Configuration;
+
+/// <summary>
+/// Turns a YAML file plus overrides into a validated <see cref="ExperimentConfig"/>: binds the document, resolves
+/// every plugin name against the catalog (an unknown name lists the known ones), binds and validates each plugin's
+/// options, and validates the experiment. All problems are reported at once as one <see cref="ConfigException"/>.
+/// </summary>
+public static class ExperimentLoader
+{
+    /// <summary>Reads, binds and checks the document's plugin directories only (needed before plugins can be discovered).</summary>
+    public static (ConfigDocument Document, ExperimentConfig Config, ConfigBinder Binder) Read(string path, IEnumerable<string> overrides)
+    {
+        var document = YamlDocumentReader.Load(path, overrides);
+        var binder = new ConfigBinder(path, document.OverrideSources);
+        var config = binder.Bind<ExperimentConfig>(document.Root, "");
+        binder.ThrowIfProblems();
+        return (document, config, binder);
+    }
+
+    /// <summary>Plugin directories the config names, made absolute relative to the config file.</summary>
+    public static IEnumerable<string> PluginDirectories(ConfigDocument document, ExperimentConfig config)
+    {
+        string baseDir = Path.GetDirectoryName(Path.GetFullPath(document.Path)) ?? ".";
+        return config.Plugins.Directories.Select(d => Path.GetFullPath(d, baseDir));
+    }
+
+    /// <summary>Resolves and validates every plugin spec and the experiment; throws <see cref="ConfigException"/> listing all problems.</summary>
+    public static void Resolve(ExperimentConfig config, ConfigBinder binder, PluginCatalog catalog)
+    {
+        Resolve(config.Parent.Optimizer, PluginKind.Optimizer, "parent.optimizer", binder, catalog);
+        Resolve(config.Parent.Schedule, PluginKind.Schedule, "parent.schedule", binder, catalog);
+        Resolve(config.Children.Sampler, PluginKind.Sampler, "children.sampler", binder, catalog);
+        Resolve(config.Children.Perturbation, PluginKind.Perturbation, "children.perturbation", binder, catalog);
+        Resolve(config.Children.Tuning.Optimizer, PluginKind.Optimizer, "children.tuning.optimizer", binder, catalog);
+        Resolve(config.Children.Tuning.Schedule, PluginKind.Schedule, "children.tuning.schedule", binder, catalog);
+        for (int i = 0; i < config.Metrics.Count; i++) Resolve(config.Metrics[i], PluginKind.Metric, $"metrics[{i}]", binder, catalog);
+
+        foreach (var (path, message) in config.Validate()) binder.Report(LocationOfPath(config, binder, path), message);
+        binder.ThrowIfProblems();
+    }
+
+    private static void Resolve(PluginSpec spec, PluginKind kind, string path, ConfigBinder binder, PluginCatalog catalog)
+    {
+        spec.Kind = kind;
+        var location = spec.Location.Source.Length > 0 ? spec.Location : new ConfigLocation(binder.LocationOfRootSource(), 0, 0, path);
+        var descriptor = catalog.Find(kind, spec.Type);
+        if (descriptor is null)
+        {
+            var known = catalog.NamesOf(kind);
+            string? nearest = ConfigNames.Nearest(spec.Type, known);
+            binder.Report(location with { KeyPath = path + ".type" }, $"unknown {kind.ToString().ToLowerInvariant()} '{spec.Type}'" +
+                (nearest is not null ? $" (did you mean '{nearest}'?)" : "") +
+                $"; known: {(known.Count > 0 ? string.Join(", ", known) : "none — are the plugin directories right?")}");
+            return;
+        }
+        if (descriptor.OptionsType is null)
+        {
+            if (spec.Options.Children.Count > 0)
+            {
+                var first = spec.Options.Children.First().Key;
+                binder.Report(binder.Locate(first, $"{path}.{first}"), $"{kind.ToString().ToLowerInvariant()} '{spec.Type}' takes no options");
+            }
+            return;
+        }
+        int before = binder.Problems.Count;
+        var options = binder.BindObject(descriptor.OptionsType, spec.Options, path);
+        if (binder.Problems.Count > before) return;
+        if (options is IValidatableOptions validatable)
+        {
+            foreach (var message in validatable.Validate())
+            {
+                var (keyPath, text) = ExperimentConfig.Split(path, message);
+                string key = keyPath.Length > path.Length ? keyPath[(path.Length + 1)..] : "";
+                var property = descriptor.OptionsType.GetProperties().FirstOrDefault(p => ConfigNames.Key(p.Name) == key);
+                var where = (property is not null ? binder.LocationOf(options, property.Name) : null) ?? location;
+                binder.Report(where with { KeyPath = keyPath }, text);
+            }
+        }
+        spec.BoundOptions = options;
+    }
+
+    /// <summary>Finds the YAML location of a key path like "children.tuning.epochs" in the bound objects.</summary>
+    private static ConfigLocation LocationOfPath(ExperimentConfig config, ConfigBinder binder, string path)
+    {
+        object current = config;
+        ConfigLocation? best = binder.LocationOf(config);
+        foreach (var key in path.Split('.'))
+        {
+            var property = current.GetType().GetProperties().FirstOrDefault(p => ConfigNames.Key(p.Name) == key);
+            if (property is null) break;
+            best = binder.LocationOf(current, property.Name) ?? best;
+            var next = property.GetValue(current);
+            if (next is null || next.GetType().IsPrimitive || next is string) break;
+            current = next;
+        }
+        return (best ?? new ConfigLocation(binder.LocationOfRootSource(), 0, 0, "")) with { KeyPath = path };
+    }
+}

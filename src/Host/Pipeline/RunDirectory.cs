@@ -1,0 +1,74 @@
+using System.Text;
+
+namespace SubnetworkEnsembles.Host.Pipeline;
+
+/// <summary>
+/// The output folder of one run: resolved config, log, checkpoints and results.json. Files are written atomically
+/// (temporary file + rename), so a reader never sees half a file. A finished run is never overwritten silently.
+/// </summary>
+public sealed class RunDirectory
+{
+    private RunDirectory(string path) => Path = path;
+
+    /// <summary>Absolute path of the folder.</summary>
+    public string Path { get; }
+
+    /// <summary>results.json.</summary>
+    public string ResultsFile => Combine("results.json");
+
+    /// <summary>The run's log file.</summary>
+    public string LogFile => Combine("sne.log");
+
+    /// <summary>The parent's checkpoint (weights and masks).</summary>
+    public string ParentCheckpoint => Combine("parent.ckpt");
+
+    /// <summary>Checkpoint of child <paramref name="index"/>.</summary>
+    public string ChildCheckpoint(int index) => Combine("children", $"child-{index:D3}.ckpt");
+
+    /// <summary>A path inside the run directory.</summary>
+    public string Combine(params string[] parts) => System.IO.Path.Combine([Path, .. parts]);
+
+    /// <summary>
+    /// Creates (or reuses an unfinished) run directory. A directory holding results.json is refused unless
+    /// <paramref name="force"/>, in which case its previous contents are removed first.
+    /// </summary>
+    public static RunDirectory Create(string path, bool force)
+    {
+        string full = System.IO.Path.GetFullPath(path);
+        if (File.Exists(full)) throw new IOException($"output path {full} is a file, expected a directory");
+        if (File.Exists(System.IO.Path.Combine(full, "results.json")))
+        {
+            if (!force) throw new RunDirectoryExistsException(full);
+            Directory.Delete(full, recursive: true);
+        }
+        Directory.CreateDirectory(System.IO.Path.Combine(full, "children"));
+        return new RunDirectory(full);
+    }
+
+    /// <summary>Writes <paramref name="text"/> to <paramref name="file"/> atomically.</summary>
+    public static void WriteAllTextAtomic(string file, string text) =>
+        WriteAtomic(file, tmp => File.WriteAllText(tmp, text, new UTF8Encoding(false)));
+
+    /// <summary>Runs <paramref name="write"/> on a temporary file beside <paramref name="file"/>, then renames it into place.</summary>
+    public static void WriteAtomic(string file, Action<string> write)
+    {
+        string tmp = file + ".tmp-" + Environment.ProcessId;
+        try
+        {
+            write(tmp);
+            File.Move(tmp, file, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(tmp)) File.Delete(tmp);
+        }
+    }
+}
+
+/// <summary>The output directory already holds a finished run.</summary>
+public sealed class RunDirectoryExistsException(string path)
+    : Exception($"{path} already holds a finished run (results.json); choose another --out or pass --force to replace it")
+{
+    /// <summary>The directory.</summary>
+    public string Path { get; } = path;
+}
