@@ -49,9 +49,10 @@ public static class YamlDocumentReader
     public static YamlMappingNode Parse(string text, string source)
     {
         var stream = new YamlStream();
+        var scanner = new Scanner(new StringReader(text));
         try
         {
-            stream.Load(new StringReader(text));
+            stream.Load(new Parser(scanner));
         }
         catch (YamlException e)
         {
@@ -61,9 +62,12 @@ public static class YamlDocumentReader
             if (message.StartsWith("(Line", StringComparison.Ordinal) && cut > 0) message = message[(cut + 3)..];
             throw new ConfigException(new ConfigLocation(source, e.Start.Line, e.Start.Column, ""), "YAML syntax error: " + message);
         }
-        catch (ArgumentException e)
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
         {
-            throw new ConfigException(new ConfigLocation(source, 0, 0, ""), "YAML error: " + e.Message);
+            // YamlDotNet reports some malformed input (and duplicate keys) without a position: use the scanner's.
+            var at = scanner.CurrentPosition;
+            string what = e is ArgumentException && e.Message.Contains("same key", StringComparison.Ordinal) ? "duplicate key" : "malformed YAML";
+            throw new ConfigException(new ConfigLocation(source, at.Line, at.Column, ""), $"YAML syntax error: {what} near here");
         }
         if (stream.Documents.Count != 1)
             throw new ConfigException(new ConfigLocation(source, 0, 0, ""), $"expected exactly one YAML document, found {stream.Documents.Count}");

@@ -1,0 +1,176 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Shouldly;
+using SubnetworkEnsembles.Engine.Models;
+using SubnetworkEnsembles.Host;
+using SubnetworkEnsembles.Host.Configuration;
+using SubnetworkEnsembles.Host.Plugins;
+using SubnetworkEnsembles.Optimizers;
+using SubnetworkEnsembles.Samplers;
+using Xunit;
+
+namespace SubnetworkEnsembles.Tests;
+
+public class ConfigurationTests
+{
+    private static readonly PluginCatalog Catalog = PluginCatalog.Discover([Repo.PluginsDirectory], NullLogger.Instance);
+
+    private static ConfigException Problem(string yaml, params string[] overrides)
+    {
+        using var dir = new TempDir();
+        string path = dir.File("bad.yaml", yaml);
+        return Should.Throw<ConfigException>(() =>
+        {
+            var (_, config, binder) = ExperimentLoader.Read(path, overrides);
+            ExperimentLoader.Resolve(config, binder, Catalog);
+        });
+    }
+
+    private static ExperimentConfig Valid(string yaml, params string[] overrides)
+    {
+        using var dir = new TempDir();
+        var (_, config, binder) = ExperimentLoader.Read(dir.File("ok.yaml", yaml), overrides);
+        ExperimentLoader.Resolve(config, binder, Catalog);
+        return config;
+    }
+
+    /// <summary>An option of a bound plugin. The options object lives in the plugin's own load context, so its type is
+    /// not the test's reference to the same class: read it by name.</summary>
+    private static object? Option(PluginSpec spec, string property) => spec.BoundOptions!.GetType().GetProperty(property)!.GetValue(spec.BoundOptions);
+
+    [Fact]
+    public void The_built_in_plugins_are_discovered_from_disk_by_name()
+    {
+        Catalog.NamesOf(Abstractions.PluginKind.Sampler).ShouldBe(["bernoulli", "partition"], ignoreOrder: true);
+        Catalog.NamesOf(Abstractions.PluginKind.Perturbation).ShouldContain("prune");
+        Catalog.NamesOf(Abstractions.PluginKind.Optimizer).ShouldBe(["adam", "sgd"], ignoreOrder: true);
+        Catalog.NamesOf(Abstractions.PluginKind.Schedule).ShouldBe(["constant", "linear-decay", "one-cycle"], ignoreOrder: true);
+        Catalog.NamesOf(Abstractions.PluginKind.Metric).ShouldBe(["accuracy", "ece", "nll"], ignoreOrder: true);
+        // Loaded from the plugin folders, not from the test's own references.
+        Catalog.Find(Abstractions.PluginKind.Sampler, "partition")!.AssemblyPath.ShouldContain(Path.Combine("plugins", "SubnetworkEnsembles.Samplers"));
+    }
+
+    [Fact]
+    public void Yaml_options_are_bound_to_the_plugin_options_class()
+    {
+        var config = Valid("""
+            children:
+              sampler: { type: partition, k: 3 }
+              tuning:
+                schedule: { type: one-cycle, lr_max: 0.05, warmup: 0.2 }
+            model: { type: lenet, size: medium }
+            """);
+        Option(config.Children.Sampler, nameof(PartitionSamplerOptions.K)).ShouldBe(3);
+        var schedule = config.Children.Tuning.Schedule;
+        schedule.BoundOptions!.GetType().FullName.ShouldBe(typeof(OneCycleScheduleOptions).FullName);
+        Option(schedule, nameof(OneCycleScheduleOptions.LrMax)).ShouldBe(0.05);
+        Option(schedule, nameof(OneCycleScheduleOptions.Warmup)).ShouldBe(0.2);
+        Option(schedule, nameof(OneCycleScheduleOptions.LrInit)).ShouldBe(0.001);   // default kept
+        config.Model.Type.ShouldBe(ModelType.Lenet);
+        config.Model.Size.ShouldBe(LeNetSize.Medium);
+    }
+
+    [Fact]
+    public void Set_overrides_replace_values_and_create_keys()
+    {
+        var config = Valid("children: { count: 6 }\n", "children.count=8", "children.sampler={type: bernoulli, sparsity: 0.3}", "model.hidden=[64, 32]");
+        config.Children.Count.ShouldBe(8);
+        config.Children.Sampler.Type.ShouldBe("bernoulli");
+        Option(config.Children.Sampler, nameof(BernoulliSamplerOptions.Sparsity)).ShouldBe(0.3);
+        config.Model.Hidden.ShouldBe([64, 32]);
+    }
+
+    [Fact]
+    public void An_unknown_plugin_name_lists_the_known_ones_with_file_line_and_column()
+    {
+        var e = Problem("seed: 1\nchildren:\n  sampler: { type: partion, k: 2 }\n");
+        e.Message.ShouldContain("bad.yaml:3:12");
+        e.Message.ShouldContain("children.sampler.type");
+        e.Message.ShouldContain("unknown sampler 'partion'");
+        e.Message.ShouldContain("did you mean 'partition'?");
+        e.Message.ShouldContain("known: bernoulli, partition");
+    }
+
+    [Fact]
+    public void A_yaml_syntax_error_names_the_line_and_column()
+    {
+        var e = Problem("seed: 1\nchildren:\n  count: [1, 2\n  sampler: prune\n");
+        e.Message.ShouldContain("bad.yaml:");
+        e.Message.ShouldContain("YAML syntax error");
+        e.Problems.Single().Location.Line.ShouldBeGreaterThanOrEqualTo(3);
+    }
+
+    [Fact]
+    public void An_unknown_key_suggests_the_nearest_valid_key()
+    {
+        var e = Problem("children:\n  cuont: 4\n");
+        e.Message.ShouldContain("bad.yaml:2:3: children.cuont: unknown key 'cuont' (did you mean 'count'?)");
+    }
+
+    [Fact]
+    public void An_unknown_plugin_option_suggests_the_nearest_option()
+    {
+        var e = Problem("children:\n  tuning:\n    schedule: { type: one-cycle, lr_mx: 0.1 }\n");
+        e.Message.ShouldContain("children.tuning.schedule.lr_mx: unknown key 'lr_mx' (did you mean 'lr_max'?)");
+    }
+
+    [Fact]
+    public void Wrong_types_and_out_of_range_values_are_all_reported_at_once()
+    {
+        var e = Problem("""
+            seed: abc
+            parent:
+              epochs: 0
+            children:
+              sampler: { type: partition, k: 1 }
+              tuning:
+                batch_size: -5
+            """);
+        e.Problems.Count.ShouldBe(1, e.Message);   // type errors stop before the range checks
+        e.Message.ShouldContain("bad.yaml:1:7: seed: expected an integer, got 'abc'");
+
+        var ranges = Problem("""
+            parent:
+              epochs: 0
+            children:
+              sampler: { type: partition, k: 1 }
+              tuning:
+                batch_size: -5
+            """);
+        ranges.Problems.Count.ShouldBe(3, ranges.Message);
+        ranges.Message.ShouldContain("bad.yaml:2:3: parent.epochs: must be ≥ 1, got 0");
+        ranges.Message.ShouldContain("bad.yaml:4:31: children.sampler.k: must be ≥ 2");
+        ranges.Message.ShouldContain("bad.yaml:6:5: children.tuning.batch_size: must be ≥ 1, got -5");
+    }
+
+    [Fact]
+    public void Empty_binary_directory_and_missing_files_are_clear_errors()
+    {
+        using var dir = new TempDir();
+        Should.Throw<ConfigException>(() => ExperimentLoader.Read(dir.File("empty.yaml", "  \n"), [])).Message.ShouldContain("is empty");
+        Should.Throw<ConfigException>(() => ExperimentLoader.Read(dir.File("bin.yaml", "seed: 1\0\0"), [])).Message.ShouldContain("binary");
+        Should.Throw<ConfigException>(() => ExperimentLoader.Read(dir.Path, [])).Message.ShouldContain("is a directory");
+        Should.Throw<ConfigException>(() => ExperimentLoader.Read(Path.Combine(dir.Path, "nope.yaml"), [])).Message.ShouldContain("file not found");
+        Should.Throw<ConfigException>(() => ExperimentLoader.Read(dir.File("list.yaml", "- a\n- b\n"), [])).Message.ShouldContain("mapping");
+        Should.Throw<ConfigException>(() => ExperimentLoader.Read(dir.File("dup.yaml", "seed: 1\nseed: 2\n"), [])).Message.ShouldContain("dup.yaml");
+    }
+
+    [Fact]
+    public void Yaml_tags_never_instantiate_types()
+    {
+        // Tags are ignored for typing: the block binds as plain keys onto ModelSpec; no type named in YAML is created.
+        var config = Valid("model: !System.Diagnostics.Process { type: mlp }\nseed: !!int 3\n");
+        config.Model.ShouldBeOfType<ModelSpec>().Type.ShouldBe(ModelType.Mlp);
+        config.Seed.ShouldBe(3);
+    }
+
+    [Fact]
+    public void The_resolved_config_lists_every_default_and_reads_back_to_the_same_experiment()
+    {
+        var config = Valid(File.ReadAllText(Repo.Example("fashion-mnist-sparse.yaml")));
+        string yaml = ResolvedConfigWriter.ToYaml(config);
+        yaml.ShouldContain("lr_init: 0.001");
+        yaml.ShouldContain("momentum_max: 0.95");        // a default that the example does not spell out
+        var again = Valid(yaml);
+        ResolvedConfigWriter.ToYaml(again).ShouldBe(yaml);
+    }
+}

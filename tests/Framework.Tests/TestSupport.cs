@@ -1,0 +1,113 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using SubnetworkEnsembles.Abstractions;
+using SubnetworkEnsembles.Engine.Models;
+using Xunit;
+
+[assembly: CollectionBehavior(DisableTestParallelization = true)]
+
+namespace SubnetworkEnsembles.Tests;
+
+/// <summary>Paths of the repository and of the built sne.</summary>
+public static class Repo
+{
+#if DEBUG
+    public const string Configuration = "Debug";
+#else
+    public const string Configuration = "Release";
+#endif
+
+    public static string Root { get; } = FindRoot();
+
+    public static string SneDll => Path.Combine(Root, "artifacts", "bin", Configuration, "sne", "sne.dll");
+
+    public static string SneDirectory => Path.GetDirectoryName(SneDll)!;
+
+    public static string PluginsDirectory => Path.Combine(Root, "artifacts", "bin", Configuration, "plugins");
+
+    public static string Example(string name) => Path.Combine(Root, "examples", name);
+
+    private static string FindRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Framework.sln"))) dir = dir.Parent;
+        return dir?.FullName ?? throw new InvalidOperationException("Framework.sln not found above " + AppContext.BaseDirectory);
+    }
+}
+
+/// <summary>The result of running the real sne executable.</summary>
+public sealed record SneResult(int ExitCode, string Stdout, string Stderr)
+{
+    public string Output => Stdout + Stderr;
+}
+
+/// <summary>Runs the built sne in a child process, as a user would.</summary>
+public static class Sne
+{
+    public static SneResult Run(params string[] args) => RunIn(Repo.Root, null, args);
+
+    public static SneResult RunIn(string workingDirectory, string? sneDll, params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workingDirectory };
+        start.ArgumentList.Add(sneDll ?? Repo.SneDll);
+        foreach (var a in args) start.ArgumentList.Add(a);
+        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(10)))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException("sne " + string.Join(' ', args) + " did not finish in 10 minutes");
+        }
+        return new SneResult(process.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    public static JsonObject Results(string runDirectory) =>
+        JsonNode.Parse(File.ReadAllText(Path.Combine(runDirectory, "results.json")))!.AsObject();
+}
+
+/// <summary>A temporary directory removed at dispose.</summary>
+public sealed class TempDir : IDisposable
+{
+    public TempDir() => Directory.CreateDirectory(Path);
+
+    public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "sne-tests-" + Guid.NewGuid().ToString("N")[..8]);
+
+    public string File(string name, string text)
+    {
+        string p = System.IO.Path.Combine(Path, name);
+        System.IO.File.WriteAllText(p, text);
+        return p;
+    }
+
+    public void Dispose()
+    {
+        try { Directory.Delete(Path, recursive: true); } catch (IOException) { }
+    }
+}
+
+/// <summary>Small models for unit tests.</summary>
+public static class TestModels
+{
+    public static Mlp SmallMlp(long seed = 1)
+    {
+        TorchSharp.torch.manual_seed(seed);
+        return new Mlp([1, 8, 8], [32, 16], 5);
+    }
+
+    public static IReadOnlyList<IMaskableWeight> Weights(MaskedNetwork model) => model.MaskableWeights;
+}
+
+/// <summary>Tensor comparisons for assertions.</summary>
+public static class TensorAssertions
+{
+    /// <summary>Same shape and exactly the same values.</summary>
+    public static bool IsSameAs(this TorchSharp.torch.Tensor a, TorchSharp.torch.Tensor b)
+    {
+        if (!a.shape.SequenceEqual(b.shape)) return false;
+        using var eq = a.eq(b);
+        using var all = eq.all();
+        return TorchSharp.TensorExtensionMethods.ToBoolean(all);
+    }
+}
