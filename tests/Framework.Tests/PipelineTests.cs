@@ -1,0 +1,146 @@
+using System.Text.Json.Nodes;
+using Shouldly;
+using Xunit;
+
+namespace SubnetworkEnsembles.Tests;
+
+/// <summary>The real sne executable, end to end, as a user runs it.</summary>
+public class PipelineTests
+{
+    private static double Number(JsonNode? node) => node!.GetValue<double>();
+
+    /// <summary>Every number of results.json except wall times, which legitimately differ between runs.</summary>
+    private static string Deterministic(JsonObject results)
+    {
+        var copy = JsonNode.Parse(results.ToJsonString())!.AsObject();
+        copy.Remove("seconds");
+        foreach (var m in copy["members"]!.AsArray()) { m!.AsObject().Remove("seconds"); StripSeconds(m["history"]); }
+        StripSeconds(copy["parent"]!["history"]);
+        return copy.ToJsonString();
+    }
+
+    private static void StripSeconds(JsonNode? history)
+    {
+        foreach (var e in history!.AsArray()) e!.AsObject().Remove("seconds");
+    }
+
+    [Fact]
+    public void Spirals_runs_end_to_end_and_the_same_seed_gives_identical_results()
+    {
+        using var dir = new TempDir();
+        string a = Path.Combine(dir.Path, "a"), b = Path.Combine(dir.Path, "b"), c = Path.Combine(dir.Path, "c");
+        var first = Sne.Run("run", Repo.Example("spirals.yaml"), "--out", a);
+        first.ExitCode.ShouldBe(0, first.Output);
+        Sne.Run("run", Repo.Example("spirals.yaml"), "--out", b).ExitCode.ShouldBe(0);
+        Sne.Run("run", Repo.Example("spirals.yaml"), "--out", c, "--set", "seed=1").ExitCode.ShouldBe(0);
+
+        var ra = Sne.Results(a);
+        Deterministic(Sne.Results(b)).ShouldBe(Deterministic(ra));
+        Deterministic(Sne.Results(c)).ShouldNotBe(Deterministic(ra));
+
+        // The run directory holds everything the issue lists.
+        foreach (var f in new[] { "config.yaml", "config.original.yaml", "sne.log", "parent.ckpt", "results.json" })
+            File.Exists(Path.Combine(a, f)).ShouldBeTrue(f);
+        Directory.GetFiles(Path.Combine(a, "children"), "child-*.ckpt").Length.ShouldBe(4);
+        ra["seed"]!.GetValue<long>().ShouldBe(0);
+        foreach (var key in new[] { "accuracy", "nll", "ece" })
+        {
+            Number(ra["parent"]![key]).ShouldBeInRange(0, 30);
+            Number(ra["ensemble"]![key]).ShouldBeInRange(0, 30);
+        }
+        var members = ra["members"]!.AsArray();
+        members.Count.ShouldBe(4);
+        foreach (var m in members) Number(m!["sparsity"]).ShouldBe(0.5, 0.001);
+        Number(ra["parent"]!["accuracy"]).ShouldBeGreaterThan(0.9);   // the spirals are learnable
+        foreach (var stage in new[] { "data", "parent", "children", "ensemble", "total" }) Number(ra["seconds"]![stage]).ShouldBeGreaterThanOrEqualTo(0);
+    }
+
+    [Fact]
+    public void A_finished_run_is_not_overwritten_without_force()
+    {
+        using var dir = new TempDir();
+        string run = Path.Combine(dir.Path, "run");
+        Sne.Run("run", Repo.Example("spirals.yaml"), "--out", run, "--set", "parent.epochs=1", "--set", "children.tuning.epochs=1").ExitCode.ShouldBe(0);
+        var again = Sne.Run("run", Repo.Example("spirals.yaml"), "--out", run);
+        again.ExitCode.ShouldBe(2);
+        again.Stderr.ShouldContain("already holds a finished run");
+    }
+
+    [Fact]
+    public void Fashion_mnist_subset_trains_a_real_parent_and_children_from_the_idx_files()
+    {
+        using var dir = new TempDir();
+        string run = Path.Combine(dir.Path, "fm");
+        var result = Sne.Run("run", Repo.Example("fashion-mnist-sparse.yaml"), "--out", run,
+            "--set", "data.train_subset=3000", "--set", "data.test_subset=1000", "--set", "model.hidden=[128]",
+            "--set", "parent.epochs=3", "--set", "children.count=2", "--set", "children.tuning.epochs=1");
+        result.ExitCode.ShouldBe(0, result.Output);
+        var r = Sne.Results(run);
+        r["data"]!["train"]!.GetValue<long>().ShouldBe(3000);
+        r["data"]!["test"]!.GetValue<long>().ShouldBe(1000);
+        r["data"]!["validation"]!.GetValue<long>().ShouldBe(5000);
+        Number(r["parent"]!["accuracy"]).ShouldBeGreaterThan(0.6);        // 10 classes: chance is 0.1
+        Number(r["ensemble"]!["accuracy"]).ShouldBeGreaterThan(0.6);
+        r["members"]!.AsArray().Count.ShouldBe(2);
+        r["parent"]!["history"]!.AsArray().Count.ShouldBe(3);
+    }
+
+    [Fact]
+    public void An_unknown_plugin_name_exits_2_with_the_known_names_and_creates_no_run_directory()
+    {
+        using var dir = new TempDir();
+        string run = Path.Combine(dir.Path, "never");
+        var result = Sne.Run("run", Repo.Example("spirals.yaml"), "--out", run, "--set", "children.perturbation.type=prnue");
+        result.ExitCode.ShouldBe(2);
+        result.Stderr.ShouldContain("unknown perturbation 'prnue' (did you mean 'prune'?); known: prune");
+        result.Stderr.ShouldNotContain("   at ");                 // no stack trace for a user mistake
+        Directory.Exists(run).ShouldBeFalse();
+    }
+
+    [Fact]
+    public void A_yaml_syntax_error_exits_2_naming_file_line_and_column()
+    {
+        using var dir = new TempDir();
+        string config = dir.File("broken.yaml", "seed: 0\nchildren:\n  count: 4\n   sampler: prune\n");
+        var result = Sne.Run("run", config, "--out", Path.Combine(dir.Path, "never"));
+        result.ExitCode.ShouldBe(2);
+        result.Stderr.ShouldMatch(@"broken\.yaml:4:\d+: YAML syntax error");
+        result.Stderr.ShouldNotContain("   at ");
+    }
+
+    [Fact]
+    public void Cuda_without_a_cuda_build_is_a_clear_error()
+    {
+        var result = Sne.Run("validate", Repo.Example("spirals.yaml"), "--set", "device=cuda");
+        result.ExitCode.ShouldBe(2);
+        result.Stderr.ShouldContain("CUDA is not available");
+    }
+
+    [Fact]
+    public void A_missing_data_directory_is_a_clear_error()
+    {
+        var result = Sne.Run("validate", Repo.Example("fashion-mnist-sparse.yaml"), "--set", "data.directory=/nonexistent/fmnist");
+        result.ExitCode.ShouldBe(2);
+        result.Stderr.ShouldContain("/nonexistent/fmnist: directory not found; install Fashion-MNIST with 'apt-get install -y dataset-fashion-mnist'");
+    }
+
+    [Fact]
+    public void Usage_errors_exit_2_and_help_exits_0()
+    {
+        Sne.Run("run").ExitCode.ShouldBe(2);
+        Sne.Run("frobnicate").ExitCode.ShouldBe(2);
+        var help = Sne.Run("run", "--help");
+        help.ExitCode.ShouldBe(0);
+        help.Stdout.ShouldContain("--set");
+    }
+
+    [Fact]
+    public void Plugins_command_lists_every_plugin_with_its_options()
+    {
+        var result = Sne.Run("plugins");
+        result.ExitCode.ShouldBe(0, result.Output);
+        foreach (var name in new[] { "bernoulli", "partition", "prune", "sgd", "adam", "constant", "one-cycle", "linear-decay", "accuracy", "nll", "ece" })
+            result.Stdout.ShouldContain(" " + name + " ");
+        result.Stdout.ShouldContain("lr_max: 0.1");
+    }
+}
