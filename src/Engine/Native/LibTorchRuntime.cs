@@ -13,14 +13,27 @@ public sealed class LibTorchUnavailableException(string message) : Exception(mes
 /// </summary>
 public static class LibTorchRuntime
 {
-    /// <summary>Makes sure LibTorch's CPU backend is loaded; throws <see cref="LibTorchUnavailableException"/> with the real cause.</summary>
+    private static bool _loaded;
+
+    /// <summary>
+    /// Makes sure LibTorch's CPU backend is loaded; throws <see cref="LibTorchUnavailableException"/> with the real cause.
+    /// The native library beside TorchSharp.dll is loaded first by us, so that a failure is reported with the dynamic
+    /// loader's own message — before TorchSharp's fallback prints its trace and copies LibTorch into bin/cpu/.
+    /// </summary>
     public static void EnsureLoaded()
     {
+        if (_loaded) return;
+        if (NativePath() is { } path)
+        {
+            try { NativeLibrary.Load(path); }
+            catch (DllNotFoundException e) { throw new LibTorchUnavailableException("LibTorch cannot be loaded: " + Explain(e)); }
+        }
         try { InitializeDeviceType(DeviceType.CPU); }
         catch (Exception e) when (e is NotSupportedException or DllNotFoundException or TypeInitializationException or InvalidOperationException)
         {
             throw new LibTorchUnavailableException("LibTorch cannot be loaded: " + Diagnose());
         }
+        _loaded = true;
     }
 
     /// <summary>
@@ -44,26 +57,38 @@ public static class LibTorchRuntime
         throw new ArgumentException($"unknown device '{name}', expected cpu, cuda or cuda:N");
     }
 
-    /// <summary>The dynamic loader's own message for libLibTorchSharp.so, or a hint where it cannot be found.</summary>
-    private static string Diagnose()
+    /// <summary>Where LibTorchSharp's native library sits beside TorchSharp.dll, or null when it is not there.</summary>
+    private static string? NativePath() => Candidates().FirstOrDefault(File.Exists);
+
+    private static string[] Candidates()
     {
         string baseDir = Path.GetDirectoryName(typeof(torch).Assembly.Location) ?? AppContext.BaseDirectory;
         string fileName = OperatingSystem.IsWindows() ? "LibTorchSharp.dll" : OperatingSystem.IsMacOS() ? "libLibTorchSharp.dylib" : "libLibTorchSharp.so";
-        string rid = RuntimeInformation.RuntimeIdentifier.StartsWith("linux", StringComparison.Ordinal) ? "linux-x64" : RuntimeInformation.RuntimeIdentifier;
-        string[] candidates = [Path.Combine(baseDir, "runtimes", rid, "native", fileName), Path.Combine(baseDir, fileName)];
-        string? path = candidates.FirstOrDefault(File.Exists);
-        if (path is null) return $"{fileName} is not beside {baseDir} (looked in {string.Join(", ", candidates)}); is the TorchSharp-cpu package referenced?";
+        string rid = OperatingSystem.IsLinux() ? "linux-x64" : RuntimeInformation.RuntimeIdentifier;
+        return [Path.Combine(baseDir, "runtimes", rid, "native", fileName), Path.Combine(baseDir, fileName)];
+    }
+
+    /// <summary>Why TorchSharp could not initialise: the loader's message, or where the library was looked for.</summary>
+    private static string Diagnose()
+    {
+        string? path = NativePath();
+        if (path is null) return $"LibTorchSharp is not beside TorchSharp.dll (looked in {string.Join(", ", Candidates())}); is the TorchSharp-cpu package referenced?";
         try
         {
-            NativeLibrary.Free(NativeLibrary.Load(path));
+            NativeLibrary.Load(path);
             return $"{path} loads, but TorchSharp failed to initialise it";
         }
-        catch (DllNotFoundException e)
-        {
-            string cause = e.Message.ReplaceLineEndings(" ").Trim();
-            if (cause.Contains("GLIBCXX_3.4.32", StringComparison.Ordinal))
-                cause += " — the system libstdc++ is older than GCC 13's; rebuild with g++ and patchelf installed so build/libtorchsharp-compat/apply.sh can patch the copy in the build output";
-            return cause;
-        }
+        catch (DllNotFoundException e) { return Explain(e); }
+    }
+
+    /// <summary>The dynamic loader's message on one line, with the remedy when it is the known libstdc++ mismatch.</summary>
+    private static string Explain(DllNotFoundException e)
+    {
+        string cause = e.Message.ReplaceLineEndings(" ").Trim();
+        int detail = cause.IndexOf("LD_DEBUG environment variable:", StringComparison.Ordinal);
+        if (detail >= 0) cause = cause[(detail + "LD_DEBUG environment variable:".Length)..].Trim();
+        if (cause.Contains("GLIBCXX_3.4.32", StringComparison.Ordinal))
+            cause += " — the system libstdc++ is older than GCC 13's; install g++ and patchelf and rebuild, so that build/libtorchsharp-compat/apply.sh patches the copy in the build output";
+        return cause;
     }
 }
