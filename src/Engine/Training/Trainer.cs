@@ -69,7 +69,7 @@ public sealed class Trainer(ILogger logger)
                 model.EnforceFrozenMasks();
                 using (no_grad())
                 {
-                    lossSum.add_(loss.detach().to_type(ScalarType.Float64) * count);
+                    lossSum.add_(loss.detach(), count);            // float64 accumulator: Σ batch-mean × batch size
                     correct.add_(logits.argmax(1).eq(y).sum());
                 }
             }
