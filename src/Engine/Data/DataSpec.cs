@@ -37,7 +37,7 @@ public sealed class DataSpec
     public int TestPoints { get; init; } = 250;
 
     /// <summary>Spirals: standard deviation of the Gaussian noise added to each coordinate.</summary>
-    public double Noise { get; init; } = 0.3;
+    public double Noise { get; init; } = 1.0;
 
     /// <summary>Problems with these settings, empty when valid.</summary>
     public IEnumerable<string> Validate()
