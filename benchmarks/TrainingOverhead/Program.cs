@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging.Abstractions;
 using SubnetworkEnsembles.Engine.Data;
+using SubnetworkEnsembles.Abstractions;
 using SubnetworkEnsembles.Engine.Models;
 using SubnetworkEnsembles.Engine.Training;
 using SubnetworkEnsembles.Optimizers;
@@ -49,7 +50,7 @@ double Framework(bool masked)
     {
         using var g = new Generator(3);
         var mask = new PartitionSampler(new PartitionSamplerOptions { K = 2 }).SampleSet(model.MaskableWeights, g)[0];
-        new PrunePerturbation().Apply(model.MaskableWeights, mask, g);
+        new PrunePerturbation().Apply(model.MaskableWeights, mask, new PerturbationContext(0, 0, 0, 1, 0, g, g));
     }
     using var optimizer = new SgdOptimizer(new SgdOptimizerOptions { Momentum = 0.9, Nesterov = true, WeightDecay = 5e-4 })
         .Create(model.parameters().ToList(), 0.001);

@@ -12,7 +12,7 @@ namespace SubnetworkEnsembles.Perturbations;
 public sealed class PrunePerturbation : IPerturbation
 {
     /// <inheritdoc />
-    public void Apply(IReadOnlyList<IMaskableWeight> weights, ChildMask mask, Generator generator)
+    public void Apply(IReadOnlyList<IMaskableWeight> weights, ChildMask mask, PerturbationContext context)
     {
         foreach (var w in weights)
         {

@@ -17,3 +17,13 @@ public interface IMetric
     /// </summary>
     IReadOnlyDictionary<string, double> Compute(MetricInput input);
 }
+
+/// <summary>
+/// A metric over pairs of members (SPEC §5 diversity): besides the pair-averaged values of <see cref="IMetric.Compute"/>,
+/// it returns the full M × M matrices, written to results.json for heatmaps. Members are compared only when M ≥ 2.
+/// </summary>
+public interface IPairwiseMetric : IMetric
+{
+    /// <summary>Named M × M matrices (row i, column j = value for members i and j); empty when M &lt; 2.</summary>
+    IReadOnlyDictionary<string, double[][]> Pairwise(MetricInput input);
+}

@@ -14,6 +14,16 @@ public readonly record struct TrainingProgress(long Step, long TotalSteps, int E
 }
 
 /// <summary>
+/// Which child ξ is making, and the generators its randomness must come from. Children are drawn in sets (see
+/// <see cref="ISubnetworkSampler"/>): child <see cref="ChildIndex"/> is member <see cref="MemberInSet"/> of set
+/// <see cref="SetIndex"/>. <see cref="Generator"/> is seeded from (run seed, child index) — the child's own draws;
+/// <see cref="SetGenerator"/> from (run seed, set index) — draws shared by every member of the set, e.g. the one
+/// noise tensor N of mirrored children or the probability matrix P of partitioned stochastic children.
+/// </summary>
+public sealed record PerturbationContext(int ChildIndex, int SetIndex, int MemberInSet, int SetSize, long RunSeed,
+    Generator Generator, Generator SetGenerator);
+
+/// <summary>
 /// ξ — perturbation (SPEC §1): turns a copy of the parent's weights plus the child's sampled mask into
 /// the child. Families: noise (Ŵ = W + N ⊙ M), prune (Ŵ = W ⊙ M, frozen), stochastic (Ŵ = W ⊙ Bernoulli(P),
 /// re-drawn on every training forward pass through <see cref="IMaskableWeight.StochasticMask"/>).
@@ -22,10 +32,10 @@ public interface IPerturbation
 {
     /// <summary>
     /// Applies ξ once, before tuning. <paramref name="weights"/> are the child's own (already a copy of the
-    /// parent); <paramref name="mask"/> is this child's ϕ draw. Randomness only from <paramref name="generator"/>,
-    /// which the host seeds from (run seed, child index).
+    /// parent); <paramref name="mask"/> is this child's ϕ draw, on the child's device. Randomness only from the
+    /// generators of <paramref name="context"/>.
     /// </summary>
-    void Apply(IReadOnlyList<IMaskableWeight> weights, ChildMask mask, Generator generator);
+    void Apply(IReadOnlyList<IMaskableWeight> weights, ChildMask mask, PerturbationContext context);
 
     /// <summary>
     /// Called before every tuning step; lets time-dependent perturbations (annealed probabilities) update

@@ -13,6 +13,8 @@ public enum PluginKind
     Schedule,
     /// <summary><see cref="IMetric"/>.</summary>
     Metric,
+    /// <summary><see cref="IEnsembleCombiner"/>.</summary>
+    Combiner,
 }
 
 /// <summary>

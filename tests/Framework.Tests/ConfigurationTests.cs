@@ -40,11 +40,12 @@ public class ConfigurationTests
     [Fact]
     public void The_built_in_plugins_are_discovered_from_disk_by_name()
     {
-        Catalog.NamesOf(Abstractions.PluginKind.Sampler).ShouldBe(["bernoulli", "partition"], ignoreOrder: true);
-        Catalog.NamesOf(Abstractions.PluginKind.Perturbation).ShouldContain("prune");
-        Catalog.NamesOf(Abstractions.PluginKind.Optimizer).ShouldBe(["adam", "sgd"], ignoreOrder: true);
-        Catalog.NamesOf(Abstractions.PluginKind.Schedule).ShouldBe(["constant", "linear-decay", "one-cycle"], ignoreOrder: true);
-        Catalog.NamesOf(Abstractions.PluginKind.Metric).ShouldBe(["accuracy", "ece", "nll"], ignoreOrder: true);
+        Catalog.NamesOf(Abstractions.PluginKind.Sampler).ShouldBe(["bernoulli", "magnitude", "partition", "structured"]);
+        Catalog.NamesOf(Abstractions.PluginKind.Perturbation).ShouldBe(["iterative-prune", "mirrored-noise", "noise", "prune", "random-anneal", "temperature-anneal"]);
+        Catalog.NamesOf(Abstractions.PluginKind.Optimizer).ShouldBe(["adam", "adamw", "sgd"]);
+        Catalog.NamesOf(Abstractions.PluginKind.Schedule).ShouldBe(["constant", "cosine", "cyclic-cosine", "linear-decay", "one-cycle", "step"]);
+        Catalog.NamesOf(Abstractions.PluginKind.Metric).ShouldBe(["accuracy", "brier", "correlation", "disagreement", "ece", "kl-diversity", "nll"]);
+        Catalog.NamesOf(Abstractions.PluginKind.Combiner).ShouldBe(["mean", "vote"]);
         // Loaded from the plugin folders, not from the test's own references.
         Catalog.Find(Abstractions.PluginKind.Sampler, "partition")!.AssemblyPath.ShouldContain(Path.Combine("plugins", "SubnetworkEnsembles.Samplers"));
     }
@@ -60,7 +61,7 @@ public class ConfigurationTests
             model: { type: lenet, size: medium }
             """);
         Option(config.Children.Sampler, nameof(PartitionSamplerOptions.K)).ShouldBe(3);
-        var schedule = config.Children.Tuning.Schedule;
+        var schedule = config.Children.Tuning!.Schedule;
         schedule.BoundOptions!.GetType().FullName.ShouldBe(typeof(OneCycleScheduleOptions).FullName);
         Option(schedule, nameof(OneCycleScheduleOptions.LrMax)).ShouldBe(0.05);
         Option(schedule, nameof(OneCycleScheduleOptions.Warmup)).ShouldBe(0.2);
@@ -87,7 +88,7 @@ public class ConfigurationTests
         e.Message.ShouldContain("children.sampler.type");
         e.Message.ShouldContain("unknown sampler 'partion'");
         e.Message.ShouldContain("did you mean 'partition'?");
-        e.Message.ShouldContain("known: bernoulli, partition");
+        e.Message.ShouldContain("known: bernoulli, magnitude, partition, structured");
     }
 
     [Fact]

@@ -53,12 +53,12 @@ public class MetricTests
     [Fact]
     public void Ensemble_nll_uses_the_mean_of_member_probabilities_not_the_mean_of_member_nlls()
     {
-        var evaluation = new MemberEvaluation([("nll", new NllMetric()), ("accuracy", new AccuracyMetric())]);
+        var evaluation = new MemberEvaluation([("nll", new NllMetric()), ("accuracy", new AccuracyMetric())], new SubnetworkEnsembles.Combiners.MeanCombiner(new()));
         using var a = tensor(new float[] { 0.9f, 0.1f, 0.2f, 0.8f }, [2, 2]);
         using var b = tensor(new float[] { 0.5f, 0.5f, 0.6f, 0.4f }, [2, 2]);
         using var y = tensor(new long[] { 0, 1 });
         using var members = stack([a, b], 0);
-        var values = evaluation.Ensemble(members, y);
+        var values = evaluation.Ensemble(members, y).Values;
         // p̄ = [[0.7, 0.3], [0.4, 0.6]]; NLL = −(ln 0.7 + ln 0.6)/2.
         values["nll"].ShouldBe(-(Math.Log(0.7) + Math.Log(0.6)) / 2, 1e-6);
         values["accuracy"].ShouldBe(1.0);

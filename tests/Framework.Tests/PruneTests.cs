@@ -24,7 +24,7 @@ public class PruneTests
         using var g = new Generator(1);
         var mask = new PartitionSampler(new PartitionSamplerOptions { K = 2 }).SampleSet(model.MaskableWeights, g)[0];
         var before = model.MaskableWeights.ToDictionary(w => w.Name, w => w.Weight.detach().clone());
-        new PrunePerturbation().Apply(model.MaskableWeights, mask, g);
+        new PrunePerturbation().Apply(model.MaskableWeights, mask, TestModels.Context(g));
 
         IOptimizerFactory factory = optimizerName.StartsWith("sgd")
             ? new SgdOptimizer(new SgdOptimizerOptions { Momentum = 0.9, Nesterov = true, WeightDecay = 5e-3 })
@@ -58,7 +58,7 @@ public class PruneTests
         using var g = new Generator(4);
         var mask = new BernoulliSampler(new BernoulliSamplerOptions { Sparsity = 0.5 }).SampleSet(model.MaskableWeights, g)[0];
         var before = model.MaskableWeights.ToDictionary(w => w.Name, w => w.Weight.detach().clone());
-        new PrunePerturbation().Apply(model.MaskableWeights, mask, g);
+        new PrunePerturbation().Apply(model.MaskableWeights, mask, TestModels.Context(g));
         foreach (var w in model.MaskableWeights)
         {
             using var expected = before[w.Name].mul(mask.Masks[w.Name]);

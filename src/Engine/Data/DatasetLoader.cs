@@ -1,3 +1,4 @@
+using SubnetworkEnsembles.Abstractions;
 using static TorchSharp.torch;
 
 namespace SubnetworkEnsembles.Engine.Data;

@@ -23,6 +23,7 @@ public sealed class ConfigBinder(string defaultSource, IReadOnlyDictionary<YamlN
     private readonly List<ConfigProblem> _problems = [];
     private readonly Dictionary<(object, string), ConfigLocation> _keyLocations = new(ReferenceTupleComparer.Instance);
     private readonly Dictionary<object, ConfigLocation> _objectLocations = new(ReferenceEqualityComparer.Instance);
+    private readonly NullabilityInfoContext _nullability = new();
     private int _visited;
 
     /// <summary>Problems found so far.</summary>
@@ -66,7 +67,7 @@ public sealed class ConfigBinder(string defaultSource, IReadOnlyDictionary<YamlN
         var underlying = Nullable.GetUnderlyingType(type);
         if (node is YamlScalarNode { Style: ScalarStyle.Plain } nullScalar && IsNull(nullScalar.Value))
         {
-            if (underlying is not null || !type.IsValueType) return null;
+            if (underlying is not null) return null;
             Fail(node, path, $"expected {Describe(type)}, got null");
             return null;
         }
@@ -116,6 +117,12 @@ public sealed class ConfigBinder(string defaultSource, IReadOnlyDictionary<YamlN
                 continue;
             }
             _keyLocations[(instance, property.Name)] = Locate(keyNode, keyPath);
+            if (valueNode is YamlScalarNode { Style: ScalarStyle.Plain } absent && (IsNull(absent.Value) || absent.Value == "none")
+                && !property.PropertyType.IsValueType && _nullability.Create(property).WriteState == NullabilityState.Nullable)
+            {
+                property.SetValue(instance, null);           // an optional block switched off: "tuning: none"
+                continue;
+            }
             int before = _problems.Count;
             var value = Bind(property.PropertyType, valueNode, keyPath, depth + 1);
             if (_problems.Count == before) property.SetValue(instance, value);

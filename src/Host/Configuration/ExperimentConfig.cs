@@ -37,6 +37,12 @@ public sealed class ExperimentConfig
     /// <summary>How children are sampled (ϕ), perturbed (ξ) and tuned.</summary>
     public ChildrenConfig Children { get; init; } = new();
 
+    /// <summary>How members' probabilities are combined: <c>mean</c> (of softmax, optionally weighted) or <c>vote</c>.</summary>
+    public PluginSpec Combiner { get; init; } = PluginSpec.Named("mean");
+
+    /// <summary>Write the test-set probabilities (predictions/*.npy) so every metric can be recomputed independently.</summary>
+    public bool SavePredictions { get; init; } = true;
+
     /// <summary>Metrics computed for the parent, every member and the ensemble.</summary>
     public List<PluginSpec> Metrics { get; init; } = [PluginSpec.Named("accuracy"), PluginSpec.Named("nll"), PluginSpec.Named("ece")];
 
@@ -97,19 +103,37 @@ public sealed class ChildrenConfig
     /// <summary>Whether the output layer's weight is masked too (biases never are).</summary>
     public bool MaskOutputLayer { get; init; } = true;
 
+    /// <summary>
+    /// Which Linear/Conv weights ϕ and ξ act on: glob patterns over weight names ('*' any run of characters, '?' one),
+    /// e.g. ["*"] (all), ["classifier.*"], ["*.fc1.weight", "*.conv?.weight"]. Biases and norms are never maskable.
+    /// </summary>
+    public List<string> Maskable { get; init; } = ["*"];
+
+    /// <summary>Model selection: keep the best <c>keep</c> of the <c>count</c> children, scored on the validation split (0 = keep all).</summary>
+    public int Keep { get; init; }
+
+    /// <summary>The validation score model selection ranks children by.</summary>
+    public SelectionMetric SelectBy { get; init; } = SelectionMetric.Nll;
+
+    /// <summary>Trust-region search over the perturbation strength before the children are made (null = none).</summary>
+    public TrustRegionConfig? TrustRegion { get; init; }
+
     /// <summary>ϕ: the subnetwork sampler.</summary>
     public PluginSpec Sampler { get; init; } = PluginSpec.Named("partition");
 
     /// <summary>ξ: the perturbation.</summary>
     public PluginSpec Perturbation { get; init; } = PluginSpec.Named("prune");
 
-    /// <summary>How each child is tuned after ξ.</summary>
-    public TrainingConfig Tuning { get; init; } = new();
+    /// <summary>How each child is tuned after ξ; <c>none</c> (null) for children without training (Noisy SE).</summary>
+    public TrainingConfig? Tuning { get; init; } = new();
 
     internal IEnumerable<(string, string)> Validate()
     {
         if (Count < 1) yield return ("children.count", $"must be ≥ 1, got {Count}");
-        foreach (var p in Tuning.Validate("children.tuning", minEpochs: 0)) yield return p;
+        if (Tuning is not null) foreach (var p in Tuning.Validate("children.tuning", minEpochs: 0)) yield return p;
+        if (Keep < 0 || Keep > Count) yield return ("children.keep", $"must be between 0 (keep all) and children.count ({Count}), got {Keep}");
+        if (Maskable.Count == 0) yield return ("children.maskable", "list at least one pattern, e.g. [\"*\"]");
+        if (TrustRegion is not null) foreach (var p in TrustRegion.Validate()) yield return p;
     }
 }
 
@@ -121,4 +145,52 @@ public sealed class PluginsConfig
     /// plugins built with sne and any given with --plugins.
     /// </summary>
     public List<string> Directories { get; init; } = [];
+}
+
+/// <summary>Validation score used to rank children in model selection.</summary>
+public enum SelectionMetric
+{
+    /// <summary>Lower negative log-likelihood is better.</summary>
+    Nll,
+    /// <summary>Higher accuracy is better.</summary>
+    Accuracy,
+}
+
+/// <summary>
+/// Trust-region search (SPEC §2, §4.2.1): for every σ (× sparsity) of the grid, perturb the parent and measure the mean
+/// KL(parent ‖ child) on held-out validation rows; the strongest setting (largest σ²·(1 − sparsity)) whose KL is at or
+/// under <see cref="TargetKl"/> is used for the children. The table goes into results.json.
+/// </summary>
+public sealed class TrustRegionConfig
+{
+    /// <summary>Mutation strengths σ to try (the perturbation option named by <see cref="SigmaKey"/>).</summary>
+    public List<double> Sigmas { get; init; } = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05];
+
+    /// <summary>Sampler sparsities to try (the sampler option named by <see cref="SparsityKey"/>); empty = the sampler's own.</summary>
+    public List<double> Sparsities { get; init; } = [];
+
+    /// <summary>Δ: the largest acceptable mean KL divergence between parent and child outputs.</summary>
+    public double TargetKl { get; init; } = 0.02;
+
+    /// <summary>Validation rows the KL and accuracy are measured on.</summary>
+    public int Samples { get; init; } = 1000;
+
+    /// <summary>Perturbed children drawn per setting (their KLs are averaged).</summary>
+    public int Draws { get; init; } = 2;
+
+    /// <summary>The perturbation option that holds σ.</summary>
+    public string SigmaKey { get; init; } = "sigma";
+
+    /// <summary>The sampler option that holds the sparsity.</summary>
+    public string SparsityKey { get; init; } = "sparsity";
+
+    internal IEnumerable<(string, string)> Validate()
+    {
+        if (Sigmas.Count == 0) yield return ("children.trust_region.sigmas", "list at least one σ");
+        if (Sigmas.Any(s => !(s >= 0))) yield return ("children.trust_region.sigmas", "every σ must be ≥ 0");
+        if (Sparsities.Any(s => s is < 0 or >= 1)) yield return ("children.trust_region.sparsities", "every sparsity must be in [0, 1)");
+        if (!(TargetKl > 0)) yield return ("children.trust_region.target_kl", $"must be > 0, got {TargetKl}");
+        if (Samples < 1) yield return ("children.trust_region.samples", $"must be ≥ 1, got {Samples}");
+        if (Draws < 1) yield return ("children.trust_region.draws", $"must be ≥ 1, got {Draws}");
+    }
 }

@@ -34,9 +34,24 @@ public static class ExperimentLoader
         Resolve(config.Parent.Schedule, PluginKind.Schedule, "parent.schedule", binder, catalog);
         Resolve(config.Children.Sampler, PluginKind.Sampler, "children.sampler", binder, catalog);
         Resolve(config.Children.Perturbation, PluginKind.Perturbation, "children.perturbation", binder, catalog);
-        Resolve(config.Children.Tuning.Optimizer, PluginKind.Optimizer, "children.tuning.optimizer", binder, catalog);
-        Resolve(config.Children.Tuning.Schedule, PluginKind.Schedule, "children.tuning.schedule", binder, catalog);
+        if (config.Children.Tuning is { } tuning)
+        {
+            Resolve(tuning.Optimizer, PluginKind.Optimizer, "children.tuning.optimizer", binder, catalog);
+            Resolve(tuning.Schedule, PluginKind.Schedule, "children.tuning.schedule", binder, catalog);
+        }
+        Resolve(config.Combiner, PluginKind.Combiner, "combiner", binder, catalog);
         for (int i = 0; i < config.Metrics.Count; i++) Resolve(config.Metrics[i], PluginKind.Metric, $"metrics[{i}]", binder, catalog);
+        if (config.Children.TrustRegion is { } region)
+        {
+            var perturbation = catalog.Find(PluginKind.Perturbation, config.Children.Perturbation.Type);
+            if (perturbation is not null && !PluginFactory.HasOption(perturbation.OptionsType, region.SigmaKey))
+                binder.Report(LocationOfPath(config, binder, "children.trust_region.sigma_key"),
+                    $"perturbation '{perturbation.Name}' has no option '{region.SigmaKey}' for the trust-region search to vary (use e.g. noise)");
+            var sampler = catalog.Find(PluginKind.Sampler, config.Children.Sampler.Type);
+            if (sampler is not null && region.Sparsities.Count > 0 && !PluginFactory.HasOption(sampler.OptionsType, region.SparsityKey))
+                binder.Report(LocationOfPath(config, binder, "children.trust_region.sparsity_key"),
+                    $"sampler '{sampler.Name}' has no option '{region.SparsityKey}' for the trust-region search to vary");
+        }
 
         foreach (var (path, message) in config.Validate()) binder.Report(LocationOfPath(config, binder, path), message);
         binder.ThrowIfProblems();

@@ -34,6 +34,7 @@ public sealed class PluginCatalog
         [PluginKind.Optimizer] = typeof(IOptimizerFactory),
         [PluginKind.Schedule] = typeof(ISchedule),
         [PluginKind.Metric] = typeof(IMetric),
+        [PluginKind.Combiner] = typeof(IEnsembleCombiner),
     };
 
     private readonly Dictionary<(PluginKind, string), PluginDescriptor> _byName = [];
@@ -115,8 +116,9 @@ public sealed class PluginCatalog
 
     private static PluginDescriptor Describe(Type type, PluginAttribute attribute, string assemblyPath)
     {
-        var contract = Contracts[attribute.Kind];
         string where = $"plugin '{attribute.Name}' ({type.FullName} in {assemblyPath})";
+        if (!Contracts.TryGetValue(attribute.Kind, out var contract))
+            throw new PluginLoadException($"{where} declares kind {attribute.Kind}, which this sne does not know; rebuild it against this sne's Abstractions");
         if (!contract.IsAssignableFrom(type))
             throw new PluginLoadException($"{where} is declared as a {attribute.Kind} but does not implement {contract.Name}");
         if (type.IsAbstract || !type.IsPublic)

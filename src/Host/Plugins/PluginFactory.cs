@@ -10,11 +10,23 @@ namespace SubnetworkEnsembles.Host.Plugins;
 public sealed class PluginFactory(IServiceProvider services, PluginCatalog catalog)
 {
     /// <summary>Instantiates the plugin a resolved spec names, as its contract <typeparamref name="T"/>.</summary>
-    public T Create<T>(PluginSpec spec) where T : class
+    public T Create<T>(PluginSpec spec) where T : class => Create<T>(spec, null);
+
+    /// <summary>
+    /// Instantiates the plugin with some options replaced (YAML key → value), e.g. { sigma: 0.01 } during a
+    /// trust-region search. The bound options are copied, never modified; the copy is validated again.
+    /// </summary>
+    public T Create<T>(PluginSpec spec, IReadOnlyDictionary<string, object>? overrides) where T : class
     {
         var descriptor = catalog.Find(spec.Kind, spec.Type)
             ?? throw new InvalidOperationException($"{spec.Kind} plugin '{spec.Type}' was not resolved before use");
-        object[] arguments = spec.BoundOptions is null ? [] : [spec.BoundOptions];
+        object? options = spec.BoundOptions;
+        if (overrides is { Count: > 0 })
+        {
+            if (options is null) throw new InvalidOperationException($"{spec.Kind} plugin '{spec.Type}' takes no options");
+            options = WithOverrides(options, overrides, $"{spec.Kind.ToString().ToLowerInvariant()} '{spec.Type}'");
+        }
+        object[] arguments = options is null ? [] : [options];
         try
         {
             return (T)ActivatorUtilities.CreateInstance(services, descriptor.ImplementationType, arguments);
@@ -24,6 +36,27 @@ public sealed class PluginFactory(IServiceProvider services, PluginCatalog catal
             var cause = e is System.Reflection.TargetInvocationException { InnerException: { } inner } ? inner : e;
             throw new PluginLoadException($"{spec.Kind} plugin '{spec.Type}' ({descriptor.ImplementationType.FullName} in {descriptor.AssemblyPath}) failed to construct: {cause.Message}", cause);
         }
+    }
+
+    /// <summary>Whether the options type of a plugin has the YAML key <paramref name="key"/>.</summary>
+    public static bool HasOption(Type? optionsType, string key) =>
+        optionsType?.GetProperties().Any(p => p.CanWrite && ConfigNames.Key(p.Name) == key) ?? false;
+
+    private static object WithOverrides(object options, IReadOnlyDictionary<string, object> overrides, string plugin)
+    {
+        var type = options.GetType();
+        var copy = Activator.CreateInstance(type)!;
+        var properties = type.GetProperties().Where(p => p.CanWrite && p.GetIndexParameters().Length == 0).ToList();
+        foreach (var p in properties) p.SetValue(copy, p.GetValue(options));
+        foreach (var (key, value) in overrides)
+        {
+            var property = properties.FirstOrDefault(p => ConfigNames.Key(p.Name) == key)
+                ?? throw new InvalidOperationException($"{plugin} has no option '{key}'");
+            property.SetValue(copy, Convert.ChangeType(value, property.PropertyType, System.Globalization.CultureInfo.InvariantCulture));
+        }
+        if (copy is Abstractions.IValidatableOptions validatable && validatable.Validate().ToList() is { Count: > 0 } problems)
+            throw new InvalidOperationException($"{plugin}: {string.Join("; ", problems)}");
+        return copy;
     }
 }
 

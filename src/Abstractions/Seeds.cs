@@ -1,4 +1,4 @@
-namespace SubnetworkEnsembles.Engine;
+namespace SubnetworkEnsembles.Abstractions;
 
 /// <summary>
 /// Derives independent, reproducible seeds from the run's seed: every random draw of a run uses

@@ -1,0 +1,37 @@
+using SubnetworkEnsembles.Abstractions;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SubnetworkEnsembles.Metrics;
+
+/// <summary>
+/// Output correlation (SPEC §5, eq. 7.1): the Pearson correlation between two members' probability outputs over all
+/// rows and classes (each member's [N, C] output flattened), averaged over pairs, with the full M × M matrix.
+/// Only for ensembles (M ≥ 2).
+/// </summary>
+[Plugin("correlation", PluginKind.Metric, Description = "Pearson correlation of two members' probability outputs")]
+public sealed class CorrelationMetric : IPairwiseMetric
+{
+    /// <inheritdoc />
+    public IReadOnlyDictionary<string, double> Compute(MetricInput input) =>
+        input.MemberProbabilities.shape[0] < 2 ? new Dictionary<string, double>()
+            : new Dictionary<string, double> { ["correlation"] = Internal.Pairwise.Mean(Matrix(input)) };
+
+    /// <inheritdoc />
+    public IReadOnlyDictionary<string, double[][]> Pairwise(MetricInput input) =>
+        input.MemberProbabilities.shape[0] < 2 ? new Dictionary<string, double[][]>()
+            : new Dictionary<string, double[][]> { ["correlation"] = Matrix(input) };
+
+    private static double[][] Matrix(MetricInput input)
+    {
+        using var p = input.MemberProbabilities.to_type(ScalarType.Float64);
+        using var flat = p.reshape(p.shape[0], -1, 1);
+        return Internal.Pairwise.Matrix(flat, (a, b) =>
+        {
+            using var scope = NewDisposeScope();
+            var x = a.flatten() - a.mean();
+            var y = b.flatten() - b.mean();
+            return ((x * y).sum() / (x.pow(2).sum().sqrt() * y.pow(2).sum().sqrt())).ToDouble();
+        });
+    }
+}

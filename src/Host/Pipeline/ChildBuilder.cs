@@ -1,0 +1,96 @@
+using System.Text.RegularExpressions;
+using SubnetworkEnsembles.Abstractions;
+using SubnetworkEnsembles.Engine.Data;
+using SubnetworkEnsembles.Engine.Models;
+using SubnetworkEnsembles.Engine.Training;
+using SubnetworkEnsembles.Host.Configuration;
+using SubnetworkEnsembles.Host.Plugins;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SubnetworkEnsembles.Host.Pipeline;
+
+/// <summary>
+/// Makes children from a trained parent: child i is member i mod SetSize of ϕ-set i / SetSize (the set drawn with a
+/// generator seeded from (seed, stream, set)), copied from the parent, perturbed by ξ with generators seeded from
+/// (seed, stream, child) and (seed, stream, set), then tuned with its own batch order. Everything about child i
+/// depends only on (config, seed, stream, i), so any child can be regenerated alone.
+/// </summary>
+public sealed class ChildBuilder(ExperimentConfig config, DataSplits data, Device device, Trainer trainer, MaskedNetwork parent,
+    PluginFactory plugins, ISubnetworkSampler sampler, IPerturbation perturbation, string stream = "") : IDisposable
+{
+    private readonly Regex[] _maskable = config.Children.Maskable.Select(Glob).ToArray();
+    private IReadOnlyList<ChildMask>? _set;
+    private int _setIndex = -1;
+
+    /// <summary>The weights of <paramref name="model"/> that ϕ and ξ act on (name patterns and the output-layer switch).</summary>
+    public IReadOnlyList<IMaskableWeight> Maskable(MaskedNetwork model) =>
+        model.MaskableWeights.Where(w => (config.Children.MaskOutputLayer || !w.IsOutputLayer) && _maskable.Any(r => r.IsMatch(w.Name))).ToList();
+
+    /// <summary>Builds child <paramref name="index"/>, tuned when <paramref name="tune"/> and a tuning stage is configured.</summary>
+    public (MaskedNetwork Child, IReadOnlyList<EpochRecord> History) Build(int index, bool tune, CancellationToken cancellation)
+    {
+        int setSize = sampler.SetSize;
+        int s = index / setSize;
+        if (s != _setIndex)
+        {
+            DisposeSet();
+            using var generator = Seeds.Generator(config.Seed, stream + "sampler-set", s);
+            _set = sampler.SampleSet(Maskable(parent), generator);
+            _setIndex = s;
+            if (_set.Count != setSize)
+                throw new InvalidOperationException($"sampler '{config.Children.Sampler.Type}' returned {_set.Count} masks for a set of {setSize}");
+        }
+        var child = config.Model.Build(data.InputShape, data.Classes);
+        try
+        {
+            child.to(device);
+            child.CopyFrom(parent);
+            var weights = Maskable(child);
+            using (var deviceMask = new ChildMask(_set![index % setSize].Masks.ToDictionary(kv => kv.Key, kv => kv.Value.to(device))))
+            using (var own = Seeds.Generator(config.Seed, stream + "perturbation", index))
+            using (var shared = Seeds.Generator(config.Seed, stream + "perturbation-set", s))
+            {
+                perturbation.Apply(weights, deviceMask, new PerturbationContext(index, s, index % setSize, setSize, config.Seed, own, shared));
+            }
+            IReadOnlyList<EpochRecord> history = [];
+            if (tune && config.Children.Tuning is { Epochs: > 0 } tuning)
+            {
+                history = TrainStage(trainer, plugins, child, data, tuning, $"child {index + 1}/{config.Children.Count}",
+                    Seeds.Derive(config.Seed, stream + "child-shuffle", index), p => perturbation.OnTuningStep(weights, p), cancellation);
+            }
+            foreach (var w in weights) w.StochasticMask = null;   // evaluation always uses the target mask
+            return (child, history);
+        }
+        catch
+        {
+            child.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Trains <paramref name="model"/> for one stage (parent or child) with the stage's optimiser and schedule plugins.</summary>
+    public static IReadOnlyList<EpochRecord> TrainStage(Trainer trainer, PluginFactory plugins, MaskedNetwork model, DataSplits data,
+        TrainingConfig stage, string label, long shuffleSeed, Action<TrainingProgress>? beforeStep, CancellationToken cancellation)
+    {
+        var factory = plugins.Create<IOptimizerFactory>(stage.Optimizer);
+        var schedule = plugins.Create<ISchedule>(stage.Schedule);
+        using var optimizer = factory.Create(model.parameters().ToList(), schedule.At(0, 1).LearningRate);
+        using var shuffle = new Generator((ulong)shuffleSeed);
+        return trainer.Train(model, data.Train, new TrainingSettings(stage.Epochs, stage.BatchSize), optimizer, schedule, shuffle, label, beforeStep, cancellation);
+    }
+
+    /// <summary>A glob ('*', '?') as an anchored regular expression.</summary>
+    public static Regex Glob(string pattern) =>
+        new("^" + Regex.Escape(pattern).Replace(@"\*", ".*").Replace(@"\?", ".") + "$", RegexOptions.CultureInvariant);
+
+    private void DisposeSet()
+    {
+        if (_set is null) return;
+        foreach (var m in _set) m.Dispose();
+        _set = null;
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => DisposeSet();
+}
