@@ -38,8 +38,8 @@ public interface IPerturbation
     void Apply(IReadOnlyList<IMaskableWeight> weights, ChildMask mask, PerturbationContext context);
 
     /// <summary>
-    /// Called before every tuning step; lets time-dependent perturbations (annealed probabilities) update
-    /// their state. The default does nothing.
+    /// Called before every tuning step, outside the step's dispose scope; lets time-dependent perturbations (annealed
+    /// probabilities, iterative pruning) update their state. The default does nothing.
     /// </summary>
     void OnTuningStep(IReadOnlyList<IMaskableWeight> weights, TrainingProgress progress) { }
 }

@@ -50,12 +50,13 @@ public sealed class Trainer(ILogger logger)
             for (long b = 0; b < stepsPerEpoch; b++, step++)
             {
                 cancellation.ThrowIfCancellationRequested();
+                // Outside the step's dispose scope: state a perturbation keeps across steps must not be freed with it.
+                beforeStep?.Invoke(new TrainingProgress(step, totalSteps, epoch, stepsPerEpoch));
                 using var scope = NewDisposeScope();
                 var value = schedule.At(step, totalSteps);
                 lr = value.LearningRate;
                 optimizer.SetLearningRate(lr);
                 if (value.Momentum is double m) optimizer.SetMomentum(m);
-                beforeStep?.Invoke(new TrainingProgress(step, totalSteps, epoch, stepsPerEpoch));
 
                 long start = b * settings.BatchSize, count = Math.Min(settings.BatchSize, n - start);
                 var idx = perm.narrow(0, start, count);
