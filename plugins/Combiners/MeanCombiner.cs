@@ -32,6 +32,6 @@ public sealed class MeanCombiner(MeanCombinerOptions options) : IEnsembleCombine
         double total = options.Weights.Sum();
         using var w = tensor(options.Weights.Select(x => (float)(x / total)).ToArray()).to(memberProbabilities.device).reshape(m, 1, 1);
         using var weighted = memberProbabilities * w;
-        return weighted.sum(0);
+        return weighted.sum([0]);
     }
 }

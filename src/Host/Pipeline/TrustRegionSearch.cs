@@ -18,7 +18,7 @@ public sealed record TrustRegionChoice(Dictionary<string, object> SamplerOverrid
 /// Trust-region search (SPEC §2, §4.2.1). For every σ × sparsity of the grid, <c>draws</c> untuned children are made
 /// (seed stream "trust-region/") and compared with the parent on the first <c>samples</c> validation rows:
 /// KL = (1/N) Σₙ Σ_c p_parent log(p_parent / p_child), plus the child's accuracy. The strongest setting — largest
-/// σ²·(1 − sparsity) — whose mean KL ≤ Δ is chosen; if none is, the one with the smallest KL (and a warning).
+/// σ²·(1 − sparsity), with the sparsity measured on a sampled mask — whose mean KL ≤ Δ is chosen; if none is, the one with the smallest KL (and a warning).
 /// Test data is never used.
 /// </summary>
 public static class TrustRegionSearch
@@ -33,7 +33,6 @@ public static class TrustRegionSearch
         using var inputs = data.Validation.Inputs.narrow(0, 0, samples);
         using var labels = data.Validation.Labels.narrow(0, 0, samples).cpu();
         using var parentProbs = Evaluator.Probabilities(parent, inputs);
-        double defaultSparsity = SamplerSparsity(config.Children.Sampler, region.SparsityKey);
         var sparsities = region.Sparsities.Count > 0 ? region.Sparsities.Select(s => (double?)s).ToList() : [null];
 
         var table = new JsonArray();
@@ -48,6 +47,7 @@ public static class TrustRegionSearch
                 var sampler = plugins.Create<ISubnetworkSampler>(config.Children.Sampler, samplerOverrides);
                 var perturbation = plugins.Create<IPerturbation>(config.Children.Perturbation, perturbationOverrides);
                 using var builder = new ChildBuilder(config, data, device, trainer, parent, plugins, sampler, perturbation, "trust-region/");
+                double maskSparsity = MaskSparsity(sampler, builder.Maskable(parent), config.Seed);
                 double kl = 0, accuracy = 0;
                 for (int d = 0; d < region.Draws; d++)
                 {
@@ -60,7 +60,7 @@ public static class TrustRegionSearch
                         accuracy += hits.ToDouble() / region.Draws;
                     }
                 }
-                double s = sparsity ?? defaultSparsity;
+                double s = maskSparsity;
                 var row = new JsonObject { ["sigma"] = sigma, ["sparsity"] = s, ["kl"] = kl, ["accuracy"] = accuracy, ["within_target"] = kl <= region.TargetKl };
                 table.Add(row);
                 rows.Add((sigma, sparsity, kl, sigma * sigma * (1 - s), row));
@@ -77,7 +77,7 @@ public static class TrustRegionSearch
         var report = new JsonObject
         {
             ["target_kl"] = region.TargetKl, ["samples"] = samples, ["draws"] = region.Draws,
-            ["chosen"] = new JsonObject { ["sigma"] = chosen.Sigma, ["sparsity"] = chosen.Sparsity ?? defaultSparsity, ["kl"] = chosen.Kl },
+            ["chosen"] = new JsonObject { ["sigma"] = chosen.Sigma, ["sparsity"] = chosen.Row["sparsity"]!.GetValue<double>(), ["kl"] = chosen.Kl },
             ["table"] = table,
         };
         return new TrustRegionChoice(Overrides(region.SparsityKey, chosen.Sparsity), Overrides(region.SigmaKey, chosen.Sigma)!, report);
@@ -96,9 +96,13 @@ public static class TrustRegionSearch
     private static Dictionary<string, object> Overrides(string key, double? value) =>
         value is double v ? new Dictionary<string, object> { [key] = v } : [];
 
-    private static double SamplerSparsity(PluginSpec sampler, string key)
+    /// <summary>The measured sparsity of the sampler's first mask (the fraction of noise-free entries for noise ξ).</summary>
+    private static double MaskSparsity(ISubnetworkSampler sampler, IReadOnlyList<IMaskableWeight> weights, long seed)
     {
-        var property = sampler.BoundOptions?.GetType().GetProperties().FirstOrDefault(p => ConfigNames.Key(p.Name) == key);
-        return property?.GetValue(sampler.BoundOptions) is double d ? d : 0;
+        using var generator = Seeds.Generator(seed, "trust-region/sparsity");
+        var set = sampler.SampleSet(weights, generator);
+        double sparsity = set[0].Sparsity;
+        foreach (var m in set) m.Dispose();
+        return sparsity;
     }
 }

@@ -1,0 +1,121 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using Shouldly;
+using Xunit;
+
+namespace SubnetworkEnsembles.Tests;
+
+/// <summary>Model selection, trust-region search, untrained children and saved predictions, through the real sne.</summary>
+public class MethodPipelineTests
+{
+    private static double D(JsonNode? n) => n!.GetValue<double>();
+
+    [Fact]
+    public void Noisy_children_with_a_trust_region_search_and_model_selection()
+    {
+        using var dir = new TempDir();
+        string run = Path.Combine(dir.Path, "noisy");
+        var result = Sne.Run("run", Repo.Example("spirals.yaml"), "--out", run,
+            "--set", "children.count=8", "--set", "children.keep=3", "--set", "children.tuning=none",
+            "--set", "children.sampler={type: partition, k: 2, mirror: true}",
+            "--set", "children.perturbation={type: mirrored-noise, sigma: 0.1}",
+            "--set", "children.trust_region={sigmas: [0.001, 0.01, 0.1, 1.0], target_kl: 0.02, samples: 200}");
+        result.ExitCode.ShouldBe(0, result.Output);
+        var r = Sne.Results(run);
+
+        // The KL table covers the grid; the choice is the largest σ whose KL is within the target.
+        var table = r["trust_region"]!["table"]!.AsArray();
+        table.Count.ShouldBe(4);
+        table.Select(row => D(row!["sparsity"])).ShouldAllBe(s => Math.Abs(s - 0.5) < 0.01);    // measured from the masks
+        var within = table.Where(row => D(row!["kl"]) <= 0.02).ToList();
+        within.ShouldNotBeEmpty();
+        D(r["trust_region"]!["chosen"]!["sigma"]).ShouldBe(within.Max(row => D(row!["sigma"])));
+        D(r["trust_region"]!["chosen"]!["kl"]).ShouldBeLessThanOrEqualTo(0.02);
+        D(table[3]!["kl"]).ShouldBeGreaterThan(D(table[0]!["kl"]));
+
+        // Untrained children; the 3 best by validation NLL form the ensemble.
+        var members = r["members"]!.AsArray();
+        members.Count.ShouldBe(8);
+        members.ShouldAllBe(m => m!["history"]!.AsArray().Count == 0);
+        var best = members.OrderBy(m => D(m!["validation_nll"])).ThenBy(m => m!["index"]!.GetValue<int>()).Take(3)
+            .Select(m => m!["index"]!.GetValue<int>()).Order().ToList();
+        members.Where(m => m!["selected"]!.GetValue<bool>()).Select(m => m!["index"]!.GetValue<int>()).ShouldBe(best);
+        r["ensemble"]!["members"]!.GetValue<int>().ShouldBe(3);
+        r["ensemble"]!["member_indices"]!.AsArray().Select(i => i!.GetValue<int>()).ShouldBe(best);
+    }
+
+    [Fact]
+    public void Saved_predictions_reproduce_the_reported_metrics_independently()
+    {
+        using var dir = new TempDir();
+        string run = Path.Combine(dir.Path, "p");
+        var result = Sne.Run("run", Repo.Example("spirals.yaml"), "--out", run, "--set", "parent.epochs=5", "--set", "children.tuning.epochs=2",
+            "--set", "metrics=[accuracy, nll, disagreement]");
+        result.ExitCode.ShouldBe(0, result.Output);
+        var r = Sne.Results(run);
+        var (shape, probs) = ReadNpyFloat(Path.Combine(run, "predictions", "members.npy"));
+        var (labelShape, labels) = ReadNpyLong(Path.Combine(run, "predictions", "labels.npy"));
+        int m = (int)shape[0], n = (int)shape[1], c = (int)shape[2];
+        m.ShouldBe(4);
+        labelShape.ShouldBe([n]);
+        int hits = 0; double nll = 0, disagree = 0; int pairs = 0;
+        for (int i = 0; i < n; i++)
+        {
+            var mean = new double[c];
+            for (int k = 0; k < m; k++) for (int j = 0; j < c; j++) mean[j] += probs[(k * n + i) * c + j] / m;
+            if (Array.IndexOf(mean, mean.Max()) == labels[i]) hits++;
+            nll -= Math.Log(Math.Max(mean[labels[i]], 1e-12));
+        }
+        for (int a = 0; a < m; a++) for (int b = 0; b < m; b++)
+        {
+            if (a == b) continue;
+            int differ = 0;
+            for (int i = 0; i < n; i++)
+                if (ArgMax(probs, (a * n + i) * c, c) != ArgMax(probs, (b * n + i) * c, c)) differ++;
+            disagree += (double)differ / n; pairs++;
+        }
+        D(r["ensemble"]!["accuracy"]).ShouldBe((double)hits / n, 1e-9);
+        D(r["ensemble"]!["nll"]).ShouldBe(nll / n, 1e-5);
+        D(r["ensemble"]!["disagreement"]).ShouldBe(disagree / pairs, 1e-9);
+        r["ensemble"]!["pairwise"]!["disagreement"]!.AsArray().Count.ShouldBe(4);
+    }
+
+    private static int ArgMax(float[] data, int offset, int count)
+    {
+        int best = 0;
+        for (int j = 1; j < count; j++) if (data[offset + j] > data[offset + best]) best = j;
+        return best;
+    }
+
+    private static (long[] Shape, byte[] Data) ReadNpy(string path, string descr)
+    {
+        var bytes = File.ReadAllBytes(path);
+        bytes[..6].ShouldBe(new byte[] { 0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y' });
+        int headerLength = BitConverter.ToUInt16(bytes, 8);
+        ((10 + headerLength) % 64).ShouldBe(0);
+        string header = Encoding.ASCII.GetString(bytes, 10, headerLength);
+        header.ShouldContain($"'descr': '{descr}'");
+        header.ShouldContain("'fortran_order': False");
+        string dims = header[(header.IndexOf("'shape': (", StringComparison.Ordinal) + 10)..];
+        dims = dims[..dims.IndexOf(')')];
+        var shape = dims.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(long.Parse).ToArray();
+        return (shape, bytes[(10 + headerLength)..]);
+    }
+
+    private static (long[] Shape, float[] Data) ReadNpyFloat(string path)
+    {
+        var (shape, data) = ReadNpy(path, "<f4");
+        var values = new float[data.Length / 4];
+        Buffer.BlockCopy(data, 0, values, 0, data.Length);
+        values.Length.ShouldBe((int)shape.Aggregate(1L, (a, b) => a * b));
+        return (shape, values);
+    }
+
+    private static (long[] Shape, long[] Data) ReadNpyLong(string path)
+    {
+        var (shape, data) = ReadNpy(path, "<i8");
+        var values = new long[data.Length / 8];
+        Buffer.BlockCopy(data, 0, values, 0, data.Length);
+        return (shape, values);
+    }
+}
