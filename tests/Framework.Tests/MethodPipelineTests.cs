@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json.Nodes;
 using Shouldly;
 using Xunit;
@@ -53,8 +52,8 @@ public class MethodPipelineTests
             "--set", "metrics=[accuracy, nll, disagreement]");
         result.ExitCode.ShouldBe(0, result.Output);
         var r = Sne.Results(run);
-        var (shape, probs) = ReadNpyFloat(Path.Combine(run, "predictions", "members.npy"));
-        var (labelShape, labels) = ReadNpyLong(Path.Combine(run, "predictions", "labels.npy"));
+        var (shape, probs) = NpyReader.ReadFloat(Path.Combine(run, "predictions", "members.npy"));
+        var (labelShape, labels) = NpyReader.ReadLong(Path.Combine(run, "predictions", "labels.npy"));
         int m = (int)shape[0], n = (int)shape[1], c = (int)shape[2];
         m.ShouldBe(4);
         labelShape.ShouldBe([n]);
@@ -85,37 +84,5 @@ public class MethodPipelineTests
         int best = 0;
         for (int j = 1; j < count; j++) if (data[offset + j] > data[offset + best]) best = j;
         return best;
-    }
-
-    private static (long[] Shape, byte[] Data) ReadNpy(string path, string descr)
-    {
-        var bytes = File.ReadAllBytes(path);
-        bytes[..6].ShouldBe(new byte[] { 0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y' });
-        int headerLength = BitConverter.ToUInt16(bytes, 8);
-        ((10 + headerLength) % 64).ShouldBe(0);
-        string header = Encoding.ASCII.GetString(bytes, 10, headerLength);
-        header.ShouldContain($"'descr': '{descr}'");
-        header.ShouldContain("'fortran_order': False");
-        string dims = header[(header.IndexOf("'shape': (", StringComparison.Ordinal) + 10)..];
-        dims = dims[..dims.IndexOf(')')];
-        var shape = dims.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(long.Parse).ToArray();
-        return (shape, bytes[(10 + headerLength)..]);
-    }
-
-    private static (long[] Shape, float[] Data) ReadNpyFloat(string path)
-    {
-        var (shape, data) = ReadNpy(path, "<f4");
-        var values = new float[data.Length / 4];
-        Buffer.BlockCopy(data, 0, values, 0, data.Length);
-        values.Length.ShouldBe((int)shape.Aggregate(1L, (a, b) => a * b));
-        return (shape, values);
-    }
-
-    private static (long[] Shape, long[] Data) ReadNpyLong(string path)
-    {
-        var (shape, data) = ReadNpy(path, "<i8");
-        var values = new long[data.Length / 8];
-        Buffer.BlockCopy(data, 0, values, 0, data.Length);
-        return (shape, values);
     }
 }

@@ -1,3 +1,5 @@
+using System.Text;
+using Shouldly;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using SubnetworkEnsembles.Abstractions;
@@ -113,5 +115,41 @@ public static class TensorAssertions
         using var eq = a.eq(b);
         using var all = eq.all();
         return TorchSharp.TensorExtensionMethods.ToBoolean(all);
+    }
+}
+
+/// <summary>Reads the .npy files sne writes (format 1.0, C order), checking the header.</summary>
+public static class NpyReader
+{
+    private static (long[] Shape, byte[] Data) ReadNpy(string path, string descr)
+    {
+        var bytes = File.ReadAllBytes(path);
+        bytes[..6].ShouldBe(new byte[] { 0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y' });
+        int headerLength = BitConverter.ToUInt16(bytes, 8);
+        ((10 + headerLength) % 64).ShouldBe(0);
+        string header = Encoding.ASCII.GetString(bytes, 10, headerLength);
+        header.ShouldContain($"'descr': '{descr}'");
+        header.ShouldContain("'fortran_order': False");
+        string dims = header[(header.IndexOf("'shape': (", StringComparison.Ordinal) + 10)..];
+        dims = dims[..dims.IndexOf(')')];
+        var shape = dims.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(long.Parse).ToArray();
+        return (shape, bytes[(10 + headerLength)..]);
+    }
+
+    public static (long[] Shape, float[] Data) ReadFloat(string path)
+    {
+        var (shape, data) = ReadNpy(path, "<f4");
+        var values = new float[data.Length / 4];
+        Buffer.BlockCopy(data, 0, values, 0, data.Length);
+        values.Length.ShouldBe((int)shape.Aggregate(1L, (a, b) => a * b));
+        return (shape, values);
+    }
+
+    public static (long[] Shape, long[] Data) ReadLong(string path)
+    {
+        var (shape, data) = ReadNpy(path, "<i8");
+        var values = new long[data.Length / 8];
+        Buffer.BlockCopy(data, 0, values, 0, data.Length);
+        return (shape, values);
     }
 }
