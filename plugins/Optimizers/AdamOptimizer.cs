@@ -1,4 +1,5 @@
 using SubnetworkEnsembles.Abstractions;
+using SubnetworkEnsembles.Optimizers.Internal;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -42,23 +43,6 @@ public sealed class AdamOptimizer(AdamOptimizerOptions options) : IOptimizerFact
 {
     /// <inheritdoc />
     public ITrainableOptimizer Create(IReadOnlyList<Parameter> parameters, double learningRate) =>
-        new Trainable(optim.Adam(parameters, learningRate, options.Beta1, options.Beta2, options.Eps, options.WeightDecay, options.Amsgrad));
-
-    private sealed class Trainable(Adam adam) : ITrainableOptimizer
-    {
-        public optim.Optimizer Optimizer => adam;
-        public bool SupportsMomentum => true;
-
-        public void SetLearningRate(double learningRate)
-        {
-            foreach (var g in adam.ParamGroups) g.LearningRate = learningRate;
-        }
-
-        public void SetMomentum(double momentum)
-        {
-            foreach (var g in adam.ParamGroups) ((Adam.Options)((ParamGroup)g).Options).beta1 = momentum;
-        }
-
-        public void Dispose() => adam.Dispose();
-    }
+        new TrainableOptimizer(optim.Adam(parameters, learningRate, options.Beta1, options.Beta2, options.Eps, options.WeightDecay, options.Amsgrad),
+            (o, m) => ((Adam.Options)o).beta1 = m);
 }

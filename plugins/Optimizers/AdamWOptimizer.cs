@@ -1,4 +1,5 @@
 using SubnetworkEnsembles.Abstractions;
+using SubnetworkEnsembles.Optimizers.Internal;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -39,23 +40,6 @@ public sealed class AdamWOptimizer(AdamWOptimizerOptions options) : IOptimizerFa
 {
     /// <inheritdoc />
     public ITrainableOptimizer Create(IReadOnlyList<Parameter> parameters, double learningRate) =>
-        new Trainable(optim.AdamW(parameters, learningRate, options.Beta1, options.Beta2, options.Eps, options.WeightDecay, options.Amsgrad));
-
-    private sealed class Trainable(AdamW adamw) : ITrainableOptimizer
-    {
-        public optim.Optimizer Optimizer => adamw;
-        public bool SupportsMomentum => true;
-
-        public void SetLearningRate(double learningRate)
-        {
-            foreach (var g in adamw.ParamGroups) g.LearningRate = learningRate;
-        }
-
-        public void SetMomentum(double momentum)
-        {
-            foreach (var g in adamw.ParamGroups) ((AdamW.Options)((ParamGroup)g).Options).beta1 = momentum;
-        }
-
-        public void Dispose() => adamw.Dispose();
-    }
+        new TrainableOptimizer(optim.AdamW(parameters, learningRate, options.Beta1, options.Beta2, options.Eps, options.WeightDecay, options.Amsgrad),
+            (o, m) => ((AdamW.Options)o).beta1 = m);
 }

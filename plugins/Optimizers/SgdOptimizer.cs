@@ -1,4 +1,5 @@
 using SubnetworkEnsembles.Abstractions;
+using SubnetworkEnsembles.Optimizers.Internal;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -40,25 +41,6 @@ public sealed class SgdOptimizer(SgdOptimizerOptions options) : IOptimizerFactor
 {
     /// <inheritdoc />
     public ITrainableOptimizer Create(IReadOnlyList<Parameter> parameters, double learningRate) =>
-        new Trainable(optim.SGD(parameters, learningRate, options.Momentum, options.Dampening, options.WeightDecay, options.Nesterov),
-            options.Momentum > 0);
-
-    private sealed class Trainable(SGD sgd, bool hasMomentum) : ITrainableOptimizer
-    {
-        public optim.Optimizer Optimizer => sgd;
-        public bool SupportsMomentum => hasMomentum;
-
-        public void SetLearningRate(double learningRate)
-        {
-            foreach (var g in sgd.ParamGroups) g.LearningRate = learningRate;
-        }
-
-        public void SetMomentum(double momentum)
-        {
-            if (!hasMomentum) return;
-            foreach (var g in sgd.ParamGroups) ((SGD.Options)((ParamGroup)g).Options).momentum = momentum;
-        }
-
-        public void Dispose() => sgd.Dispose();
-    }
+        new TrainableOptimizer(optim.SGD(parameters, learningRate, options.Momentum, options.Dampening, options.WeightDecay, options.Nesterov),
+            options.Momentum > 0 ? (o, m) => ((SGD.Options)o).momentum = m : null);
 }
