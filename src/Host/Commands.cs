@@ -15,7 +15,7 @@ namespace SubnetworkEnsembles.Host;
 
 /// <summary>What the command line asked for.</summary>
 public sealed record RunRequest(string ConfigPath, string? OutputDirectory, IReadOnlyList<string> Overrides,
-    IReadOnlyList<string> PluginDirectories, bool Force, bool Verbose);
+    IReadOnlyList<string> PluginDirectories, bool Force, bool Verbose, Stage Stage = Stage.All, int? Index = null);
 
 /// <summary>
 /// The commands of <c>sne</c>. Each turns user mistakes into one clear message on stderr and an exit code
@@ -56,17 +56,32 @@ public static class Commands
         return ExitCodes.Ok;
     });
 
+    /// <summary>Reads, resolves and validates a configuration: YAML, plugins, options, device and data. Throws on any problem.</summary>
+    internal static (ExperimentConfig Config, PluginCatalog Catalog, TorchSharp.torch.Device Device, DataSplits Data) Prepare(RunRequest request, ILogger log)
+    {
+        var (document, config, binder) = ExperimentLoader.Read(request.ConfigPath, request.Overrides);
+        var directories = DefaultPluginDirectories().Concat(request.PluginDirectories).Concat(ExperimentLoader.PluginDirectories(document, config)).ToList();
+        var catalog = PluginCatalog.Discover(directories, log);
+        ExperimentLoader.Resolve(config, binder, catalog);
+        // The resolved config names its plugin folders absolutely, so it can be run from any directory (e.g. by Slurm).
+        var absolute = ExperimentLoader.PluginDirectories(document, config).ToList();
+        config.Plugins.Directories.Clear();
+        config.Plugins.Directories.AddRange(absolute);
+        var device = LibTorchRuntime.ResolveDevice(config.Device);
+        var data = DatasetLoader.Load(config.Data);
+        return (config, catalog, device, data);
+    }
+
     private static int Execute(RunRequest request, bool train, CancellationToken cancellation)
     {
         var clock = Stopwatch.StartNew();
-        var (document, config, binder) = ExperimentLoader.Read(request.ConfigPath, request.Overrides);
         using var bootstrapLogging = ConsoleLoggerFactory(request.Verbose);
         var log = bootstrapLogging.CreateLogger("sne");
-        var directories = DefaultPluginDirectories().Concat(request.PluginDirectories).Concat(ExperimentLoader.PluginDirectories(document, config));
-        var catalog = PluginCatalog.Discover(directories, log);
-        ExperimentLoader.Resolve(config, binder, catalog);
-        var device = LibTorchRuntime.ResolveDevice(config.Device);
-        using var data = DatasetLoader.Load(config.Data);
+        int index = ResolveIndex(request);
+        if (request.Stage != Stage.All && request.OutputDirectory is null)
+            throw new UsageException($"--stage {request.Stage.ToString().ToLowerInvariant()} needs --out RUN_DIR, the run directory every stage shares");
+        var (config, catalog, device, data) = Prepare(request, log);
+        using var _ = data;
         double dataSeconds = clock.Elapsed.TotalSeconds;
         if (!train)
         {
@@ -75,9 +90,26 @@ public static class Commands
             return ExitCodes.Ok;
         }
 
-        var run = RunDirectory.Create(request.OutputDirectory ?? Path.Combine("runs", $"{config.Name}-{DateTime.Now:yyyyMMdd-HHmmss}"), request.Force);
-        RunDirectory.WriteAllTextAtomic(run.Combine("config.yaml"), ResolvedConfigWriter.ToYaml(config));
-        File.Copy(request.ConfigPath, run.Combine("config.original.yaml"), overwrite: true);
+        string resolved = ResolvedConfigWriter.ToYaml(config);
+        RunDirectory run;
+        string logFile;
+        if (request.Stage is Stage.All or Stage.Parent)
+        {
+            run = RunDirectory.Create(request.OutputDirectory ?? Path.Combine("runs", $"{config.Name}-{DateTime.Now:yyyyMMdd-HHmmss}"), request.Force);
+            RunDirectory.WriteAllTextAtomic(run.Combine("config.yaml"), resolved);
+            if (Path.GetFullPath(request.ConfigPath) != run.Combine("config.yaml"))
+                RunDirectory.WriteAtomic(run.Combine("config.original.yaml"), tmp => File.Copy(request.ConfigPath, tmp, overwrite: true));
+            logFile = run.LogFile;
+        }
+        else
+        {
+            run = RunDirectory.Open(request.OutputDirectory!);
+            string saved = run.Combine("config.yaml");
+            if (!File.Exists(saved) || File.ReadAllText(saved) != resolved)
+                throw new UsageException($"{request.ConfigPath} (with the given --set values) is not the configuration of {run.Path} (its config.yaml); " +
+                    "run every stage with the same configuration, e.g. RUN_DIR/config.yaml");
+            logFile = request.Stage == Stage.Child ? run.Combine("children", $"child-{index:D3}.log") : run.Combine("ensemble.log");
+        }
 
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
@@ -86,7 +118,7 @@ public static class Commands
         });
         builder.Logging.ClearProviders();
         ConfigureConsole(builder.Logging, request.Verbose);
-        builder.Logging.AddProvider(new FileLoggerProvider(run.LogFile));
+        builder.Logging.AddProvider(new FileLoggerProvider(logFile));
         builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
         builder.Services.AddSubnetworkPlugins(catalog);
         builder.Services.AddSingleton<ExperimentRunner>();
@@ -95,12 +127,13 @@ public static class Commands
         var lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellation, lifetime.ApplicationStopping);
         var logger = host.Services.GetRequiredService<ILogger<ExperimentRunner>>();
-        logger.LogInformation("Run {Name} (seed {Seed}) → {Directory}", config.Name, config.Seed, run.Path);
+        logger.LogInformation("Run {Name} (seed {Seed}), stage {Stage}{Index} → {Directory}", config.Name, config.Seed,
+            request.Stage.ToString().ToLowerInvariant(), request.Stage == Stage.Child ? $" {index}" : "", run.Path);
         try
         {
-            var results = host.Services.GetRequiredService<ExperimentRunner>().Run(config, data, device, run, dataSeconds, linked.Token);
-            RunDirectory.WriteAllTextAtomic(run.ResultsFile, ExperimentRunner.ToJson(results));
-            logger.LogInformation("Results: {File} ({Seconds:F1} s)", run.ResultsFile, clock.Elapsed.TotalSeconds);
+            host.Services.GetRequiredService<ExperimentRunner>().Run(request.Stage, index, config, data, device, run, dataSeconds, linked.Token);
+            if (request.Stage is Stage.All or Stage.Ensemble)
+                logger.LogInformation("Results: {File} ({Seconds:F1} s)", run.ResultsFile, clock.Elapsed.TotalSeconds);
             return ExitCodes.Ok;
         }
         catch (OperationCanceledException)
@@ -114,14 +147,52 @@ public static class Commands
         }
     }
 
+    /// <summary>The child index: --index, else $SLURM_ARRAY_TASK_ID (Slurm job arrays), else $JOB_COMPLETION_INDEX (Kubernetes Indexed Jobs).</summary>
+    private static int ResolveIndex(RunRequest request)
+    {
+        if (request.Stage != Stage.Child) return -1;
+        if (request.Index is int i) return i;
+        foreach (var variable in new[] { "SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX" })
+        {
+            string? value = Environment.GetEnvironmentVariable(variable);
+            if (value is null) continue;
+            if (int.TryParse(value, out int parsed) && parsed >= 0) return parsed;
+            throw new UsageException($"${variable} is '{value}', expected a child index ≥ 0");
+        }
+        throw new UsageException("--stage child needs --index I (or $SLURM_ARRAY_TASK_ID / $JOB_COMPLETION_INDEX)");
+    }
+
+    /// <summary><c>sne status RUN_DIR</c>: the state of the parent, every child and the ensemble.</summary>
+    public static int Status(string runDirectory, bool verbose) => Guard(verbose, () =>
+    {
+        var run = RunDirectory.Open(runDirectory);
+        string saved = run.Combine("config.yaml");
+        if (!File.Exists(saved)) throw new UsageException($"{run.Path} has no config.yaml: not a run directory");
+        var (_, config, _) = ExperimentLoader.Read(saved, []);
+        var status = RunStatus.Read(run, config.Children.Count);
+        Console.WriteLine($"{run.Path}: {config.Name}, seed {config.Seed}");
+        Console.WriteLine($"parent    {(status.ParentDone ? "done" : "pending")}");
+        for (int i = 0; i < config.Children.Count; i++)
+        {
+            string state = status.Done.Contains(i) ? "done" : status.Failed.TryGetValue(i, out var reason) ? $"failed: {reason}" : "pending";
+            Console.WriteLine($"child {i,-3} {state}");
+        }
+        Console.WriteLine($"ensemble  {(status.EnsembleDone ? "done" : "pending")}");
+        Console.WriteLine($"{status.Done.Count}/{config.Children.Count} children done, {status.Failed.Count} failed, {status.Missing.Count} pending");
+        return ExitCodes.Ok;
+    });
+
     /// <summary>Maps failures to one message on stderr and an exit code.</summary>
-    private static int Guard(bool verbose, Func<int> action)
+    internal static int Guard(bool verbose, Func<int> action)
     {
         try
         {
             return action();
         }
         catch (ConfigException e) { return Fail(e.Message, ExitCodes.ConfigurationError, verbose ? e : null); }
+        catch (UsageException e) { return Fail(e.Message, ExitCodes.ConfigurationError, verbose ? e : null); }
+        catch (IncompleteRunException e) { return Fail(e.Message, ExitCodes.RuntimeFailure, verbose ? e : null); }
+        catch (DirectoryNotFoundException e) { return Fail(e.Message, ExitCodes.ConfigurationError, verbose ? e : null); }
         catch (DataFileException e) { return Fail("data: " + e.Message, ExitCodes.ConfigurationError, verbose ? e : null); }
         catch (RunDirectoryExistsException e) { return Fail(e.Message, ExitCodes.ConfigurationError, verbose ? e : null); }
         catch (LibTorchUnavailableException e) { return Fail(e.Message, e.Message.Contains("CUDA", StringComparison.Ordinal) ? ExitCodes.ConfigurationError : ExitCodes.RuntimeFailure, verbose ? e : null); }
@@ -131,7 +202,7 @@ public static class Commands
         catch (Exception e) { return Fail($"unexpected failure: {e.Message}", ExitCodes.RuntimeFailure, e); }
     }
 
-    private static int Fail(string message, int code, Exception? detail)
+    internal static int Fail(string message, int code, Exception? detail)
     {
         Console.Error.WriteLine($"sne: error: {message}");
         if (detail is not null) Console.Error.WriteLine(detail);
@@ -157,3 +228,6 @@ public static class Commands
         _ => value.ToString() ?? "",
     };
 }
+
+/// <summary>The command line asks for something that cannot work (a missing option, a mismatched configuration). Exit code 2.</summary>
+public sealed class UsageException(string message) : Exception(message);

@@ -1,5 +1,7 @@
 using System.CommandLine;
 using SubnetworkEnsembles.Host;
+using SubnetworkEnsembles.Host.Distributed;
+using SubnetworkEnsembles.Host.Pipeline;
 
 // sne — Subnetwork Ensembles from YAML. Commands: run, validate, plugins. Exit codes: see ExitCodes.
 var configArgument = new Argument<string>("config") { Description = "The experiment's YAML file, e.g. examples/fashion-mnist-sparse.yaml" };
@@ -12,13 +14,16 @@ var setOption = new Option<string[]>("--set")
 var pluginsOption = new Option<string[]>("--plugins") { Description = "An extra plugin directory (repeatable)" };
 var forceOption = new Option<bool>("--force") { Description = "Replace a finished run in --out" };
 var verboseOption = new Option<bool>("--verbose", "-v") { Description = "Debug logging; stack traces on errors" };
+var stageOption = new Option<Stage>("--stage") { Description = "Run one stage against --out RUN_DIR: parent, child (with --index), ensemble; default all", DefaultValueFactory = _ => Stage.All };
+var indexOption = new Option<int?>("--index") { Description = "The child of --stage child (default: $SLURM_ARRAY_TASK_ID or $JOB_COMPLETION_INDEX)" };
 
 RunRequest Request(ParseResult r) => new(r.GetValue(configArgument)!, r.GetValue(outOption), r.GetValue(setOption) ?? [],
-    r.GetValue(pluginsOption) ?? [], r.GetValue(forceOption), r.GetValue(verboseOption));
+    r.GetValue(pluginsOption) ?? [], r.GetValue(forceOption), r.GetValue(verboseOption), r.GetValue(stageOption), r.GetValue(indexOption));
 
 var run = new Command("run", "Train the parent, build, tune and evaluate the children, write the run directory.\n" +
-    "Example: sne run examples/fashion-mnist-sparse.yaml --set children.count=4 --out runs/quick")
-{ configArgument, outOption, setOption, pluginsOption, forceOption, verboseOption };
+    "Example: sne run examples/fashion-mnist-sparse.yaml --set children.count=4 --out runs/quick\n" +
+    "Stages: sne run C --out R --stage parent; sne run R/config.yaml --out R --stage child --index 3; … --stage ensemble")
+{ configArgument, outOption, setOption, pluginsOption, forceOption, verboseOption, stageOption, indexOption };
 run.SetAction(r => Commands.Run(Request(r), CancellationToken.None));
 
 var validate = new Command("validate", "Check a configuration (YAML, plugin names, options, data files) without training.\n" +
@@ -30,8 +35,32 @@ var plugins = new Command("plugins", "List the available plugins with their opti
 { pluginsOption, verboseOption };
 plugins.SetAction(r => Commands.ListPlugins(r.GetValue(pluginsOption) ?? [], r.GetValue(verboseOption)));
 
+var slurmOption = new Option<bool>("--slurm") { Description = "Submit to Slurm with sbatch (the only scheduler supported)" };
+var partitionOption = new Option<string?>("--partition") { Description = "Slurm partition" };
+var timeOption = new Option<string?>("--time") { Description = "Slurm time limit per job, e.g. 01:00:00" };
+var cpusOption = new Option<int>("--cpus") { Description = "CPUs per job (--cpus-per-task)", DefaultValueFactory = _ => 1 };
+var submit = new Command("submit", "Submit the parent, a job array of children and the gather job to Slurm.\n" +
+    "Example: sne submit examples/spirals.yaml --slurm --cpus 1 --out /shared/runs/spirals")
+{ configArgument, outOption, setOption, pluginsOption, forceOption, verboseOption, slurmOption, partitionOption, timeOption, cpusOption };
+submit.SetAction(r => Commands.Guard(r.GetValue(verboseOption), () =>
+{
+    if (!r.GetValue(slurmOption)) throw new UsageException("say where to submit: --slurm");
+    using var logging = Microsoft.Extensions.Logging.LoggerFactory.Create(_ => { });
+    var (parent, children, ensemble) = SlurmSubmitter.Submit(Request(r), new SlurmOptions(r.GetValue(partitionOption), r.GetValue(timeOption), Math.Max(1, r.GetValue(cpusOption))),
+        logging.CreateLogger("sne"));
+    Console.WriteLine($"parent {parent}");
+    Console.WriteLine($"children {children}");
+    Console.WriteLine($"ensemble {ensemble}");
+    return ExitCodes.Ok;
+}));
+
+var runDirArgument = new Argument<string>("run-dir") { Description = "A run directory" };
+var status = new Command("status", "Show the state of the parent, every child and the ensemble of a run.\nExample: sne status runs/spirals")
+{ runDirArgument, verboseOption };
+status.SetAction(r => Commands.Status(r.GetValue(runDirArgument)!, r.GetValue(verboseOption)));
+
 var root = new RootCommand("sne — Subnetwork Ensembles: train a parent, spawn perturbed subnetwork children, ensemble them.")
-{ run, validate, plugins };
+{ run, validate, plugins, submit, status };
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)
 {

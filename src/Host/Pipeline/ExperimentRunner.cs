@@ -13,125 +13,205 @@ using static TorchSharp.torch;
 
 namespace SubnetworkEnsembles.Host.Pipeline;
 
+/// <summary>The stages of a run; a distributed run executes them as separate processes against one run directory.</summary>
+public enum Stage
+{
+    /// <summary>Parent, every child, then the ensemble, in one process.</summary>
+    All,
+    /// <summary>Train and evaluate the parent (and run the trust-region search, when configured).</summary>
+    Parent,
+    /// <summary>Make, tune and evaluate one child from the saved parent.</summary>
+    Child,
+    /// <summary>Gather the children, select, combine, evaluate, write results.json.</summary>
+    Ensemble,
+}
+
 /// <summary>
-/// The pipeline of one experiment: train parent → (trust-region search) → for each child: sample ϕ (by sets) → copy
-/// parent → perturb ξ → tune → evaluate → (model selection on the validation split) → combine and evaluate the
-/// ensemble → results.json and predictions/*.npy. Every random draw comes from <see cref="Seeds"/> keyed by the run
-/// seed and the child (or set) index, so a child can be regenerated alone.
+/// The pipeline of one experiment as three stages that communicate only through files in the run directory:
+/// <b>parent</b> (train → parent.ckpt, parent.json, predictions/parent.npy; trust_region.json when a search is
+/// configured), <b>child i</b> (load parent → sample ϕ (by sets) → perturb ξ → tune → children/child-i.{ckpt,json,npy}),
+/// and <b>ensemble</b> (gather → model selection on the validation split → combine → results.json, predictions/*.npy).
+/// A single-process run executes the same stages in order, so a distributed run gives exactly the same numbers.
+/// Every random draw comes from <see cref="Seeds"/> keyed by the run seed and the child (or set) index.
 /// </summary>
 public sealed class ExperimentRunner(PluginFactory plugins, ILogger<ExperimentRunner> logger)
 {
-    /// <summary>Runs <paramref name="config"/> on <paramref name="data"/> into <paramref name="run"/>; returns results.json's content.</summary>
-    public JsonObject Run(ExperimentConfig config, DataSplits data, Device device, RunDirectory run, double dataSeconds, CancellationToken cancellation)
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    /// <summary>Runs <paramref name="stage"/> (child <paramref name="index"/> for <see cref="Stage.Child"/>); returns results.json's content after the ensemble stage.</summary>
+    public JsonObject? Run(Stage stage, int index, ExperimentConfig config, DataSplits data, Device device, RunDirectory run, double dataSeconds, CancellationToken cancellation)
     {
-        var total = Stopwatch.StartNew();
         if (config.Threads > 0) set_num_threads(config.Threads);
         if ((config.Children.Keep > 0 || config.Children.TrustRegion is not null) && data.Validation.Count == 0)
             throw new InvalidOperationException("model selection and the trust-region search score on the validation split: set data.validation > 0");
         data.MoveTo(device);
-        var trainer = new Trainer(logger);
-        var evaluation = new MemberEvaluation(config.Metrics.Select(m => (m.Type, plugins.Create<IMetric>(m))).ToList(),
-            plugins.Create<IEnsembleCombiner>(config.Combiner));
-        using var testLabels = data.Test.Labels.cpu();
-        using var validationLabels = data.Validation.Labels.cpu();
+        switch (stage)
+        {
+            case Stage.Parent:
+                RunParent(config, data, device, run, dataSeconds, cancellation);
+                return null;
+            case Stage.Child:
+                RunChild(config, data, device, run, index, cancellation);
+                return null;
+            case Stage.Ensemble:
+                return RunEnsemble(config, data, run);
+            default:
+                RunParent(config, data, device, run, dataSeconds, cancellation);
+                for (int i = 0; i < config.Children.Count; i++) RunChild(config, data, device, run, i, cancellation);
+                return RunEnsemble(config, data, run);
+        }
+    }
+
+    /// <summary>Stage 1: trains and evaluates the parent; runs the trust-region search when configured.</summary>
+    public void RunParent(ExperimentConfig config, DataSplits data, Device device, RunDirectory run, double dataSeconds, CancellationToken cancellation)
+    {
+        var clock = Stopwatch.StartNew();
         logger.LogInformation("Data {Name}: {Train} train, {Validation} validation, {Test} test rows; device {Device}; {Threads} threads",
             data.Name, data.Train.Count, data.Validation.Count, data.Test.Count, device, get_num_threads());
-
-        // Parent.
-        var clock = Stopwatch.StartNew();
         manual_seed(Seeds.Derive(config.Seed, "parent-init"));
         using var parent = config.Model.Build(data.InputShape, data.Classes);
         parent.to(device);
         logger.LogInformation("Parent {Model}: {Parameters:N0} parameters, {Layers} maskable weights", config.Model.Type, parent.ParameterCount, parent.MaskedLayers.Count);
-        var parentHistory = ChildBuilder.TrainStage(trainer, plugins, parent, data, config.Parent, "parent",
+        var history = ChildBuilder.TrainStage(new Trainer(logger), plugins, parent, data, config.Parent, "parent",
             Seeds.Derive(config.Seed, "parent-shuffle"), null, cancellation);
-        SaveCheckpoint(parent, run.ParentCheckpoint);
-        double parentSeconds = clock.Elapsed.TotalSeconds;
-        using var parentProbs = Evaluator.Probabilities(parent, data.Test.Inputs);
-        var parentEval = evaluation.Single(parentProbs, testLabels);
-        logger.LogInformation("Parent test: {Metrics}", Format(parentEval.Values));
+        double trainSeconds = clock.Elapsed.TotalSeconds;
+        using var probs = Evaluator.Probabilities(parent, data.Test.Inputs);
+        using var labels = data.Test.Labels.cpu();
+        var evaluation = Evaluation(config).Single(probs, labels);
+        logger.LogInformation("Parent test: {Metrics}", Format(evaluation.Values));
+        var json = new JsonObject();
+        AddMetrics(json, evaluation.Values);
+        json["parameters"] = parent.ParameterCount;
+        json["nonzero_parameters"] = parent.NonZeroParameterCount;
+        json["history"] = HistoryJson(history);
+        json["seconds"] = new JsonObject { ["data"] = dataSeconds, ["training"] = trainSeconds };
 
-        // Trust-region search (optional), then the children.
-        clock.Restart();
-        TrustRegionChoice? region = config.Children.TrustRegion is null ? null
-            : TrustRegionSearch.Run(config, data, device, trainer, parent, plugins, logger, cancellation);
-        double searchSeconds = clock.Elapsed.TotalSeconds;
-        clock.Restart();
-        var sampler = plugins.Create<ISubnetworkSampler>(config.Children.Sampler, region?.SamplerOverrides);
-        var perturbation = plugins.Create<IPerturbation>(config.Children.Perturbation, region?.PerturbationOverrides);
-        var members = new List<JsonObject>();
-        var testProbs = new List<Tensor>();
-        var validationScores = new List<double>();
+        if (config.Children.TrustRegion is not null)
+        {
+            var searchClock = Stopwatch.StartNew();
+            var choice = TrustRegionSearch.Run(config, data, device, new Trainer(logger), parent, plugins, logger, cancellation);
+            choice.Report["seconds"] = searchClock.Elapsed.TotalSeconds;
+            RunDirectory.WriteAllTextAtomic(run.TrustRegionFile, choice.Report.ToJsonString(Indented));
+        }
+        Directory.CreateDirectory(run.Combine("predictions"));
+        NpyFile.Write(run.Combine("predictions", "parent.npy"), probs);
+        RunDirectory.WriteAtomic(run.ParentCheckpoint, tmp => parent.save(tmp));
+        RunDirectory.WriteAllTextAtomic(run.ParentResults, json.ToJsonString(Indented));   // last: marks the stage done
+    }
+
+    /// <summary>Stage 2: makes child <paramref name="index"/> from the saved parent; writes only its own files, atomically.</summary>
+    public void RunChild(ExperimentConfig config, DataSplits data, Device device, RunDirectory run, int index, CancellationToken cancellation)
+    {
+        if (index < 0 || index >= config.Children.Count)
+            throw new InvalidOperationException($"child index {index} is outside 0 … {config.Children.Count - 1} (children.count = {config.Children.Count})");
+        if (!File.Exists(run.ParentResults) || !File.Exists(run.ParentCheckpoint))
+            throw new InvalidOperationException($"child {index} needs the parent: {run.ParentCheckpoint} is missing (run --stage parent first)");
+        File.Delete(run.ChildFailure(index));
         try
         {
-            using var builder = new ChildBuilder(config, data, device, trainer, parent, plugins, sampler, perturbation);
-            for (int i = 0; i < config.Children.Count; i++)
+            var clock = Stopwatch.StartNew();
+            using var parent = config.Model.Build(data.InputShape, data.Classes);
+            parent.LoadCheckpoint(run.ParentCheckpoint);
+            parent.to(device);
+            var overrides = TrustRegionOverrides(config, run);
+            var sampler = plugins.Create<ISubnetworkSampler>(config.Children.Sampler, overrides.Sampler);
+            var perturbation = plugins.Create<IPerturbation>(config.Children.Perturbation, overrides.Perturbation);
+            using var builder = new ChildBuilder(config, data, device, new Trainer(logger), parent, plugins, sampler, perturbation);
+            var (child, history) = builder.Build(index, tune: true, cancellation);
+            using (child)
             {
-                cancellation.ThrowIfCancellationRequested();
-                var childClock = Stopwatch.StartNew();
-                var (child, history) = builder.Build(i, tune: true, cancellation);
-                using (child)
+                var evaluation = Evaluation(config);
+                using var probs = Evaluator.Probabilities(child, data.Test.Inputs);
+                using var labels = data.Test.Labels.cpu();
+                var values = evaluation.Single(probs, labels).Values;
+                var member = new JsonObject { ["index"] = index, ["set"] = index / sampler.SetSize };
+                AddMetrics(member, values);
+                if (config.Children.Keep > 0)
                 {
-                    SaveCheckpoint(child, run.ChildCheckpoint(i));
-                    var probs = Evaluator.Probabilities(child, data.Test.Inputs);
-                    testProbs.Add(probs);
-                    var childEval = evaluation.Single(probs, testLabels);
-                    var member = new JsonObject { ["index"] = i, ["set"] = i / sampler.SetSize };
-                    AddMetrics(member, childEval.Values);
-                    if (config.Children.Keep > 0)
-                    {
-                        using var validationProbs = Evaluator.Probabilities(child, data.Validation.Inputs);
-                        var score = evaluation.Single(validationProbs, validationLabels).Values;
-                        double value = config.Children.SelectBy == SelectionMetric.Nll ? score["nll"] : -score["accuracy"];
-                        validationScores.Add(value);
-                        member[config.Children.SelectBy == SelectionMetric.Nll ? "validation_nll" : "validation_accuracy"] = Math.Abs(value);
-                    }
-                    member["sparsity"] = child.Sparsity;
-                    member["nonzero_parameters"] = child.NonZeroParameterCount;
-                    member["seconds"] = childClock.Elapsed.TotalSeconds;
-                    member["history"] = HistoryJson(history);
-                    members.Add(member);
-                    logger.LogInformation("Child {Index}/{Count} test: {Metrics}, sparsity {Sparsity:P1}, {Seconds:F1} s",
-                        i + 1, config.Children.Count, Format(childEval.Values), child.Sparsity, childClock.Elapsed.TotalSeconds);
+                    using var validationProbs = Evaluator.Probabilities(child, data.Validation.Inputs);
+                    using var validationLabels = data.Validation.Labels.cpu();
+                    var score = evaluation.Single(validationProbs, validationLabels).Values;
+                    if (config.Children.SelectBy == SelectionMetric.Nll) member["validation_nll"] = score["nll"];
+                    else member["validation_accuracy"] = score["accuracy"];
                 }
+                member["sparsity"] = child.Sparsity;
+                member["nonzero_parameters"] = child.NonZeroParameterCount;
+                member["seconds"] = clock.Elapsed.TotalSeconds;
+                member["history"] = HistoryJson(history);
+                NpyFile.Write(run.ChildPredictions(index), probs);
+                RunDirectory.WriteAtomic(run.ChildCheckpoint(index), tmp => child.save(tmp));
+                RunDirectory.WriteAllTextAtomic(run.ChildResults(index), member.ToJsonString(Indented));   // last: marks the child done
+                logger.LogInformation("Child {Index}/{Count} test: {Metrics}, sparsity {Sparsity:P1}, {Seconds:F1} s",
+                    index + 1, config.Children.Count, Format(values), child.Sparsity, clock.Elapsed.TotalSeconds);
             }
-            double childrenSeconds = clock.Elapsed.TotalSeconds;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            RunDirectory.WriteAllTextAtomic(run.ChildFailure(index), $"{e.GetType().Name}: {e.Message}\n");
+            throw;
+        }
+    }
 
-            // Model selection: the best `keep` children by validation score (ties: lower index), never by test data.
-            clock.Restart();
-            var selected = config.Children.Keep > 0
-                ? Enumerable.Range(0, members.Count).OrderBy(i => validationScores[i]).ThenBy(i => i).Take(config.Children.Keep).Order().ToList()
-                : Enumerable.Range(0, members.Count).ToList();
-            foreach (var (m, i) in members.Select((m, i) => (m, i))) m["selected"] = selected.Contains(i);
-            using var stacked = stack(selected.Select(i => testProbs[i]), 0);
-            var ensembleEval = evaluation.Ensemble(stacked, testLabels);
-            logger.LogInformation("Ensemble of {Count} test: {Metrics} (parent: {Parent})", selected.Count, Format(ensembleEval.Values), Format(parentEval.Values));
-            if (config.SavePredictions) SavePredictions(run, stacked, parentProbs, testLabels);
+    /// <summary>Stage 3: gathers every child, selects, combines and evaluates; writes predictions and returns results.json's content.</summary>
+    public JsonObject RunEnsemble(ExperimentConfig config, DataSplits data, RunDirectory run)
+    {
+        var clock = Stopwatch.StartNew();
+        var status = RunStatus.Read(run, config.Children.Count);
+        if (!status.ParentDone) throw new IncompleteRunException($"{run.Path}: the parent stage has not finished (no parent.json)");
+        if (status.Failed.Count > 0 || status.Missing.Count > 0)
+            throw new IncompleteRunException($"{run.Path}: cannot gather the ensemble: " + status.Describe());
+        var parentJson = JsonNode.Parse(File.ReadAllText(run.ParentResults))!.AsObject();
+        var members = Enumerable.Range(0, config.Children.Count).Select(i => JsonNode.Parse(File.ReadAllText(run.ChildResults(i)))!.AsObject()).ToList();
+        string scoreKey = config.Children.SelectBy == SelectionMetric.Nll ? "validation_nll" : "validation_accuracy";
+        double Score(int i) => config.Children.SelectBy == SelectionMetric.Nll ? members[i][scoreKey]!.GetValue<double>() : -members[i][scoreKey]!.GetValue<double>();
+        var selected = config.Children.Keep > 0
+            ? Enumerable.Range(0, members.Count).OrderBy(Score).ThenBy(i => i).Take(config.Children.Keep).Order().ToList()
+            : Enumerable.Range(0, members.Count).ToList();
+        foreach (var (m, i) in members.Select((m, i) => (m, i))) m["selected"] = selected.Contains(i);
 
+        var probs = selected.Select(i => NpyFile.ReadFloat32(run.ChildPredictions(i))).ToList();
+        try
+        {
+            using var stacked = stack(probs, 0);
+            using var labels = data.Test.Labels.cpu();
+            var evaluation = Evaluation(config).Ensemble(stacked, labels);
+            logger.LogInformation("Ensemble of {Count} test: {Metrics} (parent: {Parent})", selected.Count, Format(evaluation.Values),
+                string.Join(", ", evaluation.Values.Keys.Where(k => parentJson[k] is not null).Select(k => $"{k} {parentJson[k]!.GetValue<double>():F4}")));
+            if (config.SavePredictions)
+            {
+                NpyFile.Write(run.Combine("predictions", "members.npy"), stacked);
+                NpyFile.Write(run.Combine("predictions", "labels.npy"), labels);
+            }
             var ensembleJson = new JsonObject { ["combiner"] = config.Combiner.Type, ["members"] = selected.Count, ["member_indices"] = new JsonArray(selected.Select(i => (JsonNode)i).ToArray()) };
-            AddMetrics(ensembleJson, ensembleEval.Values);
-            if (ensembleEval.Pairwise.Count > 0)
-                ensembleJson["pairwise"] = new JsonObject(ensembleEval.Pairwise.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)MatrixJson(kv.Value))));
-            var parentJson = new JsonObject();
-            AddMetrics(parentJson, parentEval.Values);
-            parentJson["parameters"] = parent.ParameterCount;
-            parentJson["nonzero_parameters"] = parent.NonZeroParameterCount;
-            parentJson["history"] = HistoryJson(parentHistory);
+            AddMetrics(ensembleJson, evaluation.Values);
+            if (evaluation.Pairwise.Count > 0)
+                ensembleJson["pairwise"] = new JsonObject(evaluation.Pairwise.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)MatrixJson(kv.Value))));
+
+            var parentSeconds = parentJson["seconds"]!.AsObject();
+            parentJson.Remove("seconds");
+            double childSeconds = members.Sum(m => m["seconds"]!.GetValue<double>());
             var results = new JsonObject
             {
                 ["name"] = config.Name,
                 ["seed"] = config.Seed,
-                ["device"] = device.ToString(),
                 ["data"] = new JsonObject { ["dataset"] = data.Name, ["train"] = data.Train.Count, ["validation"] = data.Validation.Count, ["test"] = data.Test.Count },
                 ["parent"] = parentJson,
                 ["members"] = new JsonArray(members.Select(m => (JsonNode)m).ToArray()),
                 ["ensemble"] = ensembleJson,
             };
-            if (region is not null) results["trust_region"] = region.Report;
+            double searchSeconds = 0;
+            if (File.Exists(run.TrustRegionFile))
+            {
+                var report = JsonNode.Parse(File.ReadAllText(run.TrustRegionFile))!.AsObject();
+                searchSeconds = report["seconds"]?.GetValue<double>() ?? 0;
+                report.Remove("seconds");
+                results["trust_region"] = report;
+            }
+            double data_ = parentSeconds["data"]!.GetValue<double>(), parentTraining = parentSeconds["training"]!.GetValue<double>();
             results["seconds"] = new JsonObject
             {
-                ["data"] = dataSeconds, ["parent"] = parentSeconds, ["trust_region"] = searchSeconds, ["children"] = childrenSeconds,
-                ["ensemble"] = clock.Elapsed.TotalSeconds, ["total"] = dataSeconds + total.Elapsed.TotalSeconds,
+                ["data"] = data_, ["parent"] = parentTraining, ["trust_region"] = searchSeconds, ["children"] = childSeconds,
+                ["ensemble"] = clock.Elapsed.TotalSeconds, ["total"] = data_ + parentTraining + searchSeconds + childSeconds + clock.Elapsed.TotalSeconds,
             };
             results["threads"] = get_num_threads();
             results["versions"] = new JsonObject
@@ -140,24 +220,27 @@ public sealed class ExperimentRunner(PluginFactory plugins, ILogger<ExperimentRu
                 ["torchsharp"] = typeof(torch).Assembly.GetName().Version?.ToString(),
                 ["abstractions"] = typeof(PluginAttribute).Assembly.GetName().Version?.ToString(),
             };
+            RunDirectory.WriteAllTextAtomic(run.ResultsFile, results.ToJsonString(Indented));
             return results;
         }
         finally
         {
-            foreach (var p in testProbs) p.Dispose();
+            foreach (var p in probs) p.Dispose();
         }
     }
 
-    /// <summary>predictions/members.npy float32 [M, N, C] (the ensemble's members, in index order), parent.npy [N, C], labels.npy int64 [N].</summary>
-    private static void SavePredictions(RunDirectory run, Tensor members, Tensor parent, Tensor labels)
-    {
-        Directory.CreateDirectory(run.Combine("predictions"));
-        NpyFile.Write(run.Combine("predictions", "members.npy"), members);
-        NpyFile.Write(run.Combine("predictions", "parent.npy"), parent);
-        NpyFile.Write(run.Combine("predictions", "labels.npy"), labels);
-    }
+    private MemberEvaluation Evaluation(ExperimentConfig config) =>
+        new(config.Metrics.Select(m => (m.Type, plugins.Create<IMetric>(m))).ToList(), plugins.Create<IEnsembleCombiner>(config.Combiner));
 
-    private static void SaveCheckpoint(MaskedNetwork model, string path) => RunDirectory.WriteAtomic(path, tmp => model.save(tmp));
+    /// <summary>The sampler and perturbation option overrides the trust-region search chose (none without a search).</summary>
+    private static (Dictionary<string, object>? Sampler, Dictionary<string, object>? Perturbation) TrustRegionOverrides(ExperimentConfig config, RunDirectory run)
+    {
+        if (config.Children.TrustRegion is not { } region) return (null, null);
+        if (!File.Exists(run.TrustRegionFile)) throw new InvalidOperationException($"{run.TrustRegionFile} is missing: the parent stage runs the trust-region search");
+        var chosen = JsonNode.Parse(File.ReadAllText(run.TrustRegionFile))!["chosen"]!;
+        var sampler = region.Sparsities.Count > 0 ? new Dictionary<string, object> { [region.SparsityKey] = chosen["sparsity"]!.GetValue<double>() } : null;
+        return (sampler, new Dictionary<string, object> { [region.SigmaKey] = chosen["sigma"]!.GetValue<double>() });
+    }
 
     private static void AddMetrics(JsonObject target, IReadOnlyDictionary<string, double> metrics)
     {
@@ -176,7 +259,7 @@ public sealed class ExperimentRunner(PluginFactory plugins, ILogger<ExperimentRu
 
     private static string Format(IReadOnlyDictionary<string, double> metrics) =>
         string.Join(", ", metrics.Select(kv => $"{kv.Key} {kv.Value:F4}"));
-
-    /// <summary>Serialises results with indentation.</summary>
-    public static string ToJson(JsonObject results) => results.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
 }
+
+/// <summary>The ensemble cannot be gathered: the parent or some children are missing or failed.</summary>
+public sealed class IncompleteRunException(string message) : Exception(message);

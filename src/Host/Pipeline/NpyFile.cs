@@ -5,7 +5,8 @@ namespace SubnetworkEnsembles.Host.Pipeline;
 
 /// <summary>
 /// Writes NumPy .npy files (format version 1.0: magic, header dict padded to a multiple of 64 bytes, little-endian
-/// C-order data), so predictions can be re-checked with numpy.load. Supports float32 ('&lt;f4') and int64 ('&lt;i8').
+/// C-order data), so predictions can be re-checked with numpy.load. Supports float32 ('&lt;f4') and int64 ('&lt;i8');
+/// reads back the float32 files it wrote.
 /// </summary>
 public static class NpyFile
 {
@@ -32,5 +33,25 @@ public static class NpyFile
             if (cpu.dtype == ScalarType.Float32) stream.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(cpu.data<float>().ToArray().AsSpan()));
             else stream.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(cpu.data<long>().ToArray().AsSpan()));
         });
+    }
+
+    /// <summary>Reads a float32 C-order .npy file written by <see cref="Write"/>; throws <see cref="InvalidDataException"/> when it is not one.</summary>
+    public static Tensor ReadFloat32(string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        if (bytes.Length < 10 || bytes[0] != 0x93 || Encoding.ASCII.GetString(bytes, 1, 5) != "NUMPY")
+            throw new InvalidDataException($"{path} is not a .npy file");
+        int headerLength = BitConverter.ToUInt16(bytes, 8);
+        string header = Encoding.ASCII.GetString(bytes, 10, headerLength);
+        if (!header.Contains("'descr': '<f4'", StringComparison.Ordinal) || !header.Contains("'fortran_order': False", StringComparison.Ordinal))
+            throw new InvalidDataException($"{path}: expected little-endian float32 in C order, header {header.Trim()}");
+        int open = header.IndexOf("'shape': (", StringComparison.Ordinal) + 10;
+        var shape = header[open..header.IndexOf(')', open)].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(long.Parse).ToArray();
+        long count = shape.Aggregate(1L, (a, b) => a * b);
+        if (bytes.Length - 10 - headerLength != count * 4) throw new InvalidDataException($"{path} is truncated: expected {count} float32 values");
+        var values = new float[count];
+        Buffer.BlockCopy(bytes, 10 + headerLength, values, 0, (int)(count * 4));
+        return tensor(values, shape);
     }
 }

@@ -22,8 +22,32 @@ public sealed class RunDirectory
     /// <summary>The parent's checkpoint (weights and masks).</summary>
     public string ParentCheckpoint => Combine("parent.ckpt");
 
+    /// <summary>The parent stage's metrics, history and times; written last, so its presence means the stage finished.</summary>
+    public string ParentResults => Combine("parent.json");
+
+    /// <summary>The trust-region search's table and choice (parent stage, when configured).</summary>
+    public string TrustRegionFile => Combine("trust_region.json");
+
     /// <summary>Checkpoint of child <paramref name="index"/>.</summary>
     public string ChildCheckpoint(int index) => Combine("children", $"child-{index:D3}.ckpt");
+
+    /// <summary>Child <paramref name="index"/>'s metrics and history; written last, so its presence means the child finished.</summary>
+    public string ChildResults(int index) => Combine("children", $"child-{index:D3}.json");
+
+    /// <summary>Child <paramref name="index"/>'s test probabilities, float32 [N, C].</summary>
+    public string ChildPredictions(int index) => Combine("children", $"child-{index:D3}.npy");
+
+    /// <summary>Written when child <paramref name="index"/> failed: the reason. Removed when the child is run again.</summary>
+    public string ChildFailure(int index) => Combine("children", $"child-{index:D3}.failed");
+
+    /// <summary>Opens an existing run directory (for the child and ensemble stages and for status).</summary>
+    public static RunDirectory Open(string path)
+    {
+        string full = System.IO.Path.GetFullPath(path);
+        if (!Directory.Exists(full)) throw new DirectoryNotFoundException($"run directory {full} does not exist (run --stage parent first)");
+        Directory.CreateDirectory(System.IO.Path.Combine(full, "children"));
+        return new RunDirectory(full);
+    }
 
     /// <summary>A path inside the run directory.</summary>
     public string Combine(params string[] parts) => System.IO.Path.Combine([Path, .. parts]);

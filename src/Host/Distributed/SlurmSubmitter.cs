@@ -1,0 +1,97 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using SubnetworkEnsembles.Host.Configuration;
+using SubnetworkEnsembles.Host.Pipeline;
+
+namespace SubnetworkEnsembles.Host.Distributed;
+
+/// <summary>Where and how large the Slurm jobs are.</summary>
+public sealed record SlurmOptions(string? Partition, string? Time, int CpusPerTask);
+
+/// <summary>
+/// <c>sne submit CONFIG --slurm</c>: validates the experiment, creates the run directory with its resolved config.yaml,
+/// writes three sbatch scripts under RUN_DIR/slurm/ and submits them with dependencies: the parent job, a job array
+/// with one task per child (afterok:parent; each task runs <c>--stage child</c> with $SLURM_ARRAY_TASK_ID), and the
+/// gather job (afterok:array). Every job runs the same sne on RUN_DIR/config.yaml, so the result equals a
+/// single-process run. Needs a shared filesystem for RUN_DIR, the data and sne itself.
+/// </summary>
+public static class SlurmSubmitter
+{
+    /// <summary>Submits the three jobs; returns their ids (parent, children array, ensemble).</summary>
+    public static (string Parent, string Children, string Ensemble) Submit(RunRequest request, SlurmOptions slurm, ILogger log)
+    {
+        var (config, _, _, data) = Commands.Prepare(request, log);
+        data.Dispose();
+        var run = RunDirectory.Create(request.OutputDirectory ?? Path.Combine("runs", $"{config.Name}-{DateTime.Now:yyyyMMdd-HHmmss}"), request.Force);
+        string configFile = run.Combine("config.yaml");
+        RunDirectory.WriteAllTextAtomic(configFile, ResolvedConfigWriter.ToYaml(config));
+        RunDirectory.WriteAtomic(run.Combine("config.original.yaml"), tmp => File.Copy(request.ConfigPath, tmp, overwrite: true));
+        string slurmDir = run.Combine("slurm");
+        Directory.CreateDirectory(slurmDir);
+
+        string sne = SneCommand();
+        string plugins = string.Concat(request.PluginDirectories.Select(d => $" --plugins {Quote(Path.GetFullPath(d))}"));
+        string Stage(string stage) => $"{sne} run {Quote(configFile)} --out {Quote(run.Path)} --stage {stage}{plugins}";
+        string parentScript = Script(slurmDir, "parent", config.Name, slurm, null, Stage("parent"));
+        string childrenScript = Script(slurmDir, "children", config.Name, slurm, $"0-{config.Children.Count - 1}", Stage("child"));
+        string ensembleScript = Script(slurmDir, "ensemble", config.Name, slurm, null, Stage("ensemble"));
+
+        string parentId = Sbatch(parentScript, null);
+        string childrenId = Sbatch(childrenScript, parentId);
+        string ensembleId = Sbatch(ensembleScript, childrenId);
+        var jobs = new JsonObject { ["parent"] = parentId, ["children"] = childrenId, ["ensemble"] = ensembleId, ["run"] = run.Path };
+        RunDirectory.WriteAllTextAtomic(Path.Combine(slurmDir, "jobs.json"), jobs.ToJsonString());
+        return (parentId, childrenId, ensembleId);
+    }
+
+    /// <summary>How a job starts this same sne: the dotnet host and sne.dll, or the apphost.</summary>
+    private static string SneCommand()
+    {
+        string dll = typeof(SlurmSubmitter).Assembly.Location;
+        string? process = Environment.ProcessPath;
+        if (process is not null && Path.GetFileNameWithoutExtension(process) == "dotnet") return $"{Quote(process)} {Quote(dll)}";
+        string apphost = Path.Combine(Path.GetDirectoryName(dll)!, "sne");
+        return File.Exists(apphost) ? Quote(apphost) : $"dotnet {Quote(dll)}";
+    }
+
+    private static string Script(string directory, string stage, string name, SlurmOptions slurm, string? array, string command)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine("#!/bin/bash");
+        sb.AppendLine($"#SBATCH --job-name=sne-{stage}-{name}");
+        sb.AppendLine(array is null ? $"#SBATCH --output={directory}/{stage}-%j.out" : $"#SBATCH --output={directory}/{stage}-%A_%a.out");
+        sb.AppendLine($"#SBATCH --cpus-per-task={slurm.CpusPerTask}");
+        sb.AppendLine("#SBATCH --ntasks=1");
+        if (array is not null) sb.AppendLine($"#SBATCH --array={array}");
+        if (slurm.Partition is not null) sb.AppendLine($"#SBATCH --partition={slurm.Partition}");
+        if (slurm.Time is not null) sb.AppendLine($"#SBATCH --time={slurm.Time}");
+        sb.AppendLine("set -euo pipefail");
+        sb.AppendLine($"exec {command}");
+        string path = Path.Combine(directory, stage + ".sbatch");
+        RunDirectory.WriteAllTextAtomic(path, sb.ToString());
+        return path;
+    }
+
+    private static string Sbatch(string script, string? afterOk)
+    {
+        var start = new ProcessStartInfo("sbatch") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add("--parsable");
+        if (afterOk is not null) { start.ArgumentList.Add("--dependency"); start.ArgumentList.Add($"afterok:{afterOk}"); start.ArgumentList.Add("--kill-on-invalid-dep=yes"); }
+        start.ArgumentList.Add(script);
+        Process process;
+        try { process = Process.Start(start)!; }
+        catch (System.ComponentModel.Win32Exception e) { throw new UsageException($"sbatch cannot be started ({e.Message}); is Slurm installed on this machine?"); }
+        using (process)
+        {
+            string output = process.StandardOutput.ReadToEnd().Trim();
+            string error = process.StandardError.ReadToEnd().Trim();
+            process.WaitForExit();
+            if (process.ExitCode != 0) throw new InvalidOperationException($"sbatch {Path.GetFileName(script)} failed ({process.ExitCode}): {error}");
+            return output.Split(';')[0];
+        }
+    }
+
+    private static string Quote(string s) => "'" + s.Replace("'", "'\\''") + "'";
+}

@@ -1,0 +1,29 @@
+namespace SubnetworkEnsembles.Host.Pipeline;
+
+/// <summary>The state of a (possibly distributed) run, read from the files each stage writes last.</summary>
+public sealed record RunStatus(bool ParentDone, IReadOnlyList<int> Done, IReadOnlyList<int> Missing, IReadOnlyDictionary<int, string> Failed, bool EnsembleDone)
+{
+    /// <summary>Reads the run directory: parent.json, children/child-NNN.{json,failed}, results.json.</summary>
+    public static RunStatus Read(RunDirectory run, int children)
+    {
+        var done = new List<int>();
+        var missing = new List<int>();
+        var failed = new SortedDictionary<int, string>();
+        for (int i = 0; i < children; i++)
+        {
+            if (File.Exists(run.ChildResults(i))) done.Add(i);
+            else if (File.Exists(run.ChildFailure(i))) failed[i] = File.ReadAllText(run.ChildFailure(i)).Trim();
+            else missing.Add(i);
+        }
+        return new RunStatus(File.Exists(run.ParentResults), done, missing, failed, File.Exists(run.ResultsFile));
+    }
+
+    /// <summary>"children 2, 5 are missing; child 3 failed: …".</summary>
+    public string Describe()
+    {
+        var parts = new List<string>();
+        if (Missing.Count > 0) parts.Add($"{(Missing.Count == 1 ? "child" : "children")} {string.Join(", ", Missing)} {(Missing.Count == 1 ? "is" : "are")} missing");
+        parts.AddRange(Failed.Select(f => $"child {f.Key} failed: {f.Value}"));
+        return string.Join("; ", parts);
+    }
+}
