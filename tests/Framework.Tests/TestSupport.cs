@@ -48,9 +48,14 @@ public static class Sne
 {
     public static SneResult Run(params string[] args) => RunIn(Repo.Root, null, args);
 
-    public static SneResult RunIn(string workingDirectory, string? sneDll, params string[] args)
+    public static SneResult RunIn(string workingDirectory, string? sneDll, params string[] args) => RunWith(workingDirectory, sneDll, null, args);
+
+    public static SneResult RunWithEnvironment(IReadOnlyDictionary<string, string> environment, params string[] args) => RunWith(Repo.Root, null, environment, args);
+
+    private static SneResult RunWith(string workingDirectory, string? sneDll, IReadOnlyDictionary<string, string>? environment, string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workingDirectory };
+        if (environment is not null) foreach (var (k, v) in environment) start.Environment[k] = v;
         start.ArgumentList.Add(sneDll ?? Repo.SneDll);
         foreach (var a in args) start.ArgumentList.Add(a);
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
@@ -67,6 +72,21 @@ public static class Sne
 
     public static JsonObject Results(string runDirectory) =>
         JsonNode.Parse(File.ReadAllText(Path.Combine(runDirectory, "results.json")))!.AsObject();
+
+    /// <summary>results.json without wall times (which legitimately differ between runs), as canonical text.</summary>
+    public static string DeterministicResults(string runDirectory)
+    {
+        var copy = Results(runDirectory);
+        copy.Remove("seconds");
+        foreach (var m in copy["members"]!.AsArray()) { m!.AsObject().Remove("seconds"); StripSeconds(m["history"]); }
+        StripSeconds(copy["parent"]!["history"]);
+        return copy.ToJsonString();
+    }
+
+    private static void StripSeconds(JsonNode? history)
+    {
+        foreach (var e in history!.AsArray()) e!.AsObject().Remove("seconds");
+    }
 }
 
 /// <summary>A temporary directory removed at dispose.</summary>

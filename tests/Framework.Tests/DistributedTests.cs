@@ -1,0 +1,134 @@
+using System.Diagnostics;
+using Shouldly;
+using Xunit;
+
+namespace SubnetworkEnsembles.Tests;
+
+/// <summary>Stages against one run directory, as Slurm or Kubernetes run them, and a real single-node Slurm.</summary>
+public class DistributedTests
+{
+    private static readonly string[] Small = ["--set", "threads=1", "--set", "parent.epochs=5", "--set", "children.tuning.epochs=2"];
+
+    private static string[] Args(params string[] args) => [.. args, .. Small];
+
+    [Fact]
+    public async Task Stages_run_as_separate_processes_give_exactly_the_single_process_results()
+    {
+        using var dir = new TempDir();
+        string single = Path.Combine(dir.Path, "single"), staged = Path.Combine(dir.Path, "staged");
+        Sne.Run(Args("run", Repo.Example("spirals.yaml"), "--out", single)).ExitCode.ShouldBe(0);
+
+        Sne.Run(Args("run", Repo.Example("spirals.yaml"), "--out", staged, "--stage", "parent")).ExitCode.ShouldBe(0);
+        string config = Path.Combine(staged, "config.yaml");
+        // Children in any order; the index from --index, Slurm's array variable or Kubernetes' completion index.
+        Sne.Run("run", config, "--out", staged, "--stage", "child", "--index", "3").ExitCode.ShouldBe(0);
+        Sne.RunWithEnvironment(new Dictionary<string, string> { ["SLURM_ARRAY_TASK_ID"] = "1" }, "run", config, "--out", staged, "--stage", "child").ExitCode.ShouldBe(0);
+        Sne.RunWithEnvironment(new Dictionary<string, string> { ["JOB_COMPLETION_INDEX"] = "0" }, "run", config, "--out", staged, "--stage", "child").ExitCode.ShouldBe(0);
+
+        // The gather refuses while a child is missing, naming it.
+        var early = Sne.Run("run", config, "--out", staged, "--stage", "ensemble");
+        early.ExitCode.ShouldBe(3);
+        early.Stderr.ShouldContain("child 2 is missing");
+        File.Exists(Path.Combine(staged, "results.json")).ShouldBeFalse();
+        var status = Sne.Run("status", staged);
+        status.Stdout.ShouldContain("child 2   pending");
+        status.Stdout.ShouldContain("3/4 children done");
+
+        Sne.Run("run", config, "--out", staged, "--stage", "child", "--index", "2").ExitCode.ShouldBe(0);
+        // Two gathers at once cannot corrupt the output: both succeed and results.json is whole.
+        var gathers = Enumerable.Range(0, 2).Select(_ => Task.Run(() => Sne.Run("run", config, "--out", staged, "--stage", "ensemble"))).ToArray();
+        var results = await Task.WhenAll(gathers).WaitAsync(TimeSpan.FromMinutes(5));
+        results.ShouldAllBe(g => g.ExitCode == 0);
+        Sne.DeterministicResults(staged).ShouldBe(Sne.DeterministicResults(single));
+        Directory.GetFiles(staged, "*.tmp-*", SearchOption.AllDirectories).ShouldBeEmpty();
+    }
+
+    [Fact]
+    public void A_failed_child_is_reported_and_rerunning_it_replaces_only_its_own_output()
+    {
+        using var dir = new TempDir();
+        string run = Path.Combine(dir.Path, "run");
+        Sne.Run(Args("run", Repo.Example("spirals.yaml"), "--out", run, "--stage", "parent", "--set", "children.count=2")).ExitCode.ShouldBe(0);
+        string config = Path.Combine(run, "config.yaml");
+        Sne.Run("run", config, "--out", run, "--stage", "child", "--index", "0").ExitCode.ShouldBe(0);
+        var child0 = File.ReadAllBytes(Path.Combine(run, "children", "child-000.ckpt"));
+        var stamp0 = File.GetLastWriteTimeUtc(Path.Combine(run, "children", "child-000.json"));
+
+        // A child that fails (here: its parent checkpoint is briefly unreadable) leaves a .failed marker with the reason.
+        string parent = Path.Combine(run, "parent.ckpt");
+        File.Move(parent, parent + ".away");
+        var failed = Sne.Run("run", config, "--out", run, "--stage", "child", "--index", "1");
+        failed.ExitCode.ShouldNotBe(0);
+        File.Move(parent + ".away", parent);
+        var gather = Sne.Run("run", config, "--out", run, "--stage", "ensemble");
+        gather.ExitCode.ShouldBe(3);
+        gather.Stderr.ShouldContain("child 1");
+
+        var rerun = Sne.Run("run", config, "--out", run, "--stage", "child", "--index", "1");
+        rerun.ExitCode.ShouldBe(0, rerun.Output);
+        File.Exists(Path.Combine(run, "children", "child-001.failed")).ShouldBeFalse();
+        File.ReadAllBytes(Path.Combine(run, "children", "child-000.ckpt")).ShouldBe(child0);
+        File.GetLastWriteTimeUtc(Path.Combine(run, "children", "child-000.json")).ShouldBe(stamp0);
+        Sne.Run("run", config, "--out", run, "--stage", "ensemble").ExitCode.ShouldBe(0);
+    }
+
+    [Fact]
+    public void Stage_usage_errors_are_clear()
+    {
+        using var dir = new TempDir();
+        var noOut = Sne.Run("run", Repo.Example("spirals.yaml"), "--stage", "child", "--index", "0");
+        noOut.ExitCode.ShouldBe(2);
+        noOut.Stderr.ShouldContain("needs --out RUN_DIR");
+        string run = Path.Combine(dir.Path, "run");
+        Sne.Run(Args("run", Repo.Example("spirals.yaml"), "--out", run, "--stage", "parent")).ExitCode.ShouldBe(0);
+        var mismatch = Sne.Run("run", Repo.Example("spirals.yaml"), "--out", run, "--stage", "child", "--index", "0", "--set", "seed=5");
+        mismatch.ExitCode.ShouldBe(2);
+        mismatch.Stderr.ShouldContain("is not the configuration of");
+        var noIndex = Sne.Run("run", Path.Combine(run, "config.yaml"), "--out", run, "--stage", "child");
+        noIndex.ExitCode.ShouldBe(2);
+        noIndex.Stderr.ShouldContain("--stage child needs --index");
+        var outOfRange = Sne.Run("run", Path.Combine(run, "config.yaml"), "--out", run, "--stage", "child", "--index", "9");
+        outOfRange.ExitCode.ShouldBe(3);
+        outOfRange.Stderr.ShouldContain("outside 0 … 3");
+    }
+
+    [Fact]
+    public void Spirals_submitted_to_a_real_slurm_cluster_equal_a_single_process_run()
+    {
+        EnsureLocalSlurm();
+        using var dir = new TempDir();
+        string single = Path.Combine(dir.Path, "single"), slurm = Path.Combine(dir.Path, "slurm");
+        Sne.Run(Args("run", Repo.Example("spirals.yaml"), "--out", single)).ExitCode.ShouldBe(0);
+
+        var submit = Sne.Run(Args("submit", Repo.Example("spirals.yaml"), "--slurm", "--cpus", "1", "--time", "00:10:00", "--out", slurm));
+        submit.ExitCode.ShouldBe(0, submit.Output);
+        var ids = submit.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).ToDictionary(l => l.Split(' ')[0], l => l.Split(' ')[1]);
+        ids.Keys.ShouldBe(["parent", "children", "ensemble"]);
+        File.ReadAllText(Path.Combine(slurm, "slurm", "children.sbatch")).ShouldContain("#SBATCH --array=0-3");
+
+        var deadline = DateTime.UtcNow.AddMinutes(8);
+        while (JobActive(ids["ensemble"]) && DateTime.UtcNow < deadline) Thread.Sleep(1000);
+        File.Exists(Path.Combine(slurm, "results.json")).ShouldBeTrue(string.Join("\n", Directory.GetFiles(Path.Combine(slurm, "slurm"), "*.out").Select(File.ReadAllText)));
+        Sne.DeterministicResults(slurm).ShouldBe(Sne.DeterministicResults(single));
+        Directory.GetFiles(Path.Combine(slurm, "slurm"), "children-*.out").Length.ShouldBe(4);   // four array tasks ran
+        Sne.Run("status", slurm).Stdout.ShouldContain("4/4 children done, 0 failed, 0 pending");
+    }
+
+    private static bool JobActive(string id)
+    {
+        var squeue = Process.Start(new ProcessStartInfo("squeue", ["-h", "-j", id, "-o", "%T"]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        string state = squeue.StandardOutput.ReadToEnd().Trim();
+        squeue.WaitForExit();
+        return state.Length > 0;
+    }
+
+    /// <summary>Starts the single-node cluster of deploy/slurm/ when none answers (needs root and slurm-wlm + munge, as in CI).</summary>
+    private static void EnsureLocalSlurm()
+    {
+        var start = Process.Start(new ProcessStartInfo("bash", [Path.Combine(Repo.Root, "deploy", "slurm", "start-local-cluster.sh"), "2"])
+            { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        string output = start.StandardOutput.ReadToEnd() + start.StandardError.ReadToEnd();
+        start.WaitForExit();
+        start.ExitCode.ShouldBe(0, "a local Slurm cluster is needed (apt-get install -y slurm-wlm munge, as root): " + output);
+    }
+}
