@@ -73,6 +73,19 @@ public class DistributedTests
     }
 
     [Fact]
+    public void A_new_parent_never_meets_the_children_of_an_earlier_one()
+    {
+        using var dir = new TempDir();
+        string run = Path.Combine(dir.Path, "run");
+        Sne.Run(Args("run", Repo.Example("spirals.yaml"), "--out", run, "--stage", "parent")).ExitCode.ShouldBe(0);
+        Sne.Run("run", Path.Combine(run, "config.yaml"), "--out", run, "--stage", "child", "--index", "0").ExitCode.ShouldBe(0);
+        File.Exists(Path.Combine(run, "children", "child-000.json")).ShouldBeTrue();
+        Sne.Run(Args("run", Repo.Example("spirals.yaml"), "--out", run, "--stage", "parent", "--set", "seed=3")).ExitCode.ShouldBe(0);
+        File.Exists(Path.Combine(run, "children", "child-000.json")).ShouldBeFalse();
+        Sne.Run("status", run).Stdout.ShouldContain("0/4 children done");
+    }
+
+    [Fact]
     public void Stage_usage_errors_are_clear()
     {
         using var dir = new TempDir();

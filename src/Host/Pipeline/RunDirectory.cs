@@ -40,6 +40,18 @@ public sealed class RunDirectory
     /// <summary>Written when child <paramref name="index"/> failed: the reason. Removed when the child is run again.</summary>
     public string ChildFailure(int index) => Combine("children", $"child-{index:D3}.failed");
 
+    /// <summary>
+    /// Removes what the stages write (parent, children, predictions, results), so a new parent never meets children of
+    /// an earlier one. Keeps anything else, e.g. the slurm/ scripts and job output of a submission.
+    /// </summary>
+    private void RemoveStageOutputs()
+    {
+        foreach (var dir in new[] { "children", "predictions" })
+            if (Directory.Exists(Combine(dir))) Directory.Delete(Combine(dir), recursive: true);
+        foreach (var file in new[] { ResultsFile, ParentResults, ParentCheckpoint, TrustRegionFile })
+            if (File.Exists(file)) File.Delete(file);
+    }
+
     /// <summary>Opens an existing run directory (for the child and ensemble stages and for status).</summary>
     public static RunDirectory Open(string path)
     {
@@ -53,20 +65,18 @@ public sealed class RunDirectory
     public string Combine(params string[] parts) => System.IO.Path.Combine([Path, .. parts]);
 
     /// <summary>
-    /// Creates (or reuses an unfinished) run directory. A directory holding results.json is refused unless
-    /// <paramref name="force"/>, in which case its previous contents are removed first.
+    /// Creates a run directory, or starts an unfinished one afresh (its stage outputs are removed). A directory holding a
+    /// finished run (results.json) is refused unless <paramref name="force"/>.
     /// </summary>
     public static RunDirectory Create(string path, bool force)
     {
         string full = System.IO.Path.GetFullPath(path);
         if (File.Exists(full)) throw new IOException($"output path {full} is a file, expected a directory");
-        if (File.Exists(System.IO.Path.Combine(full, "results.json")))
-        {
-            if (!force) throw new RunDirectoryExistsException(full);
-            Directory.Delete(full, recursive: true);
-        }
-        Directory.CreateDirectory(System.IO.Path.Combine(full, "children"));
-        return new RunDirectory(full);
+        if (File.Exists(System.IO.Path.Combine(full, "results.json")) && !force) throw new RunDirectoryExistsException(full);
+        var run = new RunDirectory(full);
+        run.RemoveStageOutputs();
+        Directory.CreateDirectory(run.Combine("children"));
+        return run;
     }
 
     /// <summary>Writes <paramref name="text"/> to <paramref name="file"/> atomically.</summary>
