@@ -14,7 +14,7 @@ lib="$native_dir/libLibTorchSharp.so"
 shim_name=libsne-glibcxx-3.4.32-shim.so
 
 [ -f "$lib" ] || exit 0
-libstdcxx=$(ldconfig -p 2>/dev/null | awk '/libstdc\+\+\.so\.6 .*x86-64/ {print $NF; exit}')
+libstdcxx=$(ldconfig -p 2>/dev/null | awk '/libstdc\+\+\.so\.6 .*x86-64/ && !found {print $NF; found = 1}')
 if [ -n "$libstdcxx" ] && grep -q 'GLIBCXX_3\.4\.32' "$libstdcxx"; then
   exit 0   # a newer distribution: nothing to do
 fi

@@ -5,7 +5,7 @@
 # Usage: deploy/slurm/start-local-cluster.sh [NCPUS]
 set -euo pipefail
 ncpus=${1:-$(nproc)}
-if sinfo -h >/dev/null 2>&1 && [ "$(sinfo -h -o %T | head -1)" = "idle" -o "$(sinfo -h -o %T | head -1)" = "mixed" -o "$(sinfo -h -o %T | head -1)" = "allocated" ]; then
+if sinfo -h >/dev/null 2>&1 && [ "$(sinfo -h -o %T | awk 'NR==1')" = "idle" -o "$(sinfo -h -o %T | awk 'NR==1')" = "mixed" -o "$(sinfo -h -o %T | awk 'NR==1')" = "allocated" ]; then
   exit 0
 fi
 for tool in slurmctld slurmd munged sinfo; do
@@ -48,7 +48,7 @@ pgrep -x munged >/dev/null || su -s /bin/sh munge -c '/usr/sbin/munged' || /usr/
 pgrep -x slurmctld >/dev/null || slurmctld
 pgrep -x slurmd >/dev/null || slurmd
 for _ in $(seq 1 30); do
-  state=$(sinfo -h -o %T 2>/dev/null | head -1)
+  state=$(sinfo -h -o %T 2>/dev/null | awk 'NR==1')
   case "$state" in idle|mixed|allocated) echo "start-local-cluster: node $host $state with $ncpus CPUs"; exit 0 ;; esac
   sleep 1
 done
