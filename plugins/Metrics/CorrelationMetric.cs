@@ -1,4 +1,5 @@
 using SubnetworkEnsembles.Abstractions;
+using SubnetworkEnsembles.Metrics.Internal;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -10,19 +11,13 @@ namespace SubnetworkEnsembles.Metrics;
 /// Only for ensembles (M ≥ 2).
 /// </summary>
 [Plugin("correlation", PluginKind.Metric, Description = "Pearson correlation of two members' probability outputs")]
-public sealed class CorrelationMetric : IPairwiseMetric
+public sealed class CorrelationMetric : PairwiseMetric
 {
     /// <inheritdoc />
-    public IReadOnlyDictionary<string, double> Compute(MetricInput input) =>
-        input.MemberProbabilities.shape[0] < 2 ? new Dictionary<string, double>()
-            : new Dictionary<string, double> { ["correlation"] = Internal.Pairwise.Mean(Matrix(input)) };
+    protected override string Key => "correlation";
 
     /// <inheritdoc />
-    public IReadOnlyDictionary<string, double[][]> Pairwise(MetricInput input) =>
-        input.MemberProbabilities.shape[0] < 2 ? new Dictionary<string, double[][]>()
-            : new Dictionary<string, double[][]> { ["correlation"] = Matrix(input) };
-
-    private static double[][] Matrix(MetricInput input)
+    protected override double[][] Matrix(MetricInput input)
     {
         using var p = input.MemberProbabilities.to_type(ScalarType.Float64);
         using var flat = p.reshape(p.shape[0], -1, 1);

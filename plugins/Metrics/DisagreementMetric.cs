@@ -10,19 +10,13 @@ namespace SubnetworkEnsembles.Metrics;
 /// pairs, with the full M × M matrix. Reported only for ensembles (M ≥ 2).
 /// </summary>
 [Plugin("disagreement", PluginKind.Metric, Description = "Fraction of rows on which two members predict different classes")]
-public sealed class DisagreementMetric : IPairwiseMetric
+public sealed class DisagreementMetric : PairwiseMetric
 {
     /// <inheritdoc />
-    public IReadOnlyDictionary<string, double> Compute(MetricInput input) =>
-        input.MemberProbabilities.shape[0] < 2 ? new Dictionary<string, double>()
-            : new Dictionary<string, double> { ["disagreement"] = Internal.Pairwise.Mean(Matrix(input)) };
+    protected override string Key => "disagreement";
 
     /// <inheritdoc />
-    public IReadOnlyDictionary<string, double[][]> Pairwise(MetricInput input) =>
-        input.MemberProbabilities.shape[0] < 2 ? new Dictionary<string, double[][]>()
-            : new Dictionary<string, double[][]> { ["disagreement"] = Matrix(input) };
-
-    private static double[][] Matrix(MetricInput input)
+    protected override double[][] Matrix(MetricInput input)
     {
         using var predictions = input.MemberProbabilities.argmax(2).unsqueeze(2);      // [M, N, 1]
         return Internal.Pairwise.Matrix(predictions, (a, b) =>

@@ -1,4 +1,5 @@
 using SubnetworkEnsembles.Abstractions;
+using SubnetworkEnsembles.Metrics.Internal;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -9,19 +10,13 @@ namespace SubnetworkEnsembles.Metrics;
 /// averaged over ordered member pairs, with the full (asymmetric) M × M matrix. Only for ensembles (M ≥ 2).
 /// </summary>
 [Plugin("kl-diversity", PluginKind.Metric, Description = "Mean KL divergence between the outputs of two members")]
-public sealed class KlDiversityMetric : IPairwiseMetric
+public sealed class KlDiversityMetric : PairwiseMetric
 {
     /// <inheritdoc />
-    public IReadOnlyDictionary<string, double> Compute(MetricInput input) =>
-        input.MemberProbabilities.shape[0] < 2 ? new Dictionary<string, double>()
-            : new Dictionary<string, double> { ["kl_diversity"] = Internal.Pairwise.Mean(Matrix(input)) };
+    protected override string Key => "kl_diversity";
 
     /// <inheritdoc />
-    public IReadOnlyDictionary<string, double[][]> Pairwise(MetricInput input) =>
-        input.MemberProbabilities.shape[0] < 2 ? new Dictionary<string, double[][]>()
-            : new Dictionary<string, double[][]> { ["kl_diversity"] = Matrix(input) };
-
-    private static double[][] Matrix(MetricInput input)
+    protected override double[][] Matrix(MetricInput input)
     {
         using var p = input.MemberProbabilities.to_type(ScalarType.Float64).clamp_min(1e-12);
         using var logp = p.log();

@@ -1,6 +1,31 @@
 using static TorchSharp.torch;
 
+using SubnetworkEnsembles.Abstractions;
+
 namespace SubnetworkEnsembles.Metrics.Internal;
+
+/// <summary>
+/// A diversity metric defined by one pairwise statistic: reports its mean over ordered member pairs under
+/// <see cref="Key"/> and the full M × M matrix; nothing for a single model.
+/// </summary>
+public abstract class PairwiseMetric : IPairwiseMetric
+{
+    /// <summary>The name of the value in results.json.</summary>
+    protected abstract string Key { get; }
+
+    /// <summary>The M × M matrix of the statistic (diagonal 0).</summary>
+    protected abstract double[][] Matrix(MetricInput input);
+
+    /// <inheritdoc />
+    public IReadOnlyDictionary<string, double> Compute(MetricInput input) =>
+        input.MemberProbabilities.shape[0] < 2 ? new Dictionary<string, double>()
+            : new Dictionary<string, double> { [Key] = Internal.Pairwise.Mean(Matrix(input)) };
+
+    /// <inheritdoc />
+    public IReadOnlyDictionary<string, double[][]> Pairwise(MetricInput input) =>
+        input.MemberProbabilities.shape[0] < 2 ? new Dictionary<string, double[][]>()
+            : new Dictionary<string, double[][]> { [Key] = Matrix(input) };
+}
 
 /// <summary>Builds M × M matrices of a pairwise statistic and its average over pairs.</summary>
 internal static class Pairwise
