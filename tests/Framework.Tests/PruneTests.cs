@@ -83,3 +83,23 @@ public class PruneTests
         y2.IsSameAs(y0).ShouldBeFalse();
     }
 }
+
+public class DivergenceTests
+{
+    [Fact]
+    public void A_non_finite_loss_stops_training_at_the_step_it_appears()
+    {
+        using var model = TestModels.SmallMlp(seed: 5);
+        using var g = new Generator(1);
+        var inputs = randn([64, 1, 8, 8], generator: g);
+        inputs[10, 0, 0, 0] = tensor(float.NaN);                          // row 10 poisons its batch
+        using var data = new InMemoryDataset(inputs, randint(0, 5, [64], generator: g));
+        using var optimizer = new SgdOptimizer(new SgdOptimizerOptions()).Create(model.parameters().ToList(), 0.01);
+        using var shuffle = new Generator(2);
+        var e = Should.Throw<TrainingDivergedException>(() => new Trainer(NullLogger.Instance).Train(model, data, new TrainingSettings(3, 8), optimizer,
+            new ConstantSchedule(new ConstantScheduleOptions { Lr = 0.01 }), shuffle, "child 2/6"));
+        e.Message.ShouldStartWith("child 2/6: the training loss is NaN at step ");
+        // Detected before the step: the weights are still finite.
+        foreach (var w in model.MaskableWeights) w.Weight.detach().isfinite().all().ToBoolean().ShouldBeTrue();
+    }
+}

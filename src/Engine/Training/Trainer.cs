@@ -14,7 +14,7 @@ public sealed record TrainingSettings(int Epochs, int BatchSize);
 /// <summary>One epoch's summary: mean training loss and accuracy over its batches, the last learning rate, wall time.</summary>
 public sealed record EpochRecord(int Epoch, double Loss, double Accuracy, double LearningRate, double Seconds);
 
-/// <summary>Training produced a non-finite loss.</summary>
+/// <summary>Training produced a non-finite loss (detected at the step it happens, before the optimiser applies it).</summary>
 public sealed class TrainingDivergedException(string message) : Exception(message);
 
 /// <summary>
@@ -65,6 +65,9 @@ public sealed class Trainer(ILogger logger)
                 optimizer.Optimizer.zero_grad();
                 var logits = model.call(x);
                 var loss = nn.functional.cross_entropy(logits, y);
+                if (!float.IsFinite(loss.ToSingle()))
+                    throw new TrainingDivergedException($"{label}: the training loss is {loss.ToSingle()} at step {step + 1} (epoch {epoch + 1}, batch {b + 1}); " +
+                        "lower the learning rate or check the data");
                 loss.backward();
                 optimizer.Optimizer.step();
                 model.EnforceFrozenMasks();
