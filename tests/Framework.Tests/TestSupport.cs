@@ -118,8 +118,6 @@ public static class TestModels
         return new Mlp([1, 8, 8], [32, 16], 5);
     }
 
-    public static IReadOnlyList<IMaskableWeight> Weights(MaskedNetwork model) => model.MaskableWeights;
-
     /// <summary>A perturbation context for child <paramref name="child"/> of a set (both generators given).</summary>
     public static PerturbationContext Context(TorchSharp.torch.Generator g, int child = 0, int set = 0, int member = 0, int setSize = 1, TorchSharp.torch.Generator? shared = null) =>
         new(child, set, member, setSize, 0, g, shared ?? g);

@@ -21,14 +21,14 @@ public static class DatasetLoader
         if (!System.IO.Directory.Exists(spec.Directory))
             throw new DataFileException(spec.Directory, "directory not found; install Fashion-MNIST with 'apt-get install -y dataset-fashion-mnist' or set data.directory");
         var trainAll = ReadPair(spec.Directory, "train");
-        var test = ReadPair(spec.Directory, "t10k").Take(spec.TestSubset);
+        var test = ReadPair(spec.Directory, "t10k");
+        test.Truncate(spec.TestSubset);
         if (spec.Validation >= trainAll.Count)
             throw new DataFileException(spec.Directory, $"data.validation ({spec.Validation}) must be smaller than the {trainAll.Count} training rows");
         var (train, validation) = Split(trainAll, spec.Validation, spec.SplitSeed);
         trainAll.Dispose();
-        var trainSubset = train.Take(spec.TrainSubset);
-        if (!ReferenceEquals(trainSubset, train)) train.Dispose();
-        return new DataSplits("fashion-mnist", trainSubset, validation, test, [1, 28, 28], 10);
+        train.Truncate(spec.TrainSubset);
+        return new DataSplits("fashion-mnist", train, validation, test, [1, 28, 28], 10);
     }
 
     /// <summary>Reads {prefix}-images-idx3-ubyte(.gz) and {prefix}-labels-idx1-ubyte(.gz) and normalises the pixels.</summary>
@@ -79,7 +79,8 @@ public static class DatasetLoader
         using var trainIdx = arange(spec.Points - spec.Validation);
         using var valIdx = arange(spec.Points - spec.Validation, spec.Points);
         using var testIdx = arange(spec.Points, spec.Points + spec.TestPoints);
-        var train = all.Select(trainIdx).Take(spec.TrainSubset);
+        var train = all.Select(trainIdx);
+        train.Truncate(spec.TrainSubset);
         var splits = new DataSplits("spirals", train, all.Select(valIdx), all.Select(testIdx), [2], 2);
         all.Dispose();
         return splits;

@@ -19,9 +19,14 @@ public sealed class InMemoryDataset(Tensor inputs, Tensor labels) : IDisposable
     /// <summary>A new dataset of the rows <paramref name="indices"/> (int64 [K]).</summary>
     public InMemoryDataset Select(Tensor indices) => new(Inputs.index_select(0, indices), Labels.index_select(0, indices));
 
-    /// <summary>The first <paramref name="count"/> rows (all when count ≤ 0 or ≥ N).</summary>
-    public InMemoryDataset Take(long count) =>
-        count <= 0 || count >= Count ? new(Inputs.alias(), Labels.alias()) : new(Inputs.narrow(0, 0, count).clone(), Labels.narrow(0, 0, count).clone());
+    /// <summary>Keeps only the first <paramref name="count"/> rows, in place (all rows when count ≤ 0 or ≥ N).</summary>
+    public void Truncate(long count)
+    {
+        if (count <= 0 || count >= Count) return;
+        var (x, y) = (Inputs.narrow(0, 0, count).clone(), Labels.narrow(0, 0, count).clone());
+        Inputs.Dispose(); Labels.Dispose();
+        (Inputs, Labels) = (x, y);
+    }
 
     /// <summary>Moves both tensors to <paramref name="device"/> (no copy when already there).</summary>
     public void MoveTo(Device device)

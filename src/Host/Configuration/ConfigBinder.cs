@@ -44,7 +44,7 @@ public sealed class ConfigBinder(string defaultSource, IReadOnlyDictionary<YamlN
     }
 
     /// <summary>The file being bound (for problems that have no node).</summary>
-    public string LocationOfRootSource() => defaultSource;
+    public string Source => defaultSource;
 
     /// <summary>Records a problem found by later validation.</summary>
     public void Report(ConfigLocation location, string message) => _problems.Add(new ConfigProblem(location, message));

@@ -60,7 +60,7 @@ public static class ExperimentLoader
     private static void Resolve(PluginSpec spec, PluginKind kind, string path, ConfigBinder binder, PluginCatalog catalog)
     {
         spec.Kind = kind;
-        var location = spec.Location.Source.Length > 0 ? spec.Location : new ConfigLocation(binder.LocationOfRootSource(), 0, 0, path);
+        var location = spec.Location.Source.Length > 0 ? spec.Location : new ConfigLocation(binder.Source, 0, 0, path);
         var descriptor = catalog.Find(kind, spec.Type);
         if (descriptor is null)
         {
@@ -111,6 +111,6 @@ public static class ExperimentLoader
             if (next is null || next.GetType().IsPrimitive || next is string) break;
             current = next;
         }
-        return (best ?? new ConfigLocation(binder.LocationOfRootSource(), 0, 0, "")) with { KeyPath = path };
+        return (best ?? new ConfigLocation(binder.Source, 0, 0, "")) with { KeyPath = path };
     }
 }
