@@ -92,11 +92,12 @@ public static class Commands
 
         string resolved = ResolvedConfigWriter.ToYaml(config);
         RunDirectory run;
+        bool resumed = false;
         string logFile;
         if (request.Stage is Stage.All or Stage.Parent)
         {
-            run = RunDirectory.Create(request.OutputDirectory ?? Path.Combine("runs", $"{config.Name}-{DateTime.Now:yyyyMMdd-HHmmss}"), request.Force);
-            RunDirectory.WriteAllTextAtomic(run.Combine("config.yaml"), resolved);
+            (run, resumed) = RunDirectory.CreateOrResume(request.OutputDirectory ?? Path.Combine("runs", $"{config.Name}-{DateTime.Now:yyyyMMdd-HHmmss}"), resolved, request.Force);
+            RunDirectory.WriteAllTextAtomic(run.ConfigFile, resolved);
             if (Path.GetFullPath(request.ConfigPath) != run.Combine("config.yaml"))
                 RunDirectory.WriteAtomic(run.Combine("config.original.yaml"), tmp => File.Copy(request.ConfigPath, tmp, overwrite: true));
             logFile = run.LogFile;
@@ -127,7 +128,7 @@ public static class Commands
         var lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellation, lifetime.ApplicationStopping);
         var logger = host.Services.GetRequiredService<ILogger<ExperimentRunner>>();
-        logger.LogInformation("Run {Name} (seed {Seed}), stage {Stage}{Index} → {Directory}", config.Name, config.Seed,
+        logger.LogInformation("{Verb} {Name} (seed {Seed}), stage {Stage}{Index} → {Directory}", resumed ? "Resuming" : "Run", config.Name, config.Seed,
             request.Stage.ToString().ToLowerInvariant(), request.Stage == Stage.Child ? $" {index}" : "", run.Path);
         try
         {
@@ -138,7 +139,7 @@ public static class Commands
         }
         catch (OperationCanceledException)
         {
-            logger.LogWarning("Interrupted; {Directory} holds no results.json", run.Path);
+            logger.LogWarning("Interrupted; progress is saved. Continue with: sne run {Config} --out {Directory}", request.ConfigPath, run.Path);
             return ExitCodes.Interrupted;
         }
         finally

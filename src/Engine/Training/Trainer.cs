@@ -14,6 +14,9 @@ public sealed record TrainingSettings(int Epochs, int BatchSize);
 /// <summary>One epoch's summary: mean training loss and accuracy over its batches, the last learning rate, wall time.</summary>
 public sealed record EpochRecord(int Epoch, double Loss, double Accuracy, double LearningRate, double Seconds);
 
+/// <summary>One finished step, for progress displays: stage label, epoch and batch (zero-based) of their totals, loss and learning rate.</summary>
+public readonly record struct StepReport(string Label, int Epoch, int Epochs, long Batch, long Batches, float Loss, double LearningRate);
+
 /// <summary>Training produced a non-finite loss (detected at the step it happens, before the optimiser applies it).</summary>
 public sealed class TrainingDivergedException(string message) : Exception(message);
 
@@ -24,6 +27,18 @@ public sealed class TrainingDivergedException(string message) : Exception(messag
 /// </summary>
 public sealed class Trainer(ILogger logger)
 {
+    /// <summary>Called after every step (progress displays); keep it cheap.</summary>
+    public Action<StepReport>? Progress { get; init; }
+
+    /// <summary>Called after every epoch with the stage label and the epoch's record (metrics.jsonl, TensorBoard).</summary>
+    public Action<string, EpochRecord>? EpochCompleted { get; init; }
+
+    private static byte[] ShuffleState(Generator shuffle)
+    {
+        using var state = shuffle.get_state();
+        return state.bytes.ToArray();
+    }
+
     /// <summary>
     /// Trains <paramref name="model"/> in place. Randomness (batch order) comes only from <paramref name="shuffle"/>.
     /// <paramref name="beforeStep"/> runs before each step (e.g. <see cref="IPerturbation.OnTuningStep"/>).
@@ -31,25 +46,48 @@ public sealed class Trainer(ILogger logger)
     /// </summary>
     public IReadOnlyList<EpochRecord> Train(MaskedNetwork model, InMemoryDataset data, TrainingSettings settings,
         ITrainableOptimizer optimizer, ISchedule schedule, Generator shuffle, string label,
-        Action<TrainingProgress>? beforeStep = null, CancellationToken cancellation = default)
+        Action<TrainingProgress>? beforeStep = null, CancellationToken cancellation = default, ITrainingCheckpointer? checkpoints = null)
     {
         long n = data.Count;
         long stepsPerEpoch = (n + settings.BatchSize - 1) / settings.BatchSize;
         long totalSteps = stepsPerEpoch * settings.Epochs;
-        var history = new List<EpochRecord>(settings.Epochs);
         var device = data.Inputs.device;
+        var resumed = checkpoints?.Load(model, optimizer);
+        var history = new List<EpochRecord>(resumed?.History ?? []);
+        int firstEpoch = resumed?.Epoch ?? 0;
+        long firstBatch = resumed?.Batch ?? 0;
+        if (resumed is not null)
+        {
+            using var state = tensor(resumed.ShuffleState);
+            shuffle.set_state(state);
+            logger.LogInformation("{Label}: resuming at epoch {Epoch}/{Epochs}, batch {Batch}/{Batches}",
+                label, resumed.Epoch + 1, settings.Epochs, resumed.Batch + 1, stepsPerEpoch);
+        }
         model.train();
-        long step = 0;
-        for (int epoch = 0; epoch < settings.Epochs; epoch++)
+        for (int epoch = firstEpoch; epoch < settings.Epochs; epoch++)
         {
             var clock = Stopwatch.StartNew();
+            byte[] epochStart = ShuffleState(shuffle);
             using var perm = randperm(n, generator: shuffle).to(device);
             using var lossSum = zeros(1, dtype: ScalarType.Float64, device: device);
             using var correct = zeros(1, dtype: ScalarType.Int64, device: device);
-            double lr = 0;
-            for (long b = 0; b < stepsPerEpoch; b++, step++)
+            long startBatch = 0;
+            if (epoch == firstEpoch && resumed is not null)
             {
-                cancellation.ThrowIfCancellationRequested();
+                lossSum.fill_(resumed.LossSum);
+                correct.fill_(resumed.Correct);
+                startBatch = firstBatch;
+            }
+            double lr = 0;
+            for (long b = startBatch; b < stepsPerEpoch; b++)
+            {
+                long step = epoch * stepsPerEpoch + b;
+                if (cancellation.IsCancellationRequested)
+                {
+                    // Stop cleanly between steps: save exactly where we are, so nothing of this epoch is lost.
+                    checkpoints?.Save(new TrainingState(epoch, b, epochStart, lossSum.ToDouble(), correct.ToInt64(), history.ToList()), model, optimizer);
+                    cancellation.ThrowIfCancellationRequested();
+                }
                 // Outside the step's dispose scope: state a perturbation keeps across steps must not be freed with it.
                 beforeStep?.Invoke(new TrainingProgress(step, totalSteps, epoch, stepsPerEpoch));
                 using var scope = NewDisposeScope();
@@ -65,8 +103,9 @@ public sealed class Trainer(ILogger logger)
                 optimizer.Optimizer.zero_grad();
                 var logits = model.call(x);
                 var loss = nn.functional.cross_entropy(logits, y);
-                if (!float.IsFinite(loss.ToSingle()))
-                    throw new TrainingDivergedException($"{label}: the training loss is {loss.ToSingle()} at step {step + 1} (epoch {epoch + 1}, batch {b + 1}); " +
+                float lossValue = loss.ToSingle();
+                if (!float.IsFinite(lossValue))
+                    throw new TrainingDivergedException($"{label}: the training loss is {lossValue} at step {step + 1} (epoch {epoch + 1}, batch {b + 1}); " +
                         "lower the learning rate or check the data");
                 loss.backward();
                 optimizer.Optimizer.step();
@@ -76,10 +115,13 @@ public sealed class Trainer(ILogger logger)
                     lossSum.add_(loss.detach(), count);            // float64 accumulator: Σ batch-mean × batch size
                     correct.add_(logits.argmax(1).eq(y).sum());
                 }
+                Progress?.Invoke(new StepReport(label, epoch, settings.Epochs, b, stepsPerEpoch, lossValue, lr));
             }
             double meanLoss = lossSum.ToDouble() / n;
             var record = new EpochRecord(epoch + 1, meanLoss, correct.ToInt64() / (double)n, lr, clock.Elapsed.TotalSeconds);
             history.Add(record);
+            checkpoints?.Save(new TrainingState(epoch + 1, 0, ShuffleState(shuffle), 0, 0, history.ToList()), model, optimizer);
+            EpochCompleted?.Invoke(label, record);
             logger.LogInformation("{Label} epoch {Epoch}/{Epochs}: loss {Loss:F4}, train accuracy {Accuracy:P2}, lr {Lr:G3}, {Seconds:F1} s",
                 label, record.Epoch, settings.Epochs, record.Loss, record.Accuracy, lr, record.Seconds);
         }

@@ -24,9 +24,10 @@ public static class SlurmSubmitter
     {
         var (config, _, _, data) = Commands.Prepare(request, log);
         data.Dispose();
-        var run = RunDirectory.Create(request.OutputDirectory ?? Path.Combine("runs", $"{config.Name}-{DateTime.Now:yyyyMMdd-HHmmss}"), request.Force);
-        string configFile = run.Combine("config.yaml");
-        RunDirectory.WriteAllTextAtomic(configFile, ResolvedConfigWriter.ToYaml(config));
+        string resolved = ResolvedConfigWriter.ToYaml(config);
+        var (run, _) = RunDirectory.CreateOrResume(request.OutputDirectory ?? Path.Combine("runs", $"{config.Name}-{DateTime.Now:yyyyMMdd-HHmmss}"), resolved, request.Force);
+        string configFile = run.ConfigFile;
+        RunDirectory.WriteAllTextAtomic(configFile, resolved);
         RunDirectory.WriteAtomic(run.Combine("config.original.yaml"), tmp => File.Copy(request.ConfigPath, tmp, overwrite: true));
         string slurmDir = run.Combine("slurm");
         Directory.CreateDirectory(slurmDir);

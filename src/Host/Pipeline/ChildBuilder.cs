@@ -69,15 +69,19 @@ public sealed class ChildBuilder(ExperimentConfig config, DataSplits data, Devic
         }
     }
 
-    /// <summary>Trains <paramref name="model"/> for one stage (parent or child) with the stage's optimiser and schedule plugins.</summary>
+    /// <summary>
+    /// Trains <paramref name="model"/> for one stage (parent or child) with the stage's optimiser and schedule plugins;
+    /// with <paramref name="checkpoints"/> it continues from a saved point and saves after every epoch and on interruption.
+    /// </summary>
     public static IReadOnlyList<EpochRecord> TrainStage(Trainer trainer, PluginFactory plugins, MaskedNetwork model, DataSplits data,
-        TrainingConfig stage, string label, long shuffleSeed, Action<TrainingProgress>? beforeStep, CancellationToken cancellation)
+        TrainingConfig stage, string label, long shuffleSeed, Action<TrainingProgress>? beforeStep, CancellationToken cancellation,
+        ITrainingCheckpointer? checkpoints = null)
     {
         var factory = plugins.Create<IOptimizerFactory>(stage.Optimizer);
         var schedule = plugins.Create<ISchedule>(stage.Schedule);
         using var optimizer = factory.Create(model.parameters().ToList(), schedule.At(0, 1).LearningRate);
         using var shuffle = new Generator((ulong)shuffleSeed);
-        return trainer.Train(model, data.Train, new TrainingSettings(stage.Epochs, stage.BatchSize), optimizer, schedule, shuffle, label, beforeStep, cancellation);
+        return trainer.Train(model, data.Train, new TrainingSettings(stage.Epochs, stage.BatchSize), optimizer, schedule, shuffle, label, beforeStep, cancellation, checkpoints);
     }
 
     /// <summary>A glob ('*', '?') as an anchored regular expression.</summary>

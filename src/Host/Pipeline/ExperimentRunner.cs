@@ -51,13 +51,19 @@ public sealed class ExperimentRunner(PluginFactory plugins, ILogger<ExperimentRu
                 RunParent(config, data, device, run, dataSeconds, cancellation);
                 return null;
             case Stage.Child:
-                RunChild(config, data, device, run, index, cancellation);
+                if (RunStatus.ChildFinished(run, index)) logger.LogInformation("Child {Index}: done earlier", index);
+                else RunChild(config, data, device, run, index, cancellation);
                 return null;
             case Stage.Ensemble:
                 return RunEnsemble(config, data, run);
             default:
                 RunParent(config, data, device, run, dataSeconds, cancellation);
-                for (int i = 0; i < config.Children.Count; i++) RunChild(config, data, device, run, i, cancellation);
+                for (int i = 0; i < config.Children.Count; i++)
+                {
+                    // Resuming: a finished child is a finished unit; an unfinished one is made again from its seeds.
+                    if (RunStatus.ChildFinished(run, i)) logger.LogInformation("Child {Index}/{Count}: done earlier", i + 1, config.Children.Count);
+                    else RunChild(config, data, device, run, i, cancellation);
+                }
                 return RunEnsemble(config, data, run);
         }
     }
@@ -65,6 +71,11 @@ public sealed class ExperimentRunner(PluginFactory plugins, ILogger<ExperimentRu
     /// <summary>Stage 1: trains and evaluates the parent; runs the trust-region search when configured.</summary>
     public void RunParent(ExperimentConfig config, DataSplits data, Device device, RunDirectory run, double dataSeconds, CancellationToken cancellation)
     {
+        if (RunStatus.ParentFinished(run))
+        {
+            logger.LogInformation("Parent: done earlier ({File})", run.ParentResults);
+            return;
+        }
         var clock = Stopwatch.StartNew();
         logger.LogInformation("Data {Name}: {Train} train, {Validation} validation, {Test} test rows; device {Device}; {Threads} threads",
             data.Name, data.Train.Count, data.Validation.Count, data.Test.Count, device, get_num_threads());
@@ -73,7 +84,7 @@ public sealed class ExperimentRunner(PluginFactory plugins, ILogger<ExperimentRu
         parent.to(device);
         logger.LogInformation("Parent {Model}: {Parameters:N0} parameters, {Layers} maskable weights", config.Model.Type, parent.ParameterCount, parent.MaskedLayers.Count);
         var history = ChildBuilder.TrainStage(new Trainer(logger), plugins, parent, data, config.Parent, "parent",
-            Seeds.Derive(config.Seed, "parent-shuffle"), null, cancellation);
+            Seeds.Derive(config.Seed, "parent-shuffle"), null, cancellation, new TrainingCheckpointFile(run.ParentTrainingState, logger));
         double trainSeconds = clock.Elapsed.TotalSeconds;
         using var probs = Evaluator.Probabilities(parent, data.Test.Inputs);
         using var labels = data.Test.Labels.cpu();
@@ -97,6 +108,7 @@ public sealed class ExperimentRunner(PluginFactory plugins, ILogger<ExperimentRu
         NpyFile.Write(run.Combine("predictions", "parent.npy"), probs);
         RunDirectory.WriteAtomic(run.ParentCheckpoint, tmp => parent.save(tmp));
         RunDirectory.WriteAllTextAtomic(run.ParentResults, json.ToJsonString(Indented));   // last: marks the stage done
+        File.Delete(run.ParentTrainingState);
     }
 
     /// <summary>Stage 2: makes child <paramref name="index"/> from the saved parent; writes only its own files, atomically.</summary>

@@ -25,6 +25,12 @@ public sealed class RunDirectory
     /// <summary>The parent stage's metrics, history and times; written last, so its presence means the stage finished.</summary>
     public string ParentResults => Combine("parent.json");
 
+    /// <summary>The parent's training resume point (checksummed); exists only while the parent stage is unfinished.</summary>
+    public string ParentTrainingState => Combine("parent.training");
+
+    /// <summary>The resolved configuration the run was started with.</summary>
+    public string ConfigFile => Combine("config.yaml");
+
     /// <summary>The trust-region search's table and choice (parent stage, when configured).</summary>
     public string TrustRegionFile => Combine("trust_region.json");
 
@@ -48,7 +54,7 @@ public sealed class RunDirectory
     {
         foreach (var dir in new[] { "children", "predictions" })
             if (Directory.Exists(Combine(dir))) Directory.Delete(Combine(dir), recursive: true);
-        foreach (var file in new[] { ResultsFile, ParentResults, ParentCheckpoint, TrustRegionFile })
+        foreach (var file in new[] { ResultsFile, ParentResults, ParentCheckpoint, TrustRegionFile, ParentTrainingState })
             if (File.Exists(file)) File.Delete(file);
     }
 
@@ -65,18 +71,28 @@ public sealed class RunDirectory
     public string Combine(params string[] parts) => System.IO.Path.Combine([Path, .. parts]);
 
     /// <summary>
-    /// Creates a run directory, or starts an unfinished one afresh (its stage outputs are removed). A directory holding a
-    /// finished run (results.json) is refused unless <paramref name="force"/>.
+    /// Creates a run directory, or continues an unfinished one. <list type="bullet">
+    /// <item>A finished run (results.json) is refused unless <paramref name="force"/>, which starts it afresh.</item>
+    /// <item>An unfinished run of the same resolved configuration is resumed: its finished parent epochs and children are kept.</item>
+    /// <item>An unfinished run of another configuration is refused unless <paramref name="force"/> (never overwritten silently).</item>
+    /// </list>
+    /// Returns the directory and whether it resumes earlier work.
     /// </summary>
-    public static RunDirectory Create(string path, bool force)
+    public static (RunDirectory Run, bool Resumed) CreateOrResume(string path, string resolvedConfig, bool force)
     {
         string full = System.IO.Path.GetFullPath(path);
         if (File.Exists(full)) throw new IOException($"output path {full} is a file, expected a directory");
-        if (File.Exists(System.IO.Path.Combine(full, "results.json")) && !force) throw new RunDirectoryExistsException(full);
         var run = new RunDirectory(full);
-        run.RemoveStageOutputs();
+        bool finished = File.Exists(run.ResultsFile);
+        if (finished && !force) throw new RunDirectoryExistsException(full);
+        bool sameConfig = File.Exists(run.ConfigFile) && File.ReadAllText(run.ConfigFile) == resolvedConfig;
+        if (File.Exists(run.ConfigFile) && !sameConfig && !force)
+            throw new RunDirectoryExistsException(full, $"{full} holds an unfinished run of a different configuration (its config.yaml); " +
+                "resume it with that configuration, choose another --out, or pass --force to replace it");
+        bool resume = sameConfig && !force;
+        if (!resume) run.RemoveStageOutputs();
         Directory.CreateDirectory(run.Combine("children"));
-        return run;
+        return (run, resume && (File.Exists(run.ParentTrainingState) || File.Exists(run.ParentResults)));
     }
 
     /// <summary>Writes <paramref name="text"/> to <paramref name="file"/> atomically.</summary>
@@ -100,9 +116,12 @@ public sealed class RunDirectory
 }
 
 /// <summary>The output directory already holds a finished run.</summary>
-public sealed class RunDirectoryExistsException(string path)
-    : Exception($"{path} already holds a finished run (results.json); choose another --out or pass --force to replace it")
+public sealed class RunDirectoryExistsException(string path, string message) : Exception(message)
 {
+    /// <summary>The directory holds a finished run.</summary>
+    public RunDirectoryExistsException(string path)
+        : this(path, $"{path} already holds a finished run (results.json); choose another --out, add children with 'sne grow', or pass --force to replace it") { }
+
     /// <summary>The directory.</summary>
     public string Path { get; } = path;
 }

@@ -18,6 +18,13 @@ public sealed record RunStatus(bool ParentDone, IReadOnlyList<int> Done, IReadOn
         return new RunStatus(File.Exists(run.ParentResults), done, missing, failed, File.Exists(run.ResultsFile));
     }
 
+    /// <summary>Whether the parent stage finished: its results (written last) and its checkpoint exist.</summary>
+    public static bool ParentFinished(RunDirectory run) => File.Exists(run.ParentResults) && File.Exists(run.ParentCheckpoint);
+
+    /// <summary>Whether child <paramref name="index"/> finished: results (written last), predictions and checkpoint exist.</summary>
+    public static bool ChildFinished(RunDirectory run, int index) =>
+        File.Exists(run.ChildResults(index)) && File.Exists(run.ChildPredictions(index)) && File.Exists(run.ChildCheckpoint(index));
+
     /// <summary>"children 2, 5 are missing; child 3 failed: …".</summary>
     public string Describe()
     {
