@@ -10,12 +10,27 @@ using SubnetworkEnsembles.Host.Configuration;
 using SubnetworkEnsembles.Host.Logging;
 using SubnetworkEnsembles.Host.Pipeline;
 using SubnetworkEnsembles.Host.Plugins;
+using SubnetworkEnsembles.Host.Sweeps;
 
 namespace SubnetworkEnsembles.Host;
 
+/// <summary>How console logs look: text lines for people, or JSON lines for log collectors.</summary>
+public enum LogFormat
+{
+    /// <summary>"HH:mm:ss message".</summary>
+    Text,
+    /// <summary>One JSON object per line (Microsoft.Extensions.Logging's JSON console formatter).</summary>
+    Json,
+}
+
 /// <summary>What the command line asked for.</summary>
 public sealed record RunRequest(string ConfigPath, string? OutputDirectory, IReadOnlyList<string> Overrides,
-    IReadOnlyList<string> PluginDirectories, bool Force, bool Verbose, Stage Stage = Stage.All, int? Index = null);
+    IReadOnlyList<string> PluginDirectories, bool Force, bool Verbose, Stage Stage = Stage.All, int? Index = null,
+    long? Seed = null, bool Quiet = false, LogFormat LogFormat = LogFormat.Text, ProgressMode Progress = ProgressMode.Auto)
+{
+    /// <summary>--set values, then --seed (which wins).</summary>
+    public IReadOnlyList<string> AllOverrides => Seed is long seed ? [.. Overrides, $"seed={seed}"] : Overrides;
+}
 
 /// <summary>
 /// The commands of <c>sne</c>. Each turns user mistakes into one clear message on stderr and an exit code
@@ -43,7 +58,7 @@ public static class Commands
     /// <summary><c>sne plugins</c>: lists every plugin with kind, assembly and options.</summary>
     public static int ListPlugins(IReadOnlyList<string> extraDirectories, bool verbose) => Guard(verbose, () =>
     {
-        using var loggerFactory = ConsoleLoggerFactory(verbose);
+        using var loggerFactory = ConsoleLoggerFactory(new RunRequest("", null, [], [], false, verbose));
         var catalog = PluginCatalog.Discover(DefaultPluginDirectories().Concat(extraDirectories), loggerFactory.CreateLogger("sne"));
         foreach (var d in catalog.All)
         {
@@ -57,9 +72,20 @@ public static class Commands
     });
 
     /// <summary>Reads, resolves and validates a configuration: YAML, plugins, options, device and data. Throws on any problem.</summary>
-    internal static (ExperimentConfig Config, PluginCatalog Catalog, TorchSharp.torch.Device Device, DataSplits Data) Prepare(RunRequest request, ILogger log)
+    internal static (ExperimentConfig Config, PluginCatalog Catalog, TorchSharp.torch.Device Device, DataSplits Data) Prepare(RunRequest request, ILogger log,
+        SweepPoint? point = null)
     {
-        var (document, config, binder) = ExperimentLoader.Read(request.ConfigPath, request.Overrides);
+        var (config, catalog, device) = Resolve(request, log, point);
+        var data = DatasetLoader.Load(config.Data);
+        return (config, catalog, device, data);
+    }
+
+    /// <summary>Everything of <see cref="Prepare"/> but the data.</summary>
+    internal static (ExperimentConfig Config, PluginCatalog Catalog, TorchSharp.torch.Device Device) Resolve(RunRequest request, ILogger log, SweepPoint? point = null)
+    {
+        var (document, config, binder) = ExperimentLoader.Read(request.ConfigPath, request.AllOverrides, point?.Values);
+        if (document.Sweep.Count > 0 && point is null && request.Stage != Stage.All)
+            throw new UsageException($"{request.ConfigPath} is a sweep; --stage runs one experiment (run the sweep with 'sne run', or use --set for one point)");
         var directories = DefaultPluginDirectories().Concat(request.PluginDirectories).Concat(ExperimentLoader.PluginDirectories(document, config)).ToList();
         var catalog = PluginCatalog.Discover(directories, log);
         ExperimentLoader.Resolve(config, binder, catalog);
@@ -68,35 +94,49 @@ public static class Commands
         config.Plugins.Directories.Clear();
         config.Plugins.Directories.AddRange(absolute);
         var device = LibTorchRuntime.ResolveDevice(config.Device);
-        var data = DatasetLoader.Load(config.Data);
-        return (config, catalog, device, data);
+        return (config, catalog, device);
     }
 
     private static int Execute(RunRequest request, bool train, CancellationToken cancellation)
     {
-        var clock = Stopwatch.StartNew();
-        using var bootstrapLogging = ConsoleLoggerFactory(request.Verbose);
+        using var bootstrapLogging = ConsoleLoggerFactory(request);
         var log = bootstrapLogging.CreateLogger("sne");
-        int index = ResolveIndex(request);
         if (request.Stage != Stage.All && request.OutputDirectory is null)
             throw new UsageException($"--stage {request.Stage.ToString().ToLowerInvariant()} needs --out RUN_DIR, the run directory every stage shares");
-        var (config, catalog, device, data) = Prepare(request, log);
+        var (document, first, _) = ExperimentLoader.Read(request.ConfigPath, request.AllOverrides);
+        if (document.Sweep.Count == 0) return ExecuteOne(request, train, null, request.OutputDirectory, cancellation, log).ExitCode;
+        return SweepRunner.Run(request, train, first.Name, document.Sweep, log, cancellation);
+    }
+
+    /// <summary>Validates, or runs, one experiment (one sweep point when <paramref name="point"/> is given) into <paramref name="outputDirectory"/>.</summary>
+    internal static (int ExitCode, string? RunDirectory) ExecuteOne(RunRequest request, bool train, SweepPoint? point, string? outputDirectory,
+        CancellationToken cancellation, ILogger log)
+    {
+        var clock = Stopwatch.StartNew();
+        int index = ResolveIndex(request);
+        var (config, catalog, device, data) = Prepare(request, log, point);
         using var _ = data;
         double dataSeconds = clock.Elapsed.TotalSeconds;
         if (!train)
         {
-            Console.WriteLine($"{request.ConfigPath}: valid ({data.Name}: {data.Train.Count} train, {data.Validation.Count} validation, {data.Test.Count} test rows; " +
+            Console.WriteLine($"{request.ConfigPath}{point?.Suffix}: valid ({data.Name}: {data.Train.Count} train, {data.Validation.Count} validation, {data.Test.Count} test rows; " +
                 $"{catalog.All.Count} plugins available)");
-            return ExitCodes.Ok;
+            return (ExitCodes.Ok, null);
         }
 
         string resolved = ResolvedConfigWriter.ToYaml(config);
+        if (point is not null && !request.Force && outputDirectory is not null && File.Exists(Path.Combine(outputDirectory, "results.json"))
+            && File.Exists(Path.Combine(outputDirectory, "config.yaml")) && File.ReadAllText(Path.Combine(outputDirectory, "config.yaml")) == resolved)
+        {
+            log.LogInformation("Sweep point {Index}: done earlier ({Directory})", point.Index, outputDirectory);
+            return (ExitCodes.Ok, Path.GetFullPath(outputDirectory));
+        }
         RunDirectory run;
         bool resumed = false;
         string logFile;
         if (request.Stage is Stage.All or Stage.Parent)
         {
-            (run, resumed) = RunDirectory.CreateOrResume(request.OutputDirectory ?? Path.Combine("runs", $"{config.Name}-{DateTime.Now:yyyyMMdd-HHmmss}"), resolved, request.Force);
+            (run, resumed) = RunDirectory.CreateOrResume(outputDirectory ?? Path.Combine("runs", $"{config.Name}-{DateTime.Now:yyyyMMdd-HHmmss}"), resolved, request.Force);
             RunDirectory.WriteAllTextAtomic(run.ConfigFile, resolved);
             if (Path.GetFullPath(request.ConfigPath) != run.Combine("config.yaml"))
                 RunDirectory.WriteAtomic(run.Combine("config.original.yaml"), tmp => File.Copy(request.ConfigPath, tmp, overwrite: true));
@@ -104,7 +144,7 @@ public static class Commands
         }
         else
         {
-            run = RunDirectory.Open(request.OutputDirectory!);
+            run = RunDirectory.Open(outputDirectory!);
             string saved = run.Combine("config.yaml");
             if (!File.Exists(saved) || File.ReadAllText(saved) != resolved)
                 throw new UsageException($"{request.ConfigPath} (with the given --set values) is not the configuration of {run.Path} (its config.yaml); " +
@@ -118,7 +158,7 @@ public static class Commands
             ContentRootPath = Directory.GetCurrentDirectory(),
         });
         builder.Logging.ClearProviders();
-        ConfigureConsole(builder.Logging, request.Verbose);
+        ConfigureConsole(builder.Logging, request);
         builder.Logging.AddProvider(new FileLoggerProvider(logFile));
         builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
         builder.Services.AddSubnetworkPlugins(catalog);
@@ -135,12 +175,13 @@ public static class Commands
             host.Services.GetRequiredService<ExperimentRunner>().Run(request.Stage, index, config, data, device, run, dataSeconds, linked.Token);
             if (request.Stage is Stage.All or Stage.Ensemble)
                 logger.LogInformation("Results: {File} ({Seconds:F1} s)", run.ResultsFile, clock.Elapsed.TotalSeconds);
-            return ExitCodes.Ok;
+            return (ExitCodes.Ok, run.Path);
         }
         catch (OperationCanceledException)
         {
-            logger.LogWarning("Interrupted; progress is saved. Continue with: sne run {Config} --out {Directory}", request.ConfigPath, run.Path);
-            return ExitCodes.Interrupted;
+            logger.LogWarning("Interrupted; progress is saved. Continue with: sne run {Config} --out {Directory}", request.ConfigPath,
+                point is null ? run.Path : Path.GetDirectoryName(run.Path));
+            return (ExitCodes.Interrupted, run.Path);
         }
         finally
         {
@@ -166,10 +207,7 @@ public static class Commands
     /// <summary><c>sne status RUN_DIR</c>: the state of the parent, every child and the ensemble.</summary>
     public static int Status(string runDirectory, bool verbose) => Guard(verbose, () =>
     {
-        var run = RunDirectory.Open(runDirectory);
-        string saved = run.Combine("config.yaml");
-        if (!File.Exists(saved)) throw new UsageException($"{run.Path} has no config.yaml: not a run directory");
-        var (_, config, _) = ExperimentLoader.Read(saved, []);
+        var (run, config) = OpenRun(runDirectory);
         var status = RunStatus.Read(run, config.Children.Count);
         Console.WriteLine($"{run.Path}: {config.Name}, seed {config.Seed}");
         Console.WriteLine($"parent    {(status.ParentDone ? "done" : "pending")}");
@@ -182,6 +220,16 @@ public static class Commands
         Console.WriteLine($"{status.Done.Count}/{config.Children.Count} children done, {status.Failed.Count} failed, {status.Missing.Count} pending");
         return ExitCodes.Ok;
     });
+
+    /// <summary>Opens an existing run directory and reads the configuration it was run with (no environment overrides).</summary>
+    internal static (RunDirectory Run, ExperimentConfig Config) OpenRun(string runDirectory)
+    {
+        if (!Directory.Exists(runDirectory)) throw new UsageException($"run directory {Path.GetFullPath(runDirectory)} does not exist");
+        var run = RunDirectory.Open(runDirectory);
+        if (!File.Exists(run.ConfigFile)) throw new UsageException($"{run.Path} has no config.yaml: not a run directory");
+        var (_, config, _) = ExperimentLoader.Read(run.ConfigFile, [], environment: new Dictionary<string, string>());
+        return (run, config);
+    }
 
     /// <summary>Maps failures to one message on stderr and an exit code.</summary>
     internal static int Guard(bool verbose, Func<int> action)
@@ -210,12 +258,16 @@ public static class Commands
         return code;
     }
 
-    private static ILoggerFactory ConsoleLoggerFactory(bool verbose) => LoggerFactory.Create(b => ConfigureConsole(b, verbose));
+    internal static ILoggerFactory ConsoleLoggerFactory(RunRequest request) => LoggerFactory.Create(b => ConfigureConsole(b, request));
 
-    private static void ConfigureConsole(ILoggingBuilder logging, bool verbose)
+    /// <summary>Console logging as asked: text or JSON lines; --quiet shows warnings and errors only, --verbose adds debug.</summary>
+    private static void ConfigureConsole(ILoggingBuilder logging, RunRequest request)
     {
-        logging.AddConsole(o => o.FormatterName = CompactConsoleFormatter.FormatterName).AddConsoleFormatter<CompactConsoleFormatter, ConsoleFormatterOptions>();
-        logging.SetMinimumLevel(verbose ? LogLevel.Debug : LogLevel.Information);
+        if (request.LogFormat == LogFormat.Json) logging.AddJsonConsole(o => o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ");
+        else logging.AddConsole(o => o.FormatterName = CompactConsoleFormatter.FormatterName).AddConsoleFormatter<CompactConsoleFormatter, ConsoleFormatterOptions>();
+        var level = request.Verbose ? LogLevel.Debug : request.Quiet ? LogLevel.Warning : LogLevel.Information;
+        logging.SetMinimumLevel(LogLevel.Debug);
+        logging.AddFilter<ConsoleLoggerProvider>((category, l) => l >= level && (category?.StartsWith("Microsoft", StringComparison.Ordinal) != true || l >= LogLevel.Warning));
         logging.AddFilter("Microsoft", LogLevel.Warning);
     }
 

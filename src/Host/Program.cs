@@ -15,20 +15,29 @@ var pluginsOption = new Option<string[]>("--plugins") { Description = "An extra 
 var forceOption = new Option<bool>("--force") { Description = "Replace a finished run in --out" };
 var verboseOption = new Option<bool>("--verbose", "-v") { Description = "Debug logging; stack traces on errors" };
 var stageOption = new Option<Stage>("--stage") { Description = "Run one stage against --out RUN_DIR: parent, child (with --index), ensemble; default all", DefaultValueFactory = _ => Stage.All };
+var seedOption = new Option<long?>("--seed") { Description = "The run's seed (overrides 'seed:' and --set seed=…)" };
+var quietOption = new Option<bool>("--quiet", "-q") { Description = "Only warnings and errors on the console (the run's log file keeps everything)" };
+var logFormatOption = new Option<LogFormat>("--log-format") { Description = "Console log lines as text or json", DefaultValueFactory = _ => LogFormat.Text };
+var progressOption = new Option<ProgressMode>("--progress") { Description = "auto: a live display on a terminal, plain log lines otherwise; live; plain", DefaultValueFactory = _ => ProgressMode.Auto };
 var indexOption = new Option<int?>("--index") { Description = "The child of --stage child (default: $SLURM_ARRAY_TASK_ID or $JOB_COMPLETION_INDEX)" };
 
 RunRequest Request(ParseResult r) => new(r.GetValue(configArgument)!, r.GetValue(outOption), r.GetValue(setOption) ?? [],
-    r.GetValue(pluginsOption) ?? [], r.GetValue(forceOption), r.GetValue(verboseOption), r.GetValue(stageOption), r.GetValue(indexOption));
+    r.GetValue(pluginsOption) ?? [], r.GetValue(forceOption), r.GetValue(verboseOption), r.GetValue(stageOption), r.GetValue(indexOption),
+    r.GetValue(seedOption), r.GetValue(quietOption), r.GetValue(logFormatOption), r.GetValue(progressOption));
 
-var run = new Command("run", "Train the parent, build, tune and evaluate the children, write the run directory.\n" +
-    "Example: sne run examples/fashion-mnist-sparse.yaml --set children.count=4 --out runs/quick\n" +
-    "Stages: sne run C --out R --stage parent; sne run R/config.yaml --out R --stage child --index 3; … --stage ensemble")
-{ configArgument, outOption, setOption, pluginsOption, forceOption, verboseOption, stageOption, indexOption };
+var run = new Command("run", "Train the parent, build, tune and evaluate the children, write the run directory (or every point of a sweep:).\n" +
+    "Re-running on an unfinished --out resumes it; a finished one is kept unless --force.\n" +
+    "Examples:\n  sne run examples/fashion-mnist-sparse.yaml --set children.count=4 --out runs/quick\n" +
+    "  SNE__PARENT__EPOCHS=5 sne run examples/spirals.yaml --seed 3 --quiet\n" +
+    "  sne run examples/sweep-sparsity.yaml --out runs/sweep      (writes runs/sweep/sweep.{csv,md})\n" +
+    "Stages: sne run C --out R --stage parent; sne run R/config.yaml --out R --stage child --index 3; … --stage ensemble\n" +
+    "Exit codes: 0 ok, 2 usage or configuration error, 3 runtime failure, 130 interrupted (resumable)")
+{ configArgument, outOption, setOption, seedOption, pluginsOption, forceOption, verboseOption, quietOption, logFormatOption, progressOption, stageOption, indexOption };
 run.SetAction(r => Commands.Run(Request(r), CancellationToken.None));
 
-var validate = new Command("validate", "Check a configuration (YAML, plugin names, options, data files) without training.\n" +
-    "Example: sne validate examples/spirals.yaml")
-{ configArgument, setOption, pluginsOption, verboseOption };
+var validate = new Command("validate", "Check a configuration (YAML, extends:, plugin names, options, data files and shapes; every sweep point) without training.\n" +
+    "Example: sne validate examples/spirals.yaml --set children.count=8")
+{ configArgument, setOption, seedOption, pluginsOption, verboseOption };
 validate.SetAction(r => Commands.Validate(Request(r)));
 
 var plugins = new Command("plugins", "List the available plugins with their options and defaults.\nExample: sne plugins --plugins ./my-plugins")

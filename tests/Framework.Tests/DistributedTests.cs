@@ -80,7 +80,11 @@ public class DistributedTests
         Sne.Run(Args("run", Repo.Example("spirals.yaml"), "--out", run, "--stage", "parent")).ExitCode.ShouldBe(0);
         Sne.Run("run", Path.Combine(run, "config.yaml"), "--out", run, "--stage", "child", "--index", "0").ExitCode.ShouldBe(0);
         File.Exists(Path.Combine(run, "children", "child-000.json")).ShouldBeTrue();
-        Sne.Run(Args("run", Repo.Example("spirals.yaml"), "--out", run, "--stage", "parent", "--set", "seed=3")).ExitCode.ShouldBe(0);
+        // Another configuration on an unfinished run is refused, and only --force starts it afresh.
+        var refused = Sne.Run(Args("run", Repo.Example("spirals.yaml"), "--out", run, "--stage", "parent", "--set", "seed=3"));
+        refused.ExitCode.ShouldBe(2, refused.Output);
+        File.Exists(Path.Combine(run, "children", "child-000.json")).ShouldBeTrue();
+        Sne.Run(Args("run", Repo.Example("spirals.yaml"), "--out", run, "--stage", "parent", "--set", "seed=3", "--force")).ExitCode.ShouldBe(0);
         File.Exists(Path.Combine(run, "children", "child-000.json")).ShouldBeFalse();
         Sne.Run("status", run).Stdout.ShouldContain("0/4 children done");
     }

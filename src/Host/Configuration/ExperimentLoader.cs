@@ -10,10 +10,17 @@ namespace SubnetworkEnsembles.Host.Configuration;
 /// </summary>
 public static class ExperimentLoader
 {
-    /// <summary>Reads, binds and checks the document's plugin directories only (needed before plugins can be discovered).</summary>
-    public static (ConfigDocument Document, ExperimentConfig Config, ConfigBinder Binder) Read(string path, IEnumerable<string> overrides)
+    /// <summary>
+    /// Reads and binds the document (with its bases, environment and --set overrides, and the values of one sweep
+    /// <paramref name="point"/> when given); plugin names are resolved later by <c>Resolve</c>.
+    /// </summary>
+    public static (ConfigDocument Document, ExperimentConfig Config, ConfigBinder Binder) Read(string path, IEnumerable<string> overrides,
+        IReadOnlyList<(string KeyPath, YamlDotNet.RepresentationModel.YamlNode Value)>? point = null, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var document = YamlDocumentReader.Load(path, overrides);
+        var document = YamlDocumentReader.Load(path, overrides, environment);
+        var sources = (Dictionary<YamlDotNet.RepresentationModel.YamlNode, string>)document.OverrideSources;
+        foreach (var (key, value) in point ?? [])
+            YamlDocumentReader.Set(document.Root, key, value, sources, $"sweep {key}");
         var binder = new ConfigBinder(path, document.OverrideSources);
         var config = binder.Bind<ExperimentConfig>(document.Root, "");
         binder.ThrowIfProblems();

@@ -3,26 +3,123 @@ using YamlDotNet.RepresentationModel;
 
 namespace SubnetworkEnsembles.Host.Configuration;
 
-/// <summary>A configuration document: its root mapping, the file it came from and which nodes came from --set.</summary>
-public sealed record ConfigDocument(string Path, YamlMappingNode Root, IReadOnlyDictionary<YamlNode, string> OverrideSources);
+/// <summary>
+/// A configuration document: its root mapping (bases of <c>extends:</c> merged in, overrides applied), the file it came
+/// from, which nodes came from elsewhere (a base file, an environment variable, --set), and its <c>sweep:</c> grid.
+/// </summary>
+public sealed record ConfigDocument(string Path, YamlMappingNode Root, IReadOnlyDictionary<YamlNode, string> OverrideSources, IReadOnlyList<SweepAxis> Sweep);
+
+/// <summary>One axis of a <c>sweep:</c> grid: a key path and the values it takes.</summary>
+public sealed record SweepAxis(string KeyPath, IReadOnlyList<YamlNode> Values);
 
 /// <summary>
-/// Reads a YAML configuration file and applies <c>--set key.path=value</c> overrides to its node tree. Every
-/// failure (missing, unreadable, empty or binary file, syntax error, duplicate key, a non-mapping root, a bad
-/// override) is a <see cref="ConfigException"/> that names the file, line and column.
+/// Reads a YAML configuration file, merges the files it <c>extends:</c> (deeply: mappings merge key by key, anything
+/// else is replaced; chains allowed, cycles an error), then applies overrides from the environment
+/// (<c>SNE__CHILDREN__COUNT=8</c> sets <c>children.count</c>) and from <c>--set key.path=value</c>, in that order.
+/// Every failure (missing, unreadable, empty or binary file, syntax error, duplicate key, a non-mapping root, a bad
+/// override, a bad sweep) is a <see cref="ConfigException"/> that names the file, line and column.
 /// </summary>
 public static class YamlDocumentReader
 {
     /// <summary>Largest configuration file accepted.</summary>
     public const long MaxBytes = 1 << 20;
 
-    /// <summary>Loads <paramref name="path"/> and applies <paramref name="overrides"/> in order.</summary>
-    public static ConfigDocument Load(string path, IEnumerable<string> overrides)
+    /// <summary>Prefix of environment variables that override configuration keys (<c>__</c> separates keys).</summary>
+    public const string EnvironmentPrefix = "SNE__";
+
+    /// <summary>Most points a sweep may have.</summary>
+    public const int MaxSweepPoints = 10_000;
+
+    /// <summary>Loads <paramref name="path"/> with its bases, then applies environment overrides and <paramref name="overrides"/> in order.</summary>
+    public static ConfigDocument Load(string path, IEnumerable<string> overrides, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var root = Parse(ReadText(path), path);
         var sources = new Dictionary<YamlNode, string>(ReferenceEqualityComparer.Instance);
-        foreach (var assignment in overrides) ApplyOverride(root, assignment, sources);
-        return new ConfigDocument(path, root, sources);
+        var root = LoadWithBases(path, sources, []);
+        var sweep = ReadSweep(root, path, sources);
+        foreach (var (name, value) in (environment ?? EnvironmentOverrides()).OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            string keyPath = string.Join('.', name[EnvironmentPrefix.Length..].Split("__").Select(k => k.ToLowerInvariant()));
+            ApplyOverride(root, $"{keyPath}={value}", sources, $"environment {name}");
+        }
+        foreach (var assignment in overrides) ApplyOverride(root, assignment, sources, $"--set {assignment}");
+        return new ConfigDocument(path, root, sources, sweep);
+    }
+
+    /// <summary>The process's <c>SNE__…</c> variables.</summary>
+    public static IReadOnlyDictionary<string, string> EnvironmentOverrides() =>
+        Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
+            .Where(e => e.Key is string k && k.StartsWith(EnvironmentPrefix, StringComparison.Ordinal) && k.Length > EnvironmentPrefix.Length)
+            .ToDictionary(e => (string)e.Key, e => (string?)e.Value ?? "");
+
+    /// <summary>Sets <paramref name="keyPath"/> to <paramref name="value"/> in <paramref name="root"/> (a sweep point), creating mappings on the way.</summary>
+    public static void Set(YamlMappingNode root, string keyPath, YamlNode value, Dictionary<YamlNode, string> sources, string source)
+    {
+        foreach (var n in value.AllNodes) sources[n] = source;
+        Assign(root, keyPath.Split('.'), value, sources, source);
+    }
+
+    private static YamlMappingNode LoadWithBases(string path, Dictionary<YamlNode, string> sources, List<string> chain)
+    {
+        string full = System.IO.Path.GetFullPath(path);
+        var root = Parse(ReadText(path), path);
+        if (chain.Count > 0) foreach (var n in root.AllNodes) sources[n] = path;   // nodes of a base file are located in it
+        var extendsKey = new YamlScalarNode("extends");
+        if (!root.Children.TryGetValue(extendsKey, out var extends)) return root;
+        root.Children.Remove(extendsKey);
+        var at = new ConfigLocation(path, extends.Start.Line, extends.Start.Column, "extends");
+        var bases = extends switch
+        {
+            YamlScalarNode { Value: { Length: > 0 } one } => [one],
+            YamlSequenceNode list when list.Children.All(c => c is YamlScalarNode { Value.Length: > 0 }) => list.Children.Select(c => ((YamlScalarNode)c).Value!).ToList(),
+            _ => throw new ConfigException(at, "expected a base configuration file (or a list of them), e.g. 'extends: base.yaml'"),
+        };
+        var merged = new YamlMappingNode();
+        foreach (var b in bases)
+        {
+            string basePath = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(full) ?? ".", b);
+            string baseFull = System.IO.Path.GetFullPath(basePath);
+            if (baseFull == full || chain.Contains(baseFull))
+                throw new ConfigException(at, "extends cycle: " + string.Join(" → ", chain.Append(full).Append(baseFull).Select(System.IO.Path.GetFileName)));
+            if (!File.Exists(baseFull)) throw new ConfigException(at, $"base configuration {baseFull} not found");
+            merged = Merge(merged, LoadWithBases(basePath, sources, [.. chain, full]));
+        }
+        return Merge(merged, root);
+    }
+
+    /// <summary>Deep merge: keys of <paramref name="overlay"/> win; where both values are mappings they are merged recursively.</summary>
+    private static YamlMappingNode Merge(YamlMappingNode baseNode, YamlMappingNode overlay)
+    {
+        var result = new YamlMappingNode();
+        foreach (var (k, v) in baseNode.Children) result.Children[k] = v;
+        foreach (var (k, v) in overlay.Children)
+        {
+            result.Children[k] = result.Children.TryGetValue(k, out var existing) && existing is YamlMappingNode a && v is YamlMappingNode b ? Merge(a, b) : v;
+        }
+        return result;
+    }
+
+    /// <summary>Removes and checks the <c>sweep:</c> mapping: key paths to non-empty lists of values.</summary>
+    private static IReadOnlyList<SweepAxis> ReadSweep(YamlMappingNode root, string path, IReadOnlyDictionary<YamlNode, string> sources)
+    {
+        var sweepKey = new YamlScalarNode("sweep");
+        if (!root.Children.TryGetValue(sweepKey, out var sweep)) return [];
+        root.Children.Remove(sweepKey);
+        ConfigLocation At(YamlNode n, string key) => new(sources.TryGetValue(n, out var s) ? s : path, n.Start.Line, n.Start.Column, key);
+        if (sweep is not YamlMappingNode axes || axes.Children.Count == 0)
+            throw new ConfigException(At(sweep, "sweep"), "expected a mapping of key paths to lists of values, e.g. 'children.sampler.sparsity: [0.1, 0.5, 0.9]'");
+        var result = new List<SweepAxis>();
+        long points = 1;
+        foreach (var (k, v) in axes.Children)
+        {
+            string key = (k as YamlScalarNode)?.Value ?? "";
+            if (key.Length == 0 || key.Split('.').Any(p => p.Length == 0)) throw new ConfigException(At(k, "sweep"), "expected a key path such as children.count");
+            if (key == "sweep" || key == "extends" || key.StartsWith("sweep.", StringComparison.Ordinal)) throw new ConfigException(At(k, "sweep." + key), "cannot be swept");
+            if (v is not YamlSequenceNode { Children.Count: > 0 } values) throw new ConfigException(At(v, "sweep." + key), "expected a non-empty list of values");
+            result.Add(new SweepAxis(key, values.Children.ToList()));
+            points *= values.Children.Count;
+            if (points > MaxSweepPoints) throw new ConfigException(At(v, "sweep." + key), $"the grid has more than {MaxSweepPoints} points");
+        }
+        return result;
     }
 
     private static string ReadText(string path)
@@ -80,10 +177,9 @@ public static class YamlDocumentReader
     }
 
     /// <summary>Applies "a.b.c=value": value is parsed as YAML (so lists and mappings work), intermediate mappings are created.</summary>
-    private static void ApplyOverride(YamlMappingNode root, string assignment, Dictionary<YamlNode, string> sources)
+    private static void ApplyOverride(YamlMappingNode root, string assignment, Dictionary<YamlNode, string> sources, string source)
     {
         int eq = assignment.IndexOf('=');
-        string source = $"--set {assignment}";
         if (eq <= 0) throw new ConfigException(new ConfigLocation(source, 0, 0, ""), "expected key.path=value");
         string keyPath = assignment[..eq].Trim();
         string[] keys = keyPath.Split('.');
@@ -102,7 +198,11 @@ public static class YamlDocumentReader
             value = stream.Documents.Count == 0 ? new YamlScalarNode("") : stream.Documents[0].RootNode;
         }
         foreach (var n in value.AllNodes) sources[n] = source;
+        Assign(root, keys, value, sources, source);
+    }
 
+    private static void Assign(YamlMappingNode root, string[] keys, YamlNode value, Dictionary<YamlNode, string> sources, string source)
+    {
         var current = root;
         for (int i = 0; i < keys.Length - 1; i++)
         {
