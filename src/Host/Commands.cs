@@ -221,6 +221,66 @@ public static class Commands
         return ExitCodes.Ok;
     });
 
+    /// <summary>
+    /// <c>sne grow RUN_DIR --children N</c>: adds N children to a finished (or unfinished) run and evaluates the
+    /// ensemble again. Children continue the seed and partition sequence (child i depends only on the seed and i), so
+    /// the result equals asking for k + N children at the start. The previous results.json is kept as
+    /// results.previous.json; an interrupted grow is resumed by running it again (or by <c>sne run RUN/config.yaml --out RUN</c>).
+    /// </summary>
+    public static int Grow(string runDirectory, int children, RunRequest options, CancellationToken cancellation) => Guard(options.Verbose, () =>
+    {
+        if (children < 0) throw new UsageException($"--children must be ≥ 0, got {children}");
+        var (run, config) = OpenRun(runDirectory);
+        if (!RunStatus.ParentFinished(run)) throw new UsageException($"{run.Path}: the parent has not finished; resume the run with sne run first");
+        int total = config.Children.Count + children;
+        var request = options with { ConfigPath = run.ConfigFile, OutputDirectory = run.Path, Overrides = [$"children.count={total}"], Seed = null, Force = false, Stage = Stage.All };
+        using var logging = ConsoleLoggerFactory(request);
+        var log = logging.CreateLogger("sne");
+        var (grown, _, _) = Resolve(request, log);
+        string resolved = ResolvedConfigWriter.ToYaml(grown);
+        if (File.Exists(run.ResultsFile)) File.Move(run.ResultsFile, run.Combine("results.previous.json"), overwrite: true);
+        RunDirectory.WriteAllTextAtomic(run.ConfigFile, resolved);
+        log.LogInformation("Growing {Directory} from {Old} to {New} children", run.Path, config.Children.Count, total);
+        return ExecuteOne(request with { Overrides = [] }, true, null, run.Path, cancellation, log).ExitCode;
+    });
+
+    /// <summary>
+    /// <c>sne predict RUN_DIR --input FILE</c>: the ensemble's probabilities, predicted class, predictive entropy and
+    /// member disagreement for every row of FILE (IDX, .npy or CSV, in the dataset's units), as CSV.
+    /// </summary>
+    public static int Predict(string runDirectory, string input, string? output, bool verbose) => Guard(verbose, () =>
+    {
+        var (run, _) = OpenRun(runDirectory);
+        var request = new RunRequest(run.ConfigFile, run.Path, [], [], false, verbose);
+        using var logging = ConsoleLoggerFactory(request with { Quiet = true });
+        var (config, catalog, device) = Resolve(request, logging.CreateLogger("sne"));
+        var (shape, classes) = DatasetLoader.ShapeOf(config.Data);
+        using var inputs = Inference.InputReader.Read(input, config.Data, shape);
+        using var services = new ServiceCollection().AddLogging().AddSubnetworkPlugins(catalog).BuildServiceProvider();
+        using var predictor = new Inference.EnsemblePredictor(run, config, services.GetRequiredService<PluginFactory>(), shape, classes, device);
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        using var onDevice = inputs.to(device);
+        var (members, ensemble) = predictor.Predict(onDevice);
+        var probabilities = ensemble.cpu().data<float>().ToArray();
+        var predicted = ensemble.argmax(1).cpu().data<long>().ToArray();
+        var entropy = Inference.EnsemblePredictor.Entropy(ensemble).cpu().data<float>().ToArray();
+        var disagreement = Inference.EnsemblePredictor.Disagreement(members, ensemble).cpu().data<float>().ToArray();
+        string target = Path.GetFullPath(output ?? run.Combine("predictions", Path.GetFileNameWithoutExtension(input.TrimEnd('/')) + ".csv"));
+        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+        var text = new System.Text.StringBuilder();
+        text.AppendLine("row," + string.Join(',', Enumerable.Range(0, classes).Select(c => $"p{c}")) + ",predicted,entropy,disagreement");
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        for (int r = 0; r < predicted.Length; r++)
+        {
+            text.Append(r.ToString(inv));
+            for (int c = 0; c < classes; c++) text.Append(',').Append(probabilities[r * classes + c].ToString("G6", inv));
+            text.Append(',').Append(predicted[r].ToString(inv)).Append(',').Append(entropy[r].ToString("G6", inv)).Append(',').Append(disagreement[r].ToString("G6", inv)).AppendLine();
+        }
+        RunDirectory.WriteAllTextAtomic(target, text.ToString());
+        Console.WriteLine($"{predicted.Length} rows → {target} (ensemble of {predictor.MemberIndices.Count} members; columns row, p0…p{classes - 1}, predicted, entropy, disagreement)");
+        return ExitCodes.Ok;
+    });
+
     /// <summary>Opens an existing run directory and reads the configuration it was run with (no environment overrides).</summary>
     internal static (RunDirectory Run, ExperimentConfig Config) OpenRun(string runDirectory)
     {

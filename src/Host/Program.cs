@@ -68,8 +68,23 @@ var status = new Command("status", "Show the state of the parent, every child an
 { runDirArgument, verboseOption };
 status.SetAction(r => Commands.Status(r.GetValue(runDirArgument)!, r.GetValue(verboseOption)));
 
+var childrenOption = new Option<int>("--children", "-n") { Description = "How many children to add", Required = true };
+var grow = new Command("grow", "Add children to an existing ensemble (continuing the seed and partition sequence) and evaluate it again.\n" +
+    "Example: sne grow runs/spirals --children 4")
+{ runDirArgument, childrenOption, verboseOption, quietOption, logFormatOption, progressOption };
+grow.SetAction(r => Commands.Grow(r.GetValue(runDirArgument)!, r.GetValue(childrenOption),
+    new RunRequest("", null, [], [], false, r.GetValue(verboseOption), Quiet: r.GetValue(quietOption), LogFormat: r.GetValue(logFormatOption), Progress: r.GetValue(progressOption)),
+    CancellationToken.None));
+
+var inputOption = new Option<string>("--input", "-i") { Description = "Rows to predict: IDX (.gz), .npy or CSV, in the dataset's units (Fashion-MNIST pixels 0…255)", Required = true };
+var outputOption = new Option<string?>("--output") { Description = "The CSV to write (default: RUN_DIR/predictions/<input name>.csv)" };
+var predict = new Command("predict", "Predict with a finished run's ensemble: per row the class probabilities, predicted class, predictive entropy and member disagreement.\n" +
+    "Example: sne predict runs/fashion --input /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz --output predictions.csv")
+{ runDirArgument, inputOption, outputOption, verboseOption };
+predict.SetAction(r => Commands.Predict(r.GetValue(runDirArgument)!, r.GetValue(inputOption)!, r.GetValue(outputOption), r.GetValue(verboseOption)));
+
 var root = new RootCommand("sne — Subnetwork Ensembles: train a parent, spawn perturbed subnetwork children, ensemble them.")
-{ run, validate, plugins, submit, status };
+{ run, validate, plugins, submit, status, grow, predict };
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)
 {

@@ -9,6 +9,13 @@ public static class DatasetLoader
     /// <summary>Fashion-MNIST pixel mean and standard deviation (of x/255 over the training set).</summary>
     public const float FashionMean = 0.2860f, FashionStd = 0.3530f;
 
+    /// <summary>Input shape of one sample and number of classes of the dataset <paramref name="spec"/> names, without loading it.</summary>
+    public static (long[] InputShape, int Classes) ShapeOf(DataSpec spec) => spec.Dataset switch
+    {
+        DatasetName.FashionMnist => ([1, 28, 28], 10),
+        _ => ([2], 2),
+    };
+
     /// <summary>Loads and splits. Throws <see cref="DataFileException"/> for missing or corrupt files.</summary>
     public static DataSplits Load(DataSpec spec) => spec.Dataset switch
     {

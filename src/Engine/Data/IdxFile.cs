@@ -16,7 +16,10 @@ public sealed class DataFileException(string path, string message) : Exception($
 /// </summary>
 public static class IdxFile
 {
-    /// <summary>Reads an unsigned-byte IDX file; returns its dimensions and data. Throws <see cref="DataFileException"/>.</summary>
+    /// <summary>
+    /// Reads an unsigned-byte IDX file of rank <paramref name="expectedRank"/> (−1: any rank from 1 to 8); returns its
+    /// dimensions and data. Throws <see cref="DataFileException"/>.
+    /// </summary>
     public static (int[] Dimensions, byte[] Data) Read(string path, int expectedRank)
     {
         if (Directory.Exists(path)) throw new DataFileException(path, "is a directory, expected an IDX file");
@@ -27,8 +30,10 @@ public static class IdxFile
             using Stream stream = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new GZipStream(file, CompressionMode.Decompress) : file;
             Span<byte> header = stackalloc byte[4];
             ReadExactly(stream, header, path, "header");
+            string rank = expectedRank < 0 ? "r" : expectedRank.ToString(System.Globalization.CultureInfo.InvariantCulture);
             if (header[0] != 0 || header[1] != 0 || header[2] != 0x08)
-                throw new DataFileException(path, $"bad IDX magic {header[0]:X2} {header[1]:X2} {header[2]:X2} {header[3]:X2}, expected 00 00 08 0{expectedRank} (unsigned bytes, rank {expectedRank})");
+                throw new DataFileException(path, $"bad IDX magic {header[0]:X2} {header[1]:X2} {header[2]:X2} {header[3]:X2}, expected 00 00 08 0{rank} (unsigned bytes, rank {rank})");
+            if (expectedRank < 0 && header[3] is >= 1 and <= 8) expectedRank = header[3];
             if (header[3] != expectedRank)
                 throw new DataFileException(path, $"IDX rank is {header[3]}, expected {expectedRank}");
             var dims = new int[expectedRank];
