@@ -281,6 +281,22 @@ public static class Commands
         return ExitCodes.Ok;
     });
 
+    /// <summary><c>sne report RUN_DIR</c>: (re)writes report.md, report.html, the figures, metrics.jsonl and the TensorBoard events of a finished run.</summary>
+    public static int Report(string runDirectory, bool verbose) => Guard(verbose, () =>
+    {
+        var (run, _) = OpenRun(runDirectory);
+        if (!File.Exists(run.ResultsFile)) throw new UsageException($"{run.Path} has no results.json: the run has not finished (resume it with sne run)");
+        var request = new RunRequest(run.ConfigFile, run.Path, [], [], false, verbose);
+        using var logging = ConsoleLoggerFactory(request);
+        var (config, catalog, device, data) = Prepare(request, logging.CreateLogger("sne"));
+        using var _ = data;
+        using var services = new ServiceCollection().AddLogging(b => b.AddProvider(new ConsoleLoggerForwarder(logging))).AddSubnetworkPlugins(catalog).BuildServiceProvider();
+        var figures = Reporting.RunReport.Write(run, file => Reporting.DecisionBoundaryGrid.Draw(file, config, data, run, services.GetRequiredService<PluginFactory>(), catalog));
+        Console.WriteLine($"{run.Combine("report.html")}, {run.Combine("report.md")}: {figures.Count} figures ({string.Join(", ", figures.Select(f => f.File))}); " +
+            "metrics.jsonl, tensorboard/");
+        return ExitCodes.Ok;
+    });
+
     /// <summary>Opens an existing run directory and reads the configuration it was run with (no environment overrides).</summary>
     internal static (RunDirectory Run, ExperimentConfig Config) OpenRun(string runDirectory)
     {
@@ -340,6 +356,14 @@ public static class Commands
         System.Collections.IEnumerable list and not string => "[" + string.Join(", ", list.Cast<object?>().Select(FormatDefault)) + "]",
         _ => value.ToString() ?? "",
     };
+}
+
+/// <summary>Hands loggers of a service provider to an existing logger factory (its console settings).</summary>
+internal sealed class ConsoleLoggerForwarder(ILoggerFactory factory) : ILoggerProvider
+{
+    public ILogger CreateLogger(string categoryName) => factory.CreateLogger(categoryName);
+
+    public void Dispose() { }
 }
 
 /// <summary>The command line asks for something that cannot work (a missing option, a mismatched configuration). Exit code 2.</summary>

@@ -83,8 +83,13 @@ var predict = new Command("predict", "Predict with a finished run's ensemble: pe
 { runDirArgument, inputOption, outputOption, verboseOption };
 predict.SetAction(r => Commands.Predict(r.GetValue(runDirArgument)!, r.GetValue(inputOption)!, r.GetValue(outputOption), r.GetValue(verboseOption)));
 
+var report = new Command("report", "Write report.md, a self-contained report.html, figures (report/*.png), metrics.jsonl and TensorBoard events for a finished run.\n" +
+    "Example: sne report runs/fashion-mnist-sparse-20261125-101500")
+{ runDirArgument, verboseOption };
+report.SetAction(r => Commands.Report(r.GetValue(runDirArgument)!, r.GetValue(verboseOption)));
+
 var root = new RootCommand("sne — Subnetwork Ensembles: train a parent, spawn perturbed subnetwork children, ensemble them.")
-{ run, validate, plugins, submit, status, grow, predict };
+{ run, validate, plugins, submit, status, grow, predict, report };
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)
 {

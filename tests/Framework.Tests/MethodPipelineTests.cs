@@ -41,6 +41,10 @@ public class MethodPipelineTests
         members.Where(m => m!["selected"]!.GetValue<bool>()).Select(m => m!["index"]!.GetValue<int>()).ShouldBe(best);
         r["ensemble"]!["members"]!.GetValue<int>().ShouldBe(3);
         r["ensemble"]!["member_indices"]!.AsArray().Select(i => i!.GetValue<int>()).ShouldBe(best);
+
+        // The report plots the search and tabulates it.
+        File.Exists(Path.Combine(run, "report", "trust-region.png")).ShouldBeTrue();
+        File.ReadAllText(Path.Combine(run, "report.md")).ShouldContain("## Trust-region search");
     }
 
     [Fact]

@@ -34,7 +34,7 @@ public enum Stage
 /// A single-process run executes the same stages in order, so a distributed run gives exactly the same numbers.
 /// Every random draw comes from <see cref="Seeds"/> keyed by the run seed and the child (or set) index.
 /// </summary>
-public sealed class ExperimentRunner(PluginFactory plugins, ILogger<ExperimentRunner> logger)
+public sealed class ExperimentRunner(PluginFactory plugins, PluginCatalog catalog, ILogger<ExperimentRunner> logger)
 {
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
@@ -233,11 +233,31 @@ public sealed class ExperimentRunner(PluginFactory plugins, ILogger<ExperimentRu
                 ["abstractions"] = typeof(PluginAttribute).Assembly.GetName().Version?.ToString(),
             };
             RunDirectory.WriteAllTextAtomic(run.ResultsFile, results.ToJsonString(Indented));
+            WriteReport(config, data, run);
             return results;
         }
         finally
         {
             foreach (var p in probs) p.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Writes report.md, report.html, report/*.png, metrics.jsonl and tensorboard/ from the finished run. A failure here
+    /// is logged and leaves results.json (already complete) alone; <c>sne report RUN_DIR</c> can redo it.
+    /// </summary>
+    public void WriteReport(ExperimentConfig config, DataSplits data, RunDirectory run)
+    {
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            var figures = Reporting.RunReport.Write(run, file => Reporting.DecisionBoundaryGrid.Draw(file, config, data, run, plugins, catalog));
+            logger.LogInformation("Report: {Report} ({Figures}: {Names}; {Seconds:F1} s)", run.Combine("report.html"), figures.Count,
+                string.Join(", ", figures.Select(f => f.File)), clock.Elapsed.TotalSeconds);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogWarning("The report could not be written ({Error}); results.json is complete. Retry with: sne report {Directory}", e.Message, run.Path);
         }
     }
 

@@ -38,20 +38,35 @@ public static class NpyFile
     /// <summary>Reads a float32 C-order .npy file written by <see cref="Write"/>; throws <see cref="InvalidDataException"/> when it is not one.</summary>
     public static Tensor ReadFloat32(string path)
     {
+        var (shape, bytes, offset, count) = Read(path, "<f4", 4);
+        var values = new float[count];
+        Buffer.BlockCopy(bytes, offset, values, 0, (int)(count * 4));
+        return tensor(values, shape);
+    }
+
+    /// <summary>Reads an int64 C-order .npy file written by <see cref="Write"/> (e.g. labels).</summary>
+    public static Tensor ReadInt64(string path)
+    {
+        var (shape, bytes, offset, count) = Read(path, "<i8", 8);
+        var values = new long[count];
+        Buffer.BlockCopy(bytes, offset, values, 0, (int)(count * 8));
+        return tensor(values, shape);
+    }
+
+    private static (long[] Shape, byte[] Bytes, int Offset, long Count) Read(string path, string descr, int size)
+    {
         var bytes = File.ReadAllBytes(path);
         if (bytes.Length < 10 || bytes[0] != 0x93 || Encoding.ASCII.GetString(bytes, 1, 5) != "NUMPY")
             throw new InvalidDataException($"{path} is not a .npy file");
         int headerLength = BitConverter.ToUInt16(bytes, 8);
         string header = Encoding.ASCII.GetString(bytes, 10, headerLength);
-        if (!header.Contains("'descr': '<f4'", StringComparison.Ordinal) || !header.Contains("'fortran_order': False", StringComparison.Ordinal))
-            throw new InvalidDataException($"{path}: expected little-endian float32 in C order, header {header.Trim()}");
+        if (!header.Contains($"'descr': '{descr}'", StringComparison.Ordinal) || !header.Contains("'fortran_order': False", StringComparison.Ordinal))
+            throw new InvalidDataException($"{path}: expected {descr} in C order, header {header.Trim()}");
         int open = header.IndexOf("'shape': (", StringComparison.Ordinal) + 10;
         var shape = header[open..header.IndexOf(')', open)].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(long.Parse).ToArray();
         long count = shape.Aggregate(1L, (a, b) => a * b);
-        if (bytes.Length - 10 - headerLength != count * 4) throw new InvalidDataException($"{path} is truncated: expected {count} float32 values");
-        var values = new float[count];
-        Buffer.BlockCopy(bytes, 10 + headerLength, values, 0, (int)(count * 4));
-        return tensor(values, shape);
+        if (bytes.Length - 10 - headerLength != count * size) throw new InvalidDataException($"{path} is truncated: expected {count} values of {descr}");
+        return (shape, bytes, 10 + headerLength, count);
     }
 }

@@ -1,0 +1,292 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using ScottPlot;
+using TorchSharp;
+using SubnetworkEnsembles.Host.Pipeline;
+using static TorchSharp.torch;
+
+namespace SubnetworkEnsembles.Host.Reporting;
+
+/// <summary>One figure of the report: file name (in report/), title and what it shows.</summary>
+public sealed record Figure(string File, string Title, string Caption);
+
+/// <summary>
+/// The report of a finished run: <c>report.md</c> and a self-contained <c>report.html</c> (figures embedded) in the run
+/// directory, with PNG figures in <c>report/</c> drawn by ScottPlot — training curves of the parent and the children;
+/// a reliability diagram of parent vs ensemble; a heatmap per pairwise diversity metric; accuracy and NLL vs ensemble
+/// size; KL and accuracy vs σ when a trust-region search ran; and, for 2-D data, the decision-boundary grid of
+/// <see cref="DecisionBoundaryGrid"/> when one is given. Everything is read from the run directory's files.
+/// </summary>
+public static class RunReport
+{
+    private const int Width = 900, Height = 520, Bins = 15;
+
+    /// <summary>Writes the report; returns the figures drawn.</summary>
+    public static IReadOnlyList<Figure> Write(RunDirectory run, Func<string, Figure?>? decisionBoundaries = null)
+    {
+        if (!File.Exists(run.ResultsFile)) throw new UsageException($"{run.Path} has no results.json: the run has not finished");
+        var results = JsonNode.Parse(File.ReadAllText(run.ResultsFile))!.AsObject();
+        string figures = run.Combine("report");
+        Directory.CreateDirectory(figures);
+        var drawn = new List<Figure>
+        {
+            TrainingCurves(results, Path.Combine(figures, "training-curves.png")),
+        };
+        string labelsFile = run.Combine("predictions", "labels.npy"), membersFile = run.Combine("predictions", "members.npy");
+        string parentFile = run.Combine("predictions", "parent.npy");
+        if (File.Exists(labelsFile) && File.Exists(membersFile) && File.Exists(parentFile))
+        {
+            using var labels = NpyFile.ReadInt64(labelsFile);
+            using var members = NpyFile.ReadFloat32(membersFile);
+            using var parent = NpyFile.ReadFloat32(parentFile);
+            using var ensemble = members.mean([0]);
+            drawn.Add(Reliability(parent, ensemble, labels, Path.Combine(figures, "reliability.png")));
+            drawn.Add(EnsembleSize(members, labels, results, Path.Combine(figures, "ensemble-size.png")));
+        }
+        foreach (var (name, matrix) in results["ensemble"]?["pairwise"]?.AsObject() ?? [])
+            drawn.Add(Heatmap(name, matrix!.AsArray(), results, Path.Combine(figures, $"diversity-{name}.png")));
+        if (results["trust_region"] is JsonObject region) drawn.Add(TrustRegion(region, Path.Combine(figures, "trust-region.png")));
+        if (decisionBoundaries?.Invoke(Path.Combine(figures, "decision-boundaries.png")) is { } grid) drawn.Add(grid);
+
+        TrainingLogs.Write(run, results);
+        RunDirectory.WriteAllTextAtomic(run.Combine("report.md"), Markdown(results, drawn));
+        RunDirectory.WriteAllTextAtomic(run.Combine("report.html"), Html(results, drawn, figures));
+        return drawn;
+    }
+
+    private static Figure TrainingCurves(JsonObject results, string file)
+    {
+        var plot = new Plot();
+        var parent = results["parent"]!["history"]?.AsArray() ?? [];
+        double[] px = parent.Select(e => (double)e!["epoch"]!.GetValue<int>()).ToArray();
+        if (px.Length > 0)
+        {
+            var line = plot.Add.Scatter(px, parent.Select(e => e!["loss"]?.GetValue<double>() ?? double.NaN).ToArray());
+            line.LegendText = "parent";
+            line.LineWidth = 2;
+        }
+        foreach (var m in results["members"]!.AsArray())
+        {
+            var history = m!["history"]?.AsArray() ?? [];
+            if (history.Count == 0) continue;
+            var xs = history.Select(e => px.Length + (double)e!["epoch"]!.GetValue<int>()).ToArray();
+            var line = plot.Add.Scatter(xs, history.Select(e => e!["loss"]?.GetValue<double>() ?? double.NaN).ToArray());
+            line.LegendText = $"child {m["index"]}";
+        }
+        plot.Title("Training loss: parent, then each child's tuning");
+        plot.XLabel("epoch (children continue after the parent's last)");
+        plot.YLabel("mean training cross-entropy");
+        plot.ShowLegend(Alignment.UpperRight);
+        plot.SavePng(file, Width, Height);
+        return new Figure(Path.GetFileName(file), "Training curves", "Mean training loss per epoch of the parent and of every child's tuning.");
+    }
+
+    /// <summary>Per-bin accuracy vs mean confidence (equal-width bins over the top-class probability).</summary>
+    public static (double[] Confidence, double[] Accuracy, long[] Count) ReliabilityBins(Tensor probabilities, Tensor labels, int bins = Bins)
+    {
+        var (values, indexes) = probabilities.max(1);
+        using var _ = values;
+        using var __ = indexes;
+        var confidence = values.data<float>().ToArray();
+        var predicted = indexes.data<long>().ToArray();
+        var truth = labels.data<long>().ToArray();
+        var conf = new double[bins];
+        var correct = new double[bins];
+        var count = new long[bins];
+        for (int i = 0; i < confidence.Length; i++)
+        {
+            int b = Math.Min(bins - 1, (int)(confidence[i] * bins));
+            conf[b] += confidence[i];
+            correct[b] += predicted[i] == truth[i] ? 1 : 0;
+            count[b]++;
+        }
+        return (conf.Select((c, b) => count[b] > 0 ? c / count[b] : double.NaN).ToArray(), correct.Select((c, b) => count[b] > 0 ? c / count[b] : double.NaN).ToArray(), count);
+    }
+
+    private static Figure Reliability(Tensor parent, Tensor ensemble, Tensor labels, string file)
+    {
+        var plot = new Plot();
+        var diagonal = plot.Add.Line(0, 0, 1, 1);
+        diagonal.LinePattern = LinePattern.Dashed;
+        diagonal.LegendText = "perfect calibration";
+        foreach (var (name, probs) in new[] { ("parent", parent), ("ensemble", ensemble) })
+        {
+            var (c, a, n) = ReliabilityBins(probs, labels);
+            var keep = Enumerable.Range(0, c.Length).Where(i => n[i] > 0).ToArray();
+            var s = plot.Add.Scatter(keep.Select(i => c[i]).ToArray(), keep.Select(i => a[i]).ToArray());
+            s.LegendText = name;
+            s.MarkerSize = 7;
+        }
+        plot.Title($"Reliability diagram ({Bins} bins)");
+        plot.XLabel("mean confidence in bin");
+        plot.YLabel("accuracy in bin");
+        plot.Axes.SetLimits(0, 1, 0, 1);
+        plot.ShowLegend(Alignment.UpperLeft);
+        plot.SavePng(file, Width, Height);
+        return new Figure(Path.GetFileName(file), "Reliability: parent vs ensemble",
+            "Accuracy against confidence per bin; points below the diagonal are over-confident.");
+    }
+
+    /// <summary>Accuracy and NLL of the mean of the first m members, for m = 1 … M.</summary>
+    public static (double[] Accuracy, double[] Nll) BySize(Tensor members, Tensor labels)
+    {
+        long m = members.shape[0];
+        var accuracy = new double[m];
+        var nll = new double[m];
+        for (int k = 1; k <= m; k++)
+        {
+            using var scope = NewDisposeScope();
+            var mean = members.narrow(0, 0, k).mean([0]);
+            accuracy[k - 1] = mean.argmax(1).eq(labels).to_type(ScalarType.Float64).mean().ToDouble();
+            nll[k - 1] = -mean.gather(1, labels.unsqueeze(1)).clamp_min(1e-12).log().to_type(ScalarType.Float64).mean().ToDouble();
+        }
+        return (accuracy, nll);
+    }
+
+    private static Figure EnsembleSize(Tensor members, Tensor labels, JsonObject results, string file)
+    {
+        var (accuracy, nll) = BySize(members, labels);
+        double[] xs = Enumerable.Range(1, accuracy.Length).Select(i => (double)i).ToArray();
+        var plot = new Plot();
+        var a = plot.Add.Scatter(xs, accuracy);
+        a.LegendText = "accuracy (left)";
+        var n = plot.Add.Scatter(xs, nll);
+        n.LegendText = "NLL (right)";
+        n.Axes.YAxis = plot.Axes.Right;
+        if (results["parent"]!["accuracy"]?.GetValue<double>() is double pa)
+        {
+            var h = plot.Add.HorizontalLine(pa);
+            h.LegendText = "parent accuracy";
+            h.LinePattern = LinePattern.Dotted;
+        }
+        plot.Title("Ensemble of the first m members (mean of probabilities)");
+        plot.XLabel("members m");
+        plot.Axes.Left.Label.Text = "test accuracy";
+        plot.Axes.Right.Label.Text = "test NLL";
+        plot.ShowLegend(Alignment.MiddleRight);
+        plot.SavePng(file, Width, Height);
+        return new Figure(Path.GetFileName(file), "Accuracy and NLL vs ensemble size", "Test accuracy and NLL of the mean of the first m selected members.");
+    }
+
+    private static Figure Heatmap(string name, JsonArray matrix, JsonObject results, string file)
+    {
+        int m = matrix.Count;
+        var values = new double[m, m];
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < m; j++)
+                values[i, j] = matrix[i]![j]?.GetValue<double>() ?? double.NaN;
+        var plot = new Plot();
+        var heatmap = plot.Add.Heatmap(values);
+        heatmap.Colormap = new ScottPlot.Colormaps.Viridis();
+        plot.Add.ColorBar(heatmap);
+        var indices = results["ensemble"]!["member_indices"]?.AsArray().Select(n => n!.ToString()).ToArray() ?? [];
+        plot.Title($"Pairwise {name} between members");
+        plot.XLabel("member (child index)");
+        plot.YLabel("member (child index)");
+        if (indices.Length == m)
+        {
+            plot.Axes.Bottom.SetTicks(Enumerable.Range(0, m).Select(i => (double)i).ToArray(), indices);
+            plot.Axes.Left.SetTicks(Enumerable.Range(0, m).Select(i => (double)i).ToArray(), indices.Reverse().ToArray());
+        }
+        plot.SavePng(file, Width * 2 / 3, Height);
+        return new Figure(Path.GetFileName(file), $"Diversity: pairwise {name}", $"The M×M matrix of pairwise {name} on the test set.");
+    }
+
+    private static Figure TrustRegion(JsonObject region, string file)
+    {
+        var rows = region["table"]?.AsArray() ?? [];
+        var plot = new Plot();
+        foreach (var group in rows.GroupBy(r => r!["sparsity"]?.GetValue<double>() ?? double.NaN))
+        {
+            var ordered = group.OrderBy(r => r!["sigma"]!.GetValue<double>()).ToList();
+            double[] sigma = ordered.Select(r => r!["sigma"]!.GetValue<double>()).ToArray();
+            var kl = plot.Add.Scatter(sigma, ordered.Select(r => r!["kl"]?.GetValue<double>() ?? double.NaN).ToArray());
+            kl.LegendText = $"KL (left){(double.IsNaN(group.Key) ? "" : $", sparsity {group.Key:0.##}")}";
+            var acc = plot.Add.Scatter(sigma, ordered.Select(r => r!["accuracy"]?.GetValue<double>() ?? double.NaN).ToArray());
+            acc.LegendText = $"accuracy (right){(double.IsNaN(group.Key) ? "" : $", sparsity {group.Key:0.##}")}";
+            acc.Axes.YAxis = plot.Axes.Right;
+        }
+        if (region["target_kl"]?.GetValue<double>() is double target)
+        {
+            var line = plot.Add.HorizontalLine(target);
+            line.LinePattern = LinePattern.Dashed;
+            line.LegendText = "target KL Δ";
+        }
+        plot.Title("Trust-region search: KL to the parent and accuracy vs σ (validation)");
+        plot.XLabel("σ");
+        plot.Axes.Left.Label.Text = "KL(parent ‖ child)";
+        plot.Axes.Right.Label.Text = "accuracy";
+        plot.ShowLegend(Alignment.UpperLeft);
+        plot.SavePng(file, Width, Height);
+        return new Figure(Path.GetFileName(file), "Trust-region search", "Mean KL divergence from the parent and accuracy of perturbed children per σ; the chosen σ is the strongest within Δ.");
+    }
+
+    private static string Markdown(JsonObject results, IReadOnlyList<Figure> figures)
+    {
+        var md = new StringBuilder();
+        md.AppendLine($"# Run report: {results["name"]} (seed {results["seed"]})").AppendLine();
+        foreach (var (title, rows) in Tables(results))
+        {
+            md.AppendLine($"## {title}").AppendLine();
+            md.AppendLine("| " + string.Join(" | ", rows[0]) + " |");
+            md.AppendLine("|" + string.Concat(rows[0].Select(_ => "---|")));
+            foreach (var row in rows.Skip(1)) md.AppendLine("| " + string.Join(" | ", row) + " |");
+            md.AppendLine();
+        }
+        md.AppendLine("## Figures").AppendLine();
+        foreach (var f in figures) md.AppendLine($"### {f.Title}").AppendLine().AppendLine(f.Caption).AppendLine().AppendLine($"![{f.Title}](report/{f.File})").AppendLine();
+        return md.ToString();
+    }
+
+    private static string Html(JsonObject results, IReadOnlyList<Figure> figures, string directory)
+    {
+        static string E(string s) => System.Net.WebUtility.HtmlEncode(s);
+        var html = new StringBuilder();
+        html.AppendLine("<!DOCTYPE html><html><head><meta charset=\"utf-8\">");
+        html.AppendLine($"<title>{E($"{results["name"]} — sne report")}</title>");
+        html.AppendLine("<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}img{max-width:100%}</style></head><body>");
+        html.AppendLine($"<h1>Run report: {E(results["name"]!.ToString())} (seed {results["seed"]})</h1>");
+        foreach (var (title, rows) in Tables(results))
+        {
+            html.AppendLine($"<h2>{E(title)}</h2><table><tr>{string.Concat(rows[0].Select(h => $"<th>{E(h)}</th>"))}</tr>");
+            foreach (var row in rows.Skip(1)) html.AppendLine($"<tr>{string.Concat(row.Select(c => $"<td>{E(c)}</td>"))}</tr>");
+            html.AppendLine("</table>");
+        }
+        foreach (var f in figures)
+        {
+            string data = Convert.ToBase64String(File.ReadAllBytes(Path.Combine(directory, f.File)));
+            html.AppendLine($"<h2>{E(f.Title)}</h2><p>{E(f.Caption)}</p><img alt=\"{E(f.Title)}\" src=\"data:image/png;base64,{data}\">");
+        }
+        html.AppendLine("</body></html>");
+        return html.ToString();
+    }
+
+    /// <summary>The report's tables: metrics of parent, ensemble and members; times; the trust-region table.</summary>
+    private static IEnumerable<(string Title, List<string[]> Rows)> Tables(JsonObject results)
+    {
+        var ensemble = results["ensemble"]!.AsObject();
+        var metrics = ensemble.Where(kv => kv.Value is JsonValue v && v.TryGetValue<double>(out _) && kv.Key != "members").Select(kv => kv.Key).ToList();
+        string Cell(JsonNode? n) => n is JsonValue v && v.TryGetValue<double>(out double d) ? d.ToString("F4", CultureInfo.InvariantCulture) : "";
+        var summary = new List<string[]>();
+        summary.Add(["model", .. metrics]);
+        summary.Add(["parent", .. metrics.Select(m => Cell(results["parent"]![m]))]);
+        summary.Add([$"ensemble ({ensemble["members"]} members, {ensemble["combiner"]})", .. metrics.Select(m => Cell(ensemble[m]))]);
+        yield return ("Test metrics", summary);
+
+        var memberMetrics = metrics.Where(m => results["members"]!.AsArray().Any(x => x![m] is not null)).ToList();
+        var members = new List<string[]>();
+        members.Add(["child", "selected", .. memberMetrics, "sparsity", "seconds"]);
+        foreach (var m in results["members"]!.AsArray())
+            members.Add([m!["index"]!.ToString(), m["selected"]?.GetValue<bool>() == false ? "no" : "yes", .. memberMetrics.Select(k => Cell(m[k])), Cell(m["sparsity"]), Cell(m["seconds"])]);
+        yield return ("Children", members);
+
+        if (results["seconds"] is JsonObject seconds)
+            yield return ("Wall time (s)", [seconds.Select(kv => kv.Key).ToArray(), seconds.Select(kv => Cell(kv.Value)).ToArray()]);
+        if (results["trust_region"]?["table"] is JsonArray table && table.Count > 0)
+        {
+            var keys = table[0]!.AsObject().Select(kv => kv.Key).ToArray();
+            yield return ("Trust-region search", [keys, .. table.Select(r => keys.Select(k => Cell(r![k])).ToArray())]);
+        }
+    }
+}

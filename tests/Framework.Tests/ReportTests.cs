@@ -1,0 +1,137 @@
+using System.Buffers.Binary;
+using System.Text.Json.Nodes;
+using Shouldly;
+using SubnetworkEnsembles.Host.Reporting;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace SubnetworkEnsembles.Tests;
+
+public class ReportTests(FinishedSpirals spirals) : IClassFixture<FinishedSpirals>
+{
+    private static readonly string[] Figures = ["training-curves.png", "reliability.png", "ensemble-size.png", "diversity-disagreement.png", "decision-boundaries.png"];
+
+    private static (int Width, int Height) PngSize(string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        bytes[..8].ShouldBe(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A }, path);
+        return (BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(16)), BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(20)));
+    }
+
+    [Fact]
+    public void A_run_writes_markdown_and_self_contained_html_reports_with_every_figure()
+    {
+        string md = File.ReadAllText(Path.Combine(spirals.Run, "report.md"));
+        string html = File.ReadAllText(Path.Combine(spirals.Run, "report.html"));
+        var results = Sne.Results(spirals.Run);
+        foreach (var figure in Figures.Where(f => f != "diversity-disagreement.png"))
+        {
+            var (w, h) = PngSize(Path.Combine(spirals.Run, "report", figure));
+            w.ShouldBeGreaterThan(200);
+            h.ShouldBeGreaterThan(200);
+            md.ShouldContain($"(report/{figure})");
+        }
+        PngSize(Path.Combine(spirals.Run, "report", "decision-boundaries.png")).ShouldBe((900, 1200));   // 3 sparsities × (parent + 3 σ)
+        System.Text.RegularExpressions.Regex.Matches(html, "src=\"data:image/png;base64,").Count.ShouldBe(4);
+        html.ShouldNotContain("src=\"report/");
+        // Tables carry the run's numbers.
+        md.ShouldContain($"| parent | {results["parent"]!["accuracy"]!.GetValue<double>():F4} |");
+        md.ShouldContain("| ensemble (4 members, mean) |");
+    }
+
+    [Fact]
+    public void Metrics_jsonl_has_every_epoch_and_every_model()
+    {
+        var results = Sne.Results(spirals.Run);
+        var lines = File.ReadAllLines(Path.Combine(spirals.Run, "metrics.jsonl")).Select(l => JsonNode.Parse(l)!).ToList();
+        lines.Count.ShouldBe(20 + 4 * 10 + 1 + 4 + 1);
+        lines[0]["stage"]!.GetValue<string>().ShouldBe("parent");
+        lines[0]["loss"]!.GetValue<double>().ShouldBe(results["parent"]!["history"]![0]!["loss"]!.GetValue<double>());
+        var child3 = lines.Where(l => l["stage"]!.GetValue<string>() == "child" && l["child"]!.GetValue<int>() == 3 && l["split"]!.GetValue<string>() == "train").ToList();
+        child3.Count.ShouldBe(10);
+        child3[0]["step"]!.GetValue<int>().ShouldBe(21);
+        lines[^1]["stage"]!.GetValue<string>().ShouldBe("ensemble");
+        lines[^1]["accuracy"]!.GetValue<double>().ShouldBe(results["ensemble"]!["accuracy"]!.GetValue<double>());
+    }
+
+    [Fact]
+    public void TensorBoard_events_are_valid_records_holding_the_scalars()
+    {
+        string file = Directory.GetFiles(Path.Combine(spirals.Run, "tensorboard"), "events.out.tfevents.*").Single();
+        var bytes = File.ReadAllBytes(file);
+        var scalars = new Dictionary<(string, long), float>();
+        int at = 0, records = 0;
+        while (at < bytes.Length)
+        {
+            ulong length = BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(at));
+            MaskedCrc(bytes.AsSpan(at, 8)).ShouldBe(BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(at + 8)));
+            var data = bytes.AsSpan(at + 12, (int)length);
+            MaskedCrc(data).ShouldBe(BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(at + 12 + (int)length)));
+            var e = Tensorboard.Event.Parser.ParseFrom(data.ToArray());
+            if (e.Summary is not null)
+                foreach (var v in e.Summary.Value) scalars[(v.Tag, e.Step)] = v.SimpleValue;
+            at += 12 + (int)length + 4;
+            records++;
+        }
+        records.ShouldBeGreaterThan(100);
+        var results = Sne.Results(spirals.Run);
+        scalars[("parent/train_loss", 1)].ShouldBe((float)results["parent"]!["history"]![0]!["loss"]!.GetValue<double>());
+        scalars[("child-002/train_accuracy", 21)].ShouldBe((float)results["members"]![2]!["history"]![0]!["accuracy"]!.GetValue<double>());
+        scalars[("ensemble/test_nll", 4)].ShouldBe((float)results["ensemble"]!["nll"]!.GetValue<double>());
+    }
+
+    /// <summary>TFRecord's masked CRC-32C.</summary>
+    private static uint MaskedCrc(ReadOnlySpan<byte> data)
+    {
+        uint crc = 0xFFFFFFFF;
+        foreach (byte b in data)
+        {
+            crc ^= b;
+            for (int k = 0; k < 8; k++) crc = (crc & 1) != 0 ? (crc >> 1) ^ 0x82F63B78 : crc >> 1;
+        }
+        crc = ~crc;
+        return ((crc >> 15) | (crc << 17)) + 0xa282ead8;
+    }
+
+    [Fact]
+    public void Sne_report_rewrites_the_report_of_a_finished_run_and_refuses_an_unfinished_one()
+    {
+        string md = File.ReadAllText(Path.Combine(spirals.Run, "report.md"));
+        Directory.Delete(Path.Combine(spirals.Run, "report"), recursive: true);
+        File.Delete(Path.Combine(spirals.Run, "report.md"));
+        var result = Sne.Run("report", spirals.Run);
+        result.ExitCode.ShouldBe(0, result.Output);
+        File.ReadAllText(Path.Combine(spirals.Run, "report.md")).ShouldBe(md);
+        foreach (var figure in Figures.Where(f => f != "diversity-disagreement.png")) File.Exists(Path.Combine(spirals.Run, "report", figure)).ShouldBeTrue(figure);
+
+        using var dir = new TempDir();
+        var missing = Sne.Run("report", dir.Path);
+        missing.ExitCode.ShouldBe(2);
+        missing.Stderr.ShouldContain("not a run directory");
+    }
+
+    [Fact]
+    public void Reliability_bins_and_ensemble_size_curves_match_hand_computed_values()
+    {
+        using var probs = tensor(new float[] { 0.95f, 0.05f, 0.55f, 0.45f, 0.3f, 0.7f, 0.15f, 0.85f }, [4, 2]);
+        using var labels = tensor(new long[] { 0, 1, 1, 0 }, [4]);
+        var (confidence, accuracy, count) = RunReport.ReliabilityBins(probs, labels, bins: 10);
+        count[9].ShouldBe(1);   // 0.95
+        count[5].ShouldBe(1);   // 0.55
+        count[7].ShouldBe(1);   // 0.7 is the lower edge of bin 7
+        count[8].ShouldBe(1);   // 0.85
+        accuracy[9].ShouldBe(1);
+        accuracy[8].ShouldBe(0);
+        confidence[5].ShouldBe(0.55, 1e-6);
+        accuracy[5].ShouldBe(0);
+        accuracy[7].ShouldBe(1);
+
+        // Members [2, 2, 2]: member 0 right on both rows, member 1 wrong on row 0.
+        using var members = tensor(new float[] { 0.8f, 0.2f, 0.4f, 0.6f, 0.1f, 0.9f, 0.4f, 0.6f }, [2, 2, 2]);
+        using var y = tensor(new long[] { 0, 1 }, [2]);
+        var (acc, nll) = RunReport.BySize(members, y);
+        acc.ShouldBe([1.0, 0.5]);
+        nll[0].ShouldBe(-(Math.Log(0.8) + Math.Log(0.6)) / 2, 1e-6);
+        nll[1].ShouldBe(-(Math.Log(0.45) + Math.Log(0.6)) / 2, 1e-6);
+    }
+}
