@@ -93,6 +93,8 @@ public static class Commands
         var absolute = ExperimentLoader.PluginDirectories(document, config).ToList();
         config.Plugins.Directories.Clear();
         config.Plugins.Directories.AddRange(absolute);
+        if (config.Parent.Weights is { } weights)
+            config.Parent.Weights = Path.GetFullPath(weights, Path.GetDirectoryName(Path.GetFullPath(document.Path)) ?? ".");
         var device = LibTorchRuntime.ResolveDevice(config.Device);
         return (config, catalog, device);
     }
@@ -119,6 +121,11 @@ public static class Commands
         double dataSeconds = clock.Elapsed.TotalSeconds;
         if (!train)
         {
+            if (config.Parent.Weights is { } weightsFile)
+            {
+                using var model = config.Model.Build(data.InputShape, data.Classes);
+                ParentWeights.Load(model, weightsFile, config.Parent.Rename);
+            }
             Console.WriteLine($"{request.ConfigPath}{point?.Suffix}: valid ({data.Name}: {data.Train.Count} train, {data.Validation.Count} validation, {data.Test.Count} test rows; " +
                 $"{catalog.All.Count} plugins available)");
             return (ExitCodes.Ok, null);
@@ -322,6 +329,7 @@ public static class Commands
         catch (RunDirectoryExistsException e) { return Fail(e.Message, ExitCodes.ConfigurationError, verbose ? e : null); }
         catch (LibTorchUnavailableException e) { return Fail(e.Message, e.Message.Contains("CUDA", StringComparison.Ordinal) ? ExitCodes.ConfigurationError : ExitCodes.RuntimeFailure, verbose ? e : null); }
         catch (PluginLoadException e) { return Fail(e.Message, ExitCodes.RuntimeFailure, verbose ? e : null); }
+        catch (ParentWeightsException e) { return Fail(e.Message, ExitCodes.ConfigurationError, verbose ? e : null); }
         catch (TrainingDivergedException e) { return Fail(e.Message, ExitCodes.RuntimeFailure, verbose ? e : null); }
         catch (OperationCanceledException) { return Fail("interrupted", ExitCodes.Interrupted, null); }
         catch (Exception e) { return Fail($"unexpected failure: {e.Message}", ExitCodes.RuntimeFailure, e); }

@@ -27,7 +27,7 @@ public sealed class ExperimentConfig
     public ModelSpec Model { get; init; } = new();
 
     /// <summary>How the parent is trained.</summary>
-    public TrainingConfig Parent { get; init; } = new()
+    public ParentConfig Parent { get; init; } = new()
     {
         Epochs = 10,
         Optimizer = PluginSpec.Named("sgd"),
@@ -57,7 +57,10 @@ public sealed class ExperimentConfig
         if (Threads < 0) yield return ("threads", $"must be ≥ 0 (0 = LibTorch's default), got {Threads}");
         foreach (var m in Data.Validate()) yield return Split("data", m);
         foreach (var m in Model.Validate()) yield return Split("model", m);
-        foreach (var p in Parent.Validate("parent", minEpochs: 1)) yield return p;
+        foreach (var p in Parent.Validate("parent", minEpochs: Parent.Weights is null ? 1 : 0)) yield return p;
+        foreach (var (rule, i) in Parent.Rename.Select((r, i) => (r, i)))
+            if (!rule.Contains('=', StringComparison.Ordinal) || rule.StartsWith('='))
+                yield return ($"parent.rename[{i}]", $"expected 'old-prefix=new-prefix', got '{rule}'");
         foreach (var p in Children.Validate()) yield return p;
         if (Metrics.Count == 0) yield return ("metrics", "list at least one metric, e.g. [accuracy, nll, ece]");
         if (Model.Type == ModelType.Lenet && Data.Dataset == DatasetName.Spirals)
@@ -73,7 +76,7 @@ public sealed class ExperimentConfig
 }
 
 /// <summary>A training stage: epochs, batch size, optimiser and learning-rate schedule.</summary>
-public sealed class TrainingConfig
+public class TrainingConfig
 {
     /// <summary>Number of passes over the training split (0 for children = no tuning).</summary>
     public int Epochs { get; init; } = 2;
@@ -92,6 +95,20 @@ public sealed class TrainingConfig
         if (Epochs < minEpochs) yield return ($"{path}.epochs", $"must be ≥ {minEpochs}, got {Epochs}");
         if (BatchSize < 1) yield return ($"{path}.batch_size", $"must be ≥ 1, got {BatchSize}");
     }
+}
+
+/// <summary>The <c>parent:</c> block: training, or weights trained elsewhere (then <c>epochs</c> may be 0).</summary>
+public sealed class ParentConfig : TrainingConfig
+{
+    /// <summary>
+    /// Start from these weights instead of a random initialisation: a PyTorch state_dict (.pt/.pth/.bin), a
+    /// .safetensors file, or a TorchSharp checkpoint (.ckpt/.dat). Relative to the configuration file. With
+    /// <c>epochs: 0</c> the parent is used as it is.
+    /// </summary>
+    public string? Weights { get; set; }
+
+    /// <summary>Key prefix rules applied to the weights file's keys, first match wins: ["0.=layers.0.", "module.="].</summary>
+    public List<string> Rename { get; init; } = [];
 }
 
 /// <summary>The <c>children:</c> block.</summary>

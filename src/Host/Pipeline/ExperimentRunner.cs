@@ -81,9 +81,16 @@ public sealed class ExperimentRunner(PluginFactory plugins, PluginCatalog catalo
             data.Name, data.Train.Count, data.Validation.Count, data.Test.Count, device, get_num_threads());
         manual_seed(Seeds.Derive(config.Seed, "parent-init"));
         using var parent = config.Model.Build(data.InputShape, data.Classes);
+        JsonObject? weights = null;
+        if (config.Parent.Weights is { } file)
+        {
+            weights = ParentWeights.Load(parent, file, config.Parent.Rename);
+            logger.LogInformation("Parent weights: {Tensors} tensors from the {Format} {Path}{Then}", weights["tensors"], weights["format"], file,
+                config.Parent.Epochs > 0 ? $", then {config.Parent.Epochs} epochs of training" : " (used as it is)");
+        }
         parent.to(device);
         logger.LogInformation("Parent {Model}: {Parameters:N0} parameters, {Layers} maskable weights", config.Model.Type, parent.ParameterCount, parent.MaskedLayers.Count);
-        var history = ChildBuilder.TrainStage(new Trainer(logger), plugins, parent, data, config.Parent, "parent",
+        var history = config.Parent.Epochs == 0 ? [] : ChildBuilder.TrainStage(new Trainer(logger), plugins, parent, data, config.Parent, "parent",
             Seeds.Derive(config.Seed, "parent-shuffle"), null, cancellation, new TrainingCheckpointFile(run.ParentTrainingState, logger));
         double trainSeconds = clock.Elapsed.TotalSeconds;
         using var probs = Evaluator.Probabilities(parent, data.Test.Inputs);
@@ -95,6 +102,7 @@ public sealed class ExperimentRunner(PluginFactory plugins, PluginCatalog catalo
         json["parameters"] = parent.ParameterCount;
         json["nonzero_parameters"] = parent.NonZeroParameterCount;
         json["history"] = HistoryJson(history);
+        if (weights is not null) json["weights"] = weights;
         json["seconds"] = new JsonObject { ["data"] = dataSeconds, ["training"] = trainSeconds };
 
         if (config.Children.TrustRegion is not null)
