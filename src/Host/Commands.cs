@@ -11,6 +11,7 @@ using SubnetworkEnsembles.Host.Logging;
 using SubnetworkEnsembles.Host.Pipeline;
 using SubnetworkEnsembles.Host.Plugins;
 using SubnetworkEnsembles.Host.Sweeps;
+using Spectre.Console;
 
 namespace SubnetworkEnsembles.Host;
 
@@ -26,8 +27,12 @@ public enum LogFormat
 /// <summary>What the command line asked for.</summary>
 public sealed record RunRequest(string ConfigPath, string? OutputDirectory, IReadOnlyList<string> Overrides,
     IReadOnlyList<string> PluginDirectories, bool Force, bool Verbose, Stage Stage = Stage.All, int? Index = null,
-    long? Seed = null, bool Quiet = false, LogFormat LogFormat = LogFormat.Text, ProgressMode Progress = ProgressMode.Auto)
+    long? Seed = null, bool Quiet = false, LogFormat LogFormat = LogFormat.Text, ProgressMode Progress = ProgressMode.Auto, double ProgressInterval = 30)
 {
+    /// <summary>Whether this run shows the live display: asked for, or (auto) text logs on an interactive terminal.</summary>
+    public bool LiveProgress => !Quiet && LogFormat == LogFormat.Text && (Progress == ProgressMode.Live ||
+        (Progress == ProgressMode.Auto && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive));
+
     /// <summary>--set values, then --seed (which wins).</summary>
     public IReadOnlyList<string> AllOverrides => Seed is long seed ? [.. Overrides, $"seed={seed}"] : Overrides;
 }
@@ -55,18 +60,37 @@ public static class Commands
     public static int Validate(RunRequest request) =>
         Guard(request.Verbose, () => Execute(request, train: false, CancellationToken.None));
 
-    /// <summary><c>sne plugins</c>: lists every plugin with kind, assembly and options.</summary>
-    public static int ListPlugins(IReadOnlyList<string> extraDirectories, bool verbose) => Guard(verbose, () =>
+    /// <summary>
+    /// <c>sne plugins [KIND] [PATTERN]</c>: every plugin (of one kind, whose name matches a glob or contains the
+    /// pattern) with kind, name, description and assembly, then each option with its default and doc text.
+    /// </summary>
+    public static int ListPlugins(string? kind, string? pattern, IReadOnlyList<string> extraDirectories, bool verbose) => Guard(verbose, () =>
     {
+        Abstractions.PluginKind? wanted = null;
+        if (kind is not null)
+        {
+            var kinds = Enum.GetValues<Abstractions.PluginKind>();
+            wanted = kinds.Cast<Abstractions.PluginKind?>().FirstOrDefault(k => string.Equals(k.ToString(), kind.TrimEnd('s'), StringComparison.OrdinalIgnoreCase)
+                || string.Equals(k.ToString(), kind, StringComparison.OrdinalIgnoreCase))
+                ?? throw new UsageException($"unknown plugin kind '{kind}'; kinds: {string.Join(", ", kinds.Select(k => k.ToString().ToLowerInvariant()))}");
+        }
         using var loggerFactory = ConsoleLoggerFactory(new RunRequest("", null, [], [], false, verbose));
         var catalog = PluginCatalog.Discover(DefaultPluginDirectories().Concat(extraDirectories), loggerFactory.CreateLogger("sne"));
-        foreach (var d in catalog.All)
+        var match = pattern is null ? null : ChildBuilder.Glob(pattern.Contains('*') || pattern.Contains('?') ? pattern : $"*{pattern}*");
+        var shown = catalog.All.Where(d => (wanted is null || d.Kind == wanted) && (match is null || match.IsMatch(d.Name))).ToList();
+        if (shown.Count == 0)
+            throw new UsageException($"no {(wanted is null ? "" : wanted.ToString()!.ToLowerInvariant() + " ")}plugin matches '{pattern}'; " +
+                $"known: {string.Join(", ", catalog.All.Where(d => wanted is null || d.Kind == wanted).Select(d => d.Name))}");
+        foreach (var d in shown)
         {
             Console.WriteLine($"{d.Kind.ToString().ToLowerInvariant(),-13} {d.Name,-16} {d.Description}  [{Path.GetFileName(d.AssemblyPath)}]");
             if (d.OptionsType is null) continue;
             var defaults = Activator.CreateInstance(d.OptionsType);
             foreach (var p in d.OptionsType.GetProperties().Where(p => p.CanWrite))
-                Console.WriteLine($"{"",30}{ConfigNames.Key(p.Name)}: {FormatDefault(p.GetValue(defaults))}");
+            {
+                string doc = PluginDocumentation.Summary(d.OptionsType, p.Name);
+                Console.WriteLine($"{"",30}{ConfigNames.Key(p.Name)}: {FormatDefault(p.GetValue(defaults))}{(doc.Length > 0 ? "  — " + doc : "")}");
+            }
         }
         return ExitCodes.Ok;
     });
@@ -165,7 +189,8 @@ public static class Commands
             ContentRootPath = Directory.GetCurrentDirectory(),
         });
         builder.Logging.ClearProviders();
-        ConfigureConsole(builder.Logging, request);
+        if (request.LiveProgress) builder.Logging.AddProvider(new Progress.SpectreLoggerProvider(request.Verbose ? LogLevel.Debug : LogLevel.Information));
+        else ConfigureConsole(builder.Logging, request);
         builder.Logging.AddProvider(new FileLoggerProvider(logFile));
         builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
         builder.Services.AddSubnetworkPlugins(catalog);
@@ -179,7 +204,25 @@ public static class Commands
             request.Stage.ToString().ToLowerInvariant(), request.Stage == Stage.Child ? $" {index}" : "", run.Path);
         try
         {
-            host.Services.GetRequiredService<ExperimentRunner>().Run(request.Stage, index, config, data, device, run, dataSeconds, linked.Token);
+            var runner = host.Services.GetRequiredService<ExperimentRunner>();
+            if (request.LiveProgress)
+            {
+                AnsiConsole.Progress().AutoClear(false)
+                    .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(),
+                        new PercentageColumn(), new SpinnerColumn())
+                    .Start(context =>
+                    {
+                        var live = new Progress.LiveProgress(context, config.Children.Count);
+                        runner.Progress = live;
+                        runner.Run(request.Stage, index, config, data, device, run, dataSeconds, linked.Token);
+                        live.Complete();
+                    });
+            }
+            else
+            {
+                runner.Progress = new Progress.PlainProgress(logger, TimeSpan.FromSeconds(request.ProgressInterval));
+                runner.Run(request.Stage, index, config, data, device, run, dataSeconds, linked.Token);
+            }
             if (request.Stage is Stage.All or Stage.Ensemble)
                 logger.LogInformation("Results: {File} ({Seconds:F1} s)", run.ResultsFile, clock.Elapsed.TotalSeconds);
             return (ExitCodes.Ok, run.Path);

@@ -19,11 +19,12 @@ var seedOption = new Option<long?>("--seed") { Description = "The run's seed (ov
 var quietOption = new Option<bool>("--quiet", "-q") { Description = "Only warnings and errors on the console (the run's log file keeps everything)" };
 var logFormatOption = new Option<LogFormat>("--log-format") { Description = "Console log lines as text or json", DefaultValueFactory = _ => LogFormat.Text };
 var progressOption = new Option<ProgressMode>("--progress") { Description = "auto: a live display on a terminal, plain log lines otherwise; live; plain", DefaultValueFactory = _ => ProgressMode.Auto };
+var intervalOption = new Option<double>("--progress-interval") { Description = "Seconds between plain progress lines within an epoch", DefaultValueFactory = _ => 30 };
 var indexOption = new Option<int?>("--index") { Description = "The child of --stage child (default: $SLURM_ARRAY_TASK_ID or $JOB_COMPLETION_INDEX)" };
 
 RunRequest Request(ParseResult r) => new(r.GetValue(configArgument)!, r.GetValue(outOption), r.GetValue(setOption) ?? [],
     r.GetValue(pluginsOption) ?? [], r.GetValue(forceOption), r.GetValue(verboseOption), r.GetValue(stageOption), r.GetValue(indexOption),
-    r.GetValue(seedOption), r.GetValue(quietOption), r.GetValue(logFormatOption), r.GetValue(progressOption));
+    r.GetValue(seedOption), r.GetValue(quietOption), r.GetValue(logFormatOption), r.GetValue(progressOption), r.GetValue(intervalOption));
 
 var run = new Command("run", "Train the parent, build, tune and evaluate the children, write the run directory (or every point of a sweep:).\n" +
     "Re-running on an unfinished --out resumes it; a finished one is kept unless --force.\n" +
@@ -32,7 +33,7 @@ var run = new Command("run", "Train the parent, build, tune and evaluate the chi
     "  sne run examples/sweep-sparsity.yaml --out runs/sweep      (writes runs/sweep/sweep.{csv,md})\n" +
     "Stages: sne run C --out R --stage parent; sne run R/config.yaml --out R --stage child --index 3; … --stage ensemble\n" +
     "Exit codes: 0 ok, 2 usage or configuration error, 3 runtime failure, 130 interrupted (resumable)")
-{ configArgument, outOption, setOption, seedOption, pluginsOption, forceOption, verboseOption, quietOption, logFormatOption, progressOption, stageOption, indexOption };
+{ configArgument, outOption, setOption, seedOption, pluginsOption, forceOption, verboseOption, quietOption, logFormatOption, progressOption, intervalOption, stageOption, indexOption };
 run.SetAction(r => Commands.Run(Request(r), CancellationToken.None));
 
 var validate = new Command("validate", "Check a configuration (YAML, extends:, plugin names, options, data files and shapes; every sweep point) without training.\n" +
@@ -40,9 +41,12 @@ var validate = new Command("validate", "Check a configuration (YAML, extends:, p
 { configArgument, setOption, seedOption, pluginsOption, verboseOption };
 validate.SetAction(r => Commands.Validate(Request(r)));
 
-var plugins = new Command("plugins", "List the available plugins with their options and defaults.\nExample: sne plugins --plugins ./my-plugins")
-{ pluginsOption, verboseOption };
-plugins.SetAction(r => Commands.ListPlugins(r.GetValue(pluginsOption) ?? [], r.GetValue(verboseOption)));
+var kindArgument = new Argument<string?>("kind") { Description = "sampler, perturbation, optimizer, schedule, metric or combiner (all when omitted)", Arity = ArgumentArity.ZeroOrOne };
+var patternArgument = new Argument<string?>("pattern") { Description = "A name glob or substring, e.g. anneal or 'one-*'", Arity = ArgumentArity.ZeroOrOne };
+var plugins = new Command("plugins", "List the available plugins: kind, name, description, assembly, and every option with its default and doc text.\n" +
+    "Examples:\n  sne plugins\n  sne plugins perturbation anneal\n  sne plugins --plugins ./my-plugins")
+{ kindArgument, patternArgument, pluginsOption, verboseOption };
+plugins.SetAction(r => Commands.ListPlugins(r.GetValue(kindArgument), r.GetValue(patternArgument), r.GetValue(pluginsOption) ?? [], r.GetValue(verboseOption)));
 
 var slurmOption = new Option<bool>("--slurm") { Description = "Submit to Slurm with sbatch (the only scheduler supported)" };
 var partitionOption = new Option<string?>("--partition") { Description = "Slurm partition" };

@@ -127,6 +127,38 @@ public class PipelineTests
         foreach (var name in new[] { "bernoulli", "partition", "prune", "sgd", "adam", "constant", "one-cycle", "linear-decay", "accuracy", "nll", "ece" })
             result.Stdout.ShouldContain(" " + name + " ");
         result.Stdout.ShouldContain("lr_max: 0.1");
+        result.Stdout.ShouldContain("sparsity: 0.5  — Fraction of weights masked out");   // doc text from the plugin's XML docs
+
+        var anneal = Sne.Run("plugins", "perturbation", "anneal");
+        anneal.ExitCode.ShouldBe(0, anneal.Output);
+        anneal.Stdout.Split('\n').Where(l => l.Length > 0 && l[0] != ' ').Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1])
+            .ShouldBe(["random-anneal", "temperature-anneal"]);
+        Sne.Run("plugins", "schedules", "one-*").Stdout.ShouldContain("one-cycle");
+        var badKind = Sne.Run("plugins", "bogus");
+        badKind.ExitCode.ShouldBe(2);
+        badKind.Stderr.ShouldContain("kinds: sampler, perturbation");
+        var none = Sne.Run("plugins", "metric", "zzz");
+        none.ExitCode.ShouldBe(2);
+        none.Stderr.ShouldContain("known: ");
+    }
+
+    [Fact]
+    public void Plain_progress_lines_and_the_live_display_both_report_training()
+    {
+        using var dir = new TempDir();
+        var plain = Sne.Run("run", Repo.Example("spirals.yaml"), "--out", Path.Combine(dir.Path, "plain"), "--set", "parent.epochs=2", "--set", "children.count=1",
+            "--progress", "plain", "--progress-interval", "0");
+        plain.ExitCode.ShouldBe(0, plain.Output);
+        plain.Stdout.ShouldMatch(@"parent: epoch 1/2, batch \d+/36, loss \d\.\d{4}, lr 0\.003, stage ETA \d+:\d\d");
+        plain.Stdout.ShouldMatch(@"child 1/1: epoch \d+/10, batch \d+/36");
+
+        var live = Sne.Run("run", Repo.Example("spirals.yaml"), "--out", Path.Combine(dir.Path, "live"), "--set", "parent.epochs=2", "--set", "children.count=1",
+            "--progress", "live");
+        live.ExitCode.ShouldBe(0, live.Output);
+        live.Stdout.ShouldContain("children");
+        live.Stdout.ShouldContain("100%");
+        live.Stdout.ShouldContain("Results: ");
+        Sne.DeterministicResults(Path.Combine(dir.Path, "live")).ShouldBe(Sne.DeterministicResults(Path.Combine(dir.Path, "plain")));
     }
 }
 

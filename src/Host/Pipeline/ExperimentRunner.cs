@@ -38,6 +38,11 @@ public sealed class ExperimentRunner(PluginFactory plugins, PluginCatalog catalo
 {
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
+    /// <summary>Where training steps are reported (a live display or periodic log lines); none by default.</summary>
+    public Progress.IProgressReporter? Progress { get; set; }
+
+    private Trainer NewTrainer() => new(logger) { Progress = Progress is { } p ? p.Step : null };
+
     /// <summary>Runs <paramref name="stage"/> (child <paramref name="index"/> for <see cref="Stage.Child"/>); returns results.json's content after the ensemble stage.</summary>
     public JsonObject? Run(Stage stage, int index, ExperimentConfig config, DataSplits data, Device device, RunDirectory run, double dataSeconds, CancellationToken cancellation)
     {
@@ -90,7 +95,7 @@ public sealed class ExperimentRunner(PluginFactory plugins, PluginCatalog catalo
         }
         parent.to(device);
         logger.LogInformation("Parent {Model}: {Parameters:N0} parameters, {Layers} maskable weights", config.Model.Type, parent.ParameterCount, parent.MaskedLayers.Count);
-        var history = config.Parent.Epochs == 0 ? [] : ChildBuilder.TrainStage(new Trainer(logger), plugins, parent, data, config.Parent, "parent",
+        var history = config.Parent.Epochs == 0 ? [] : ChildBuilder.TrainStage(NewTrainer(), plugins, parent, data, config.Parent, "parent",
             Seeds.Derive(config.Seed, "parent-shuffle"), null, cancellation, new TrainingCheckpointFile(run.ParentTrainingState, logger));
         double trainSeconds = clock.Elapsed.TotalSeconds;
         using var probs = Evaluator.Probabilities(parent, data.Test.Inputs);
@@ -108,7 +113,7 @@ public sealed class ExperimentRunner(PluginFactory plugins, PluginCatalog catalo
         if (config.Children.TrustRegion is not null)
         {
             var searchClock = Stopwatch.StartNew();
-            var choice = TrustRegionSearch.Run(config, data, device, new Trainer(logger), parent, plugins, logger, cancellation);
+            var choice = TrustRegionSearch.Run(config, data, device, NewTrainer(), parent, plugins, logger, cancellation);
             choice.Report["seconds"] = searchClock.Elapsed.TotalSeconds;
             RunDirectory.WriteAllTextAtomic(run.TrustRegionFile, choice.Report.ToJsonString(Indented));
         }
@@ -136,7 +141,7 @@ public sealed class ExperimentRunner(PluginFactory plugins, PluginCatalog catalo
             var overrides = TrustRegionOverrides(config, run);
             var sampler = plugins.Create<ISubnetworkSampler>(config.Children.Sampler, overrides.Sampler);
             var perturbation = plugins.Create<IPerturbation>(config.Children.Perturbation, overrides.Perturbation);
-            using var builder = new ChildBuilder(config, data, device, new Trainer(logger), parent, plugins, sampler, perturbation);
+            using var builder = new ChildBuilder(config, data, device, NewTrainer(), parent, plugins, sampler, perturbation);
             var (child, history) = builder.Build(index, tune: true, cancellation);
             using (child)
             {
