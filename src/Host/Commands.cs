@@ -64,8 +64,14 @@ public static class Commands
     /// <c>sne plugins [KIND] [PATTERN]</c>: every plugin (of one kind, whose name matches a glob or contains the
     /// pattern) with kind, name, description and assembly, then each option with its default and doc text.
     /// </summary>
-    public static int ListPlugins(string? kind, string? pattern, IReadOnlyList<string> extraDirectories, bool verbose) => Guard(verbose, () =>
+    public static int ListPlugins(string? kind, string? pattern, IReadOnlyList<string> extraDirectories, bool verbose, bool sha256 = false) => Guard(verbose, () =>
     {
+        if (sha256)
+        {
+            // In the allowlist's format: hash, two spaces, path.
+            foreach (var (path, hash) in PluginCatalog.Hashes(DefaultPluginDirectories().Concat(extraDirectories))) Console.WriteLine($"{hash}  {path}");
+            return ExitCodes.Ok;
+        }
         Abstractions.PluginKind? wanted = null;
         if (kind is not null)
         {
@@ -110,7 +116,12 @@ public static class Commands
         var (document, config, binder) = ExperimentLoader.Read(request.ConfigPath, request.AllOverrides, point?.Values);
         if (document.Sweep.Count > 0 && point is null && request.Stage != Stage.All)
             throw new UsageException($"{request.ConfigPath} is a sweep; --stage runs one experiment (run the sweep with 'sne run', or use --set for one point)");
-        var directories = DefaultPluginDirectories().Concat(request.PluginDirectories).Concat(ExperimentLoader.PluginDirectories(document, config)).ToList();
+        var configured = ExperimentLoader.PluginDirectories(document, config).ToList();
+        for (int i = 0; i < configured.Count; i++)
+            if (!Directory.Exists(configured[i]))
+                throw new ConfigException((binder.LocationOf(config.Plugins, "Directories") ?? new ConfigLocation(request.ConfigPath, 0, 0, "")) with { KeyPath = $"plugins.directories[{i}]" },
+                    $"plugin directory {configured[i]} does not exist");
+        var directories = DefaultPluginDirectories().Concat(request.PluginDirectories).Concat(configured).ToList();
         var catalog = PluginCatalog.Discover(directories, log);
         ExperimentLoader.Resolve(config, binder, catalog);
         // The resolved config names its plugin folders absolutely, so it can be run from any directory (e.g. by Slurm).
@@ -118,9 +129,35 @@ public static class Commands
         config.Plugins.Directories.Clear();
         config.Plugins.Directories.AddRange(absolute);
         if (config.Parent.Weights is { } weights)
+        {
             config.Parent.Weights = Path.GetFullPath(weights, Path.GetDirectoryName(Path.GetFullPath(document.Path)) ?? ".");
+            if (!File.Exists(config.Parent.Weights))
+                throw new ConfigException((binder.LocationOf(config.Parent, "Weights") ?? new ConfigLocation(request.ConfigPath, 0, 0, "")) with { KeyPath = "parent.weights" },
+                    Directory.Exists(config.Parent.Weights) ? $"{config.Parent.Weights} is a directory, expected a weights file" : $"file {config.Parent.Weights} not found");
+        }
         var device = LibTorchRuntime.ResolveDevice(config.Device);
+        CheckModelFitsData(config, binder);
         return (config, catalog, device);
+    }
+
+    /// <summary>Builds the model and runs two dummy rows through it, so an architecture that does not fit the data's input shape is a configuration error before anything trains.</summary>
+    private static void CheckModelFitsData(ExperimentConfig config, ConfigBinder binder)
+    {
+        var (shape, classes) = DatasetLoader.ShapeOf(config.Data);
+        try
+        {
+            using var scope = TorchSharp.torch.NewDisposeScope();
+            using var model = config.Model.Build(shape, classes);
+            var output = model.call(TorchSharp.torch.zeros([2, .. shape]));
+            if (output.shape.Length != 2 || output.shape[1] != classes)
+                throw new InvalidOperationException($"it outputs [{string.Join(", ", output.shape)}], expected [N, {classes}]");
+        }
+        catch (Exception e) when (e is not ConfigException)
+        {
+            var where = (binder.LocationOf(config.Model, "Type") ?? binder.LocationOf(config.Model) ?? new ConfigLocation(binder.Source, 0, 0, "")) with { KeyPath = "model" };
+            throw new ConfigException(where, $"the {ConfigNames.EnumValue(config.Model.Type)} model does not fit the data ({ConfigNames.EnumValue(config.Data.Dataset)}: " +
+                $"inputs [{string.Join("×", shape)}], {classes} classes): {e.Message}");
+        }
     }
 
     private static int Execute(RunRequest request, bool train, CancellationToken cancellation)
@@ -341,7 +378,8 @@ public static class Commands
         var (config, catalog, device, data) = Prepare(request, logging.CreateLogger("sne"));
         using var _ = data;
         using var services = new ServiceCollection().AddLogging(b => b.AddProvider(new ConsoleLoggerForwarder(logging))).AddSubnetworkPlugins(catalog).BuildServiceProvider();
-        var figures = Reporting.RunReport.Write(run, file => Reporting.DecisionBoundaryGrid.Draw(file, config, data, run, services.GetRequiredService<PluginFactory>(), catalog));
+        var results = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(run.ResultsFile))!.AsObject();
+        var figures = Reporting.RunReport.Write(run, results, file => Reporting.DecisionBoundaryGrid.Draw(file, config, data, run, services.GetRequiredService<PluginFactory>(), catalog));
         Console.WriteLine($"{run.Combine("report.html")}, {run.Combine("report.md")}: {figures.Count} figures ({string.Join(", ", figures.Select(f => f.File))}); " +
             "metrics.jsonl, tensorboard/");
         return ExitCodes.Ok;
@@ -372,6 +410,13 @@ public static class Commands
         catch (RunDirectoryExistsException e) { return Fail(e.Message, ExitCodes.ConfigurationError, verbose ? e : null); }
         catch (LibTorchUnavailableException e) { return Fail(e.Message, e.Message.Contains("CUDA", StringComparison.Ordinal) ? ExitCodes.ConfigurationError : ExitCodes.RuntimeFailure, verbose ? e : null); }
         catch (PluginLoadException e) { return Fail(e.Message, ExitCodes.RuntimeFailure, verbose ? e : null); }
+        catch (PluginCallException e) { return Fail(e.Message, ExitCodes.RuntimeFailure, verbose ? e : null); }
+        catch (CorruptFileException e) { return Fail(e.Message, ExitCodes.RuntimeFailure, verbose ? e : null); }
+        catch (IOException e) when (e.HResult == 28 || e.Message.Contains("No space left", StringComparison.Ordinal))
+        {
+            return Fail($"the disk is full: {e.Message}. Finished work and the last checkpoint are intact; free space and run the same command again to resume",
+                ExitCodes.RuntimeFailure, verbose ? e : null);
+        }
         catch (ParentWeightsException e) { return Fail(e.Message, ExitCodes.ConfigurationError, verbose ? e : null); }
         catch (TrainingDivergedException e) { return Fail(e.Message, ExitCodes.RuntimeFailure, verbose ? e : null); }
         catch (OperationCanceledException) { return Fail("interrupted", ExitCodes.Interrupted, null); }

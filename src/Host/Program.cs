@@ -46,7 +46,9 @@ var patternArgument = new Argument<string?>("pattern") { Description = "A name g
 var plugins = new Command("plugins", "List the available plugins: kind, name, description, assembly, and every option with its default and doc text.\n" +
     "Examples:\n  sne plugins\n  sne plugins perturbation anneal\n  sne plugins --plugins ./my-plugins")
 { kindArgument, patternArgument, pluginsOption, verboseOption };
-plugins.SetAction(r => Commands.ListPlugins(r.GetValue(kindArgument), r.GetValue(patternArgument), r.GetValue(pluginsOption) ?? [], r.GetValue(verboseOption)));
+var shaOption = new Option<bool>("--sha256") { Description = "Print the SHA-256 of every plugin assembly (the format of $SNE_PLUGIN_ALLOWLIST) instead" };
+plugins.Options.Add(shaOption);
+plugins.SetAction(r => Commands.ListPlugins(r.GetValue(kindArgument), r.GetValue(patternArgument), r.GetValue(pluginsOption) ?? [], r.GetValue(verboseOption), r.GetValue(shaOption)));
 
 var slurmOption = new Option<bool>("--slurm") { Description = "Submit to Slurm with sbatch (the only scheduler supported)" };
 var partitionOption = new Option<string?>("--partition") { Description = "Slurm partition" };

@@ -125,6 +125,12 @@ public sealed class Trainer(ILogger logger)
             logger.LogInformation("{Label} epoch {Epoch}/{Epochs}: loss {Loss:F4}, train accuracy {Accuracy:P2}, lr {Lr:G3}, {Seconds:F1} s",
                 label, record.Epoch, settings.Epochs, record.Loss, record.Accuracy, lr, record.Seconds);
         }
+        // A step can turn weights non-finite with a finite loss (the next step's loss would show it); the last step cannot be caught that way.
+        foreach (var (name, p) in model.named_parameters())
+        {
+            using var finite = p.isfinite().all();
+            if (!finite.ToBoolean()) throw new TrainingDivergedException($"{label}: parameter {name} is not finite after training; lower the learning rate or check the data");
+        }
         return history;
     }
 }

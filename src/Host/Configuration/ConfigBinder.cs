@@ -81,7 +81,12 @@ public sealed class ConfigBinder(string defaultSource, IReadOnlyDictionary<YamlN
             if (node is not YamlSequenceNode sequence) return Fail(node, path, $"expected a list of {Describe(element)}, got a {Shape(node)}");
             var list = (IList)Activator.CreateInstance(typeof(List<>).MakeGenericType(element))!;
             int i = 0;
-            foreach (var item in sequence) list.Add(Bind(element, item, $"{path}[{i++}]", depth + 1));
+            foreach (var item in sequence)
+            {
+                // A bad item is reported (and skipped); a value type cannot hold the null that stands for it.
+                var value = Bind(element, item, $"{path}[{i++}]", depth + 1);
+                if (value is not null || !element.IsValueType) list.Add(value);
+            }
             if (type.IsArray)
             {
                 var array = Array.CreateInstance(element, list.Count);

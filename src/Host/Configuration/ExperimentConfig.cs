@@ -43,6 +43,12 @@ public sealed class ExperimentConfig
     /// <summary>Write the test-set probabilities (predictions/*.npy) so every metric can be recomputed independently.</summary>
     public bool SavePredictions { get; init; } = true;
 
+    /// <summary>
+    /// false (default): a child whose training diverges (NaN/Inf loss or weights) is recorded as failed with the reason,
+    /// the others continue, and the ensemble is evaluated without it (results.json says so). true: stop the run there.
+    /// </summary>
+    public bool FailFast { get; init; }
+
     /// <summary>Metrics computed for the parent, every member and the ensemble.</summary>
     public List<PluginSpec> Metrics { get; init; } = [PluginSpec.Named("accuracy"), PluginSpec.Named("nll"), PluginSpec.Named("ece")];
 
@@ -55,6 +61,8 @@ public sealed class ExperimentConfig
         if (Device != "cpu" && Device != "cuda" && !Device.StartsWith("cuda:", StringComparison.Ordinal))
             yield return ("device", $"expected cpu, cuda or cuda:N, got '{Device}'");
         if (Threads < 0) yield return ("threads", $"must be ≥ 0 (0 = LibTorch's default), got {Threads}");
+        if (string.IsNullOrWhiteSpace(Name) || Name.IndexOfAny(['/', '\\', '\0']) >= 0 || Name is "." or "..")
+            yield return ("name", $"must be a non-empty name usable in a directory name, got '{Name}'");
         foreach (var m in Data.Validate()) yield return Split("data", m);
         foreach (var m in Model.Validate()) yield return Split("model", m);
         foreach (var p in Parent.Validate("parent", minEpochs: Parent.Weights is null ? 1 : 0)) yield return p;
@@ -63,6 +71,8 @@ public sealed class ExperimentConfig
                 yield return ($"parent.rename[{i}]", $"expected 'old-prefix=new-prefix', got '{rule}'");
         foreach (var p in Children.Validate()) yield return p;
         if (Metrics.Count == 0) yield return ("metrics", "list at least one metric, e.g. [accuracy, nll, ece]");
+        if ((Children.Keep > 0 || Children.TrustRegion is not null) && Data.Validation == 0)
+            yield return ("data.validation", "model selection (children.keep) and the trust-region search score on the validation split: set data.validation > 0");
         if (Model.Type == ModelType.Lenet && Data.Dataset == DatasetName.Spirals)
             yield return ("model.type", "lenet needs 1×28×28 images; the spirals dataset has 2 inputs: use mlp");
     }

@@ -52,11 +52,8 @@ public static class YamlDocumentReader
             .ToDictionary(e => (string)e.Key, e => (string?)e.Value ?? "");
 
     /// <summary>Sets <paramref name="keyPath"/> to <paramref name="value"/> in <paramref name="root"/> (a sweep point), creating mappings on the way.</summary>
-    public static void Set(YamlMappingNode root, string keyPath, YamlNode value, Dictionary<YamlNode, string> sources, string source)
-    {
-        foreach (var n in value.AllNodes) sources[n] = source;
-        Assign(root, keyPath.Split('.'), value, sources, source);
-    }
+    public static void Set(YamlMappingNode root, string keyPath, YamlNode value, Dictionary<YamlNode, string> sources, string source) =>
+        Assign(root, keyPath.Split('.'), value, sources, source);   // the value keeps its own location (the sweep: line in its file)
 
     private static YamlMappingNode LoadWithBases(string path, Dictionary<YamlNode, string> sources, List<string> chain)
     {
@@ -168,12 +165,43 @@ public static class YamlDocumentReader
         }
         if (stream.Documents.Count != 1)
             throw new ConfigException(new ConfigLocation(source, 0, 0, ""), $"expected exactly one YAML document, found {stream.Documents.Count}");
+        CheckShape(stream.Documents[0].RootNode, source);
         if (stream.Documents[0].RootNode is not YamlMappingNode root)
         {
             var node = stream.Documents[0].RootNode;
             throw new ConfigException(new ConfigLocation(source, node.Start.Line, node.Start.Column, ""), "expected a mapping of keys at the top level (e.g. 'seed: 0')");
         }
         return root;
+    }
+
+    /// <summary>
+    /// Refuses, before anything walks the tree: more than <see cref="ConfigBinder.MaxNodes"/> nodes counting every use of
+    /// an alias (an alias bomb), nesting deeper than <see cref="ConfigBinder.MaxDepth"/>, and explicit tags (<c>!!python/object</c>,
+    /// <c>!Some.Type</c>): a configuration is plain data, and no tag ever chooses a type.
+    /// </summary>
+    private static void CheckShape(YamlNode root, string source)
+    {
+        long visited = 0;
+        var stack = new Stack<(YamlNode Node, int Depth)>();
+        stack.Push((root, 0));
+        while (stack.Count > 0)
+        {
+            var (node, depth) = stack.Pop();
+            var at = new ConfigLocation(source, node.Start.Line, node.Start.Column, "");
+            if (++visited > ConfigBinder.MaxNodes) throw new ConfigException(at, $"the document expands to more than {ConfigBinder.MaxNodes} nodes (an alias bomb?)");
+            if (depth > ConfigBinder.MaxDepth) throw new ConfigException(at, $"nesting deeper than {ConfigBinder.MaxDepth} levels");
+            if (!node.Tag.IsEmpty && !node.Tag.IsNonSpecific)
+                throw new ConfigException(at, $"YAML tags are not allowed in a configuration (found '{node.Tag}'); write plain values");
+            switch (node)
+            {
+                case YamlMappingNode mapping:
+                    foreach (var (k, v) in mapping.Children) { stack.Push((k, depth + 1)); stack.Push((v, depth + 1)); }
+                    break;
+                case YamlSequenceNode sequence:
+                    foreach (var item in sequence.Children) stack.Push((item, depth + 1));
+                    break;
+            }
+        }
     }
 
     /// <summary>Applies "a.b.c=value": value is parsed as YAML (so lists and mappings work), intermediate mappings are created.</summary>
@@ -197,6 +225,7 @@ public static class YamlDocumentReader
             }
             value = stream.Documents.Count == 0 ? new YamlScalarNode("") : stream.Documents[0].RootNode;
         }
+        CheckShape(value, source);
         foreach (var n in value.AllNodes) sources[n] = source;
         Assign(root, keys, value, sources, source);
     }

@@ -36,7 +36,7 @@ public sealed class ChildBuilder(ExperimentConfig config, DataSplits data, Devic
         {
             DisposeSet();
             using var generator = Seeds.Generator(config.Seed, stream + "sampler-set", s);
-            _set = sampler.SampleSet(Maskable(parent), generator);
+            _set = plugins.Call(config.Children.Sampler, nameof(ISubnetworkSampler.SampleSet), () => sampler.SampleSet(Maskable(parent), generator));
             _setIndex = s;
             if (_set.Count != setSize)
                 throw new InvalidOperationException($"sampler '{config.Children.Sampler.Type}' returned {_set.Count} masks for a set of {setSize}");
@@ -51,13 +51,14 @@ public sealed class ChildBuilder(ExperimentConfig config, DataSplits data, Devic
             using (var own = Seeds.Generator(config.Seed, stream + "perturbation", index))
             using (var shared = Seeds.Generator(config.Seed, stream + "perturbation-set", s))
             {
-                perturbation.Apply(weights, deviceMask, new PerturbationContext(index, s, index % setSize, setSize, config.Seed, own, shared));
+                plugins.Call(config.Children.Perturbation, nameof(IPerturbation.Apply),
+                    () => perturbation.Apply(weights, deviceMask, new PerturbationContext(index, s, index % setSize, setSize, config.Seed, own, shared)));
             }
             IReadOnlyList<EpochRecord> history = [];
             if (tune && config.Children.Tuning is { Epochs: > 0 } tuning)
             {
                 history = TrainStage(trainer, plugins, child, data, tuning, $"child {index + 1}/{config.Children.Count}",
-                    Seeds.Derive(config.Seed, stream + "child-shuffle", index), p => perturbation.OnTuningStep(weights, p), cancellation);
+                    Seeds.Derive(config.Seed, stream + "child-shuffle", index), p => plugins.Call(config.Children.Perturbation, nameof(IPerturbation.OnTuningStep), () => perturbation.OnTuningStep(weights, p)), cancellation);
             }
             foreach (var w in weights) w.StochasticMask = null;   // evaluation always uses the target mask
             return (child, history);

@@ -41,7 +41,12 @@ public sealed class ExperimentRunner(PluginFactory plugins, PluginCatalog catalo
     /// <summary>Where training steps are reported (a live display or periodic log lines); none by default.</summary>
     public Progress.IProgressReporter? Progress { get; set; }
 
-    private Trainer NewTrainer() => new(logger) { Progress = Progress is { } p ? p.Step : null };
+    private Trainer NewTrainer() => new(logger)
+    {
+        Progress = Diagnostics.FaultInjection.Enabled
+            ? step => { Progress?.Step(step); Diagnostics.FaultInjection.At(step.Label == "parent" ? "parent-step" : "child-step"); }
+            : Progress is { } p ? p.Step : null,
+    };
 
     /// <summary>Runs <paramref name="stage"/> (child <paramref name="index"/> for <see cref="Stage.Child"/>); returns results.json's content after the ensemble stage.</summary>
     public JsonObject? Run(Stage stage, int index, ExperimentConfig config, DataSplits data, Device device, RunDirectory run, double dataSeconds, CancellationToken cancellation)
@@ -57,7 +62,7 @@ public sealed class ExperimentRunner(PluginFactory plugins, PluginCatalog catalo
                 return null;
             case Stage.Child:
                 if (RunStatus.ChildFinished(run, index)) logger.LogInformation("Child {Index}: done earlier", index);
-                else RunChild(config, data, device, run, index, cancellation);
+                else RunChildTolerant(config, data, device, run, index, cancellation);
                 return null;
             case Stage.Ensemble:
                 return RunEnsemble(config, data, run);
@@ -65,9 +70,11 @@ public sealed class ExperimentRunner(PluginFactory plugins, PluginCatalog catalo
                 RunParent(config, data, device, run, dataSeconds, cancellation);
                 for (int i = 0; i < config.Children.Count; i++)
                 {
-                    // Resuming: a finished child is a finished unit; an unfinished one is made again from its seeds.
+                    // Resuming: a finished child is a finished unit (so is one whose training diverged, unless fail_fast);
+                    // an unfinished one is made again from its seeds.
                     if (RunStatus.ChildFinished(run, i)) logger.LogInformation("Child {Index}/{Count}: done earlier", i + 1, config.Children.Count);
-                    else RunChild(config, data, device, run, i, cancellation);
+                    else if (!config.FailFast && RunStatus.ChildDiverged(run, i)) logger.LogWarning("Child {Index}/{Count}: failed earlier (training diverged)", i + 1, config.Children.Count);
+                    else RunChildTolerant(config, data, device, run, i, cancellation);
                 }
                 return RunEnsemble(config, data, run);
         }
@@ -119,9 +126,26 @@ public sealed class ExperimentRunner(PluginFactory plugins, PluginCatalog catalo
         }
         Directory.CreateDirectory(run.Combine("predictions"));
         NpyFile.Write(run.Combine("predictions", "parent.npy"), probs);
-        RunDirectory.WriteAtomic(run.ParentCheckpoint, tmp => parent.save(tmp));
+        RunDirectory.WriteCheckpoint(run.ParentCheckpoint, tmp => parent.save(tmp));
         RunDirectory.WriteAllTextAtomic(run.ParentResults, json.ToJsonString(Indented));   // last: marks the stage done
         File.Delete(run.ParentTrainingState);
+    }
+
+    /// <summary>
+    /// Runs child <paramref name="index"/>; when its training diverges (NaN/Inf) and <c>fail_fast</c> is off, the failure
+    /// is recorded (children/child-NNN.failed) and the run goes on: the ensemble is evaluated without it and says so.
+    /// </summary>
+    private void RunChildTolerant(ExperimentConfig config, DataSplits data, Device device, RunDirectory run, int index, CancellationToken cancellation)
+    {
+        try
+        {
+            RunChild(config, data, device, run, index, cancellation);
+        }
+        catch (TrainingDivergedException e) when (!config.FailFast)
+        {
+            logger.LogWarning("Child {Index}/{Count} failed: {Reason}. The other children continue and the ensemble is evaluated without it (fail_fast: false)",
+                index + 1, config.Children.Count, e.Message);
+        }
     }
 
     /// <summary>Stage 2: makes child <paramref name="index"/> from the saved parent; writes only its own files, atomically.</summary>
@@ -132,10 +156,12 @@ public sealed class ExperimentRunner(PluginFactory plugins, PluginCatalog catalo
         if (!File.Exists(run.ParentResults) || !File.Exists(run.ParentCheckpoint))
             throw new InvalidOperationException($"child {index} needs the parent: {run.ParentCheckpoint} is missing (run --stage parent first)");
         File.Delete(run.ChildFailure(index));
+        if (Diagnostics.FaultInjection.Enabled) Diagnostics.FaultInjection.At("child-start");
         try
         {
             var clock = Stopwatch.StartNew();
             using var parent = config.Model.Build(data.InputShape, data.Classes);
+            RunDirectory.VerifyCheckpoint(run.ParentCheckpoint);
             parent.LoadCheckpoint(run.ParentCheckpoint);
             parent.to(device);
             var overrides = TrustRegionOverrides(config, run);
@@ -164,8 +190,10 @@ public sealed class ExperimentRunner(PluginFactory plugins, PluginCatalog catalo
                 member["seconds"] = clock.Elapsed.TotalSeconds;
                 member["history"] = HistoryJson(history);
                 NpyFile.Write(run.ChildPredictions(index), probs);
-                RunDirectory.WriteAtomic(run.ChildCheckpoint(index), tmp => child.save(tmp));
+                RunDirectory.WriteCheckpoint(run.ChildCheckpoint(index), tmp => child.save(tmp));
+                if (Diagnostics.FaultInjection.Enabled) Diagnostics.FaultInjection.At("child-written");
                 RunDirectory.WriteAllTextAtomic(run.ChildResults(index), member.ToJsonString(Indented));   // last: marks the child done
+                if (Diagnostics.FaultInjection.Enabled) Diagnostics.FaultInjection.At("child-done");
                 logger.LogInformation("Child {Index}/{Count} test: {Metrics}, sparsity {Sparsity:P1}, {Seconds:F1} s",
                     index + 1, config.Children.Count, Format(values), child.Sparsity, clock.Elapsed.TotalSeconds);
             }
@@ -183,16 +211,26 @@ public sealed class ExperimentRunner(PluginFactory plugins, PluginCatalog catalo
         var clock = Stopwatch.StartNew();
         var status = RunStatus.Read(run, config.Children.Count);
         if (!status.ParentDone) throw new IncompleteRunException($"{run.Path}: the parent stage has not finished (no parent.json)");
-        if (status.Failed.Count > 0 || status.Missing.Count > 0)
+        // Children whose training diverged are left out (unless fail_fast); any other failure or a missing child blocks the gather.
+        bool Excludable(int i) => !config.FailFast && RunStatus.ChildDiverged(run, i);
+        if (status.Missing.Count > 0 || status.Failed.Keys.Any(i => !Excludable(i)))
             throw new IncompleteRunException($"{run.Path}: cannot gather the ensemble: " + status.Describe());
+        if (status.Done.Count == 0) throw new IncompleteRunException($"{run.Path}: every child failed, there is no ensemble: " + status.Describe());
+        if (status.Failed.Count > 0)
+            logger.LogWarning("The ensemble is evaluated without the failed {Which}: {Reasons}", status.Failed.Count == 1 ? "child" : "children", status.Describe());
         var parentJson = JsonNode.Parse(File.ReadAllText(run.ParentResults))!.AsObject();
-        var members = Enumerable.Range(0, config.Children.Count).Select(i => JsonNode.Parse(File.ReadAllText(run.ChildResults(i)))!.AsObject()).ToList();
+        // Members in child order; selection ranks finished children only (failed ones are reported, never used).
+        var done = status.Done;
+        var memberJson = done.ToDictionary(i => i, i => JsonNode.Parse(File.ReadAllText(run.ChildResults(i)))!.AsObject());
         string scoreKey = config.Children.SelectBy == SelectionMetric.Nll ? "validation_nll" : "validation_accuracy";
-        double Score(int i) => config.Children.SelectBy == SelectionMetric.Nll ? members[i][scoreKey]!.GetValue<double>() : -members[i][scoreKey]!.GetValue<double>();
+        double Score(int i) => config.Children.SelectBy == SelectionMetric.Nll ? memberJson[i][scoreKey]!.GetValue<double>() : -memberJson[i][scoreKey]!.GetValue<double>();
         var selected = config.Children.Keep > 0
-            ? Enumerable.Range(0, members.Count).OrderBy(Score).ThenBy(i => i).Take(config.Children.Keep).Order().ToList()
-            : Enumerable.Range(0, members.Count).ToList();
-        foreach (var (m, i) in members.Select((m, i) => (m, i))) m["selected"] = selected.Contains(i);
+            ? done.OrderBy(Score).ThenBy(i => i).Take(config.Children.Keep).Order().ToList()
+            : done.ToList();
+        foreach (var (i, m) in memberJson) m["selected"] = selected.Contains(i);
+        var members = Enumerable.Range(0, config.Children.Count)
+            .Select(i => memberJson.TryGetValue(i, out var m) ? m : new JsonObject { ["index"] = i, ["failed"] = status.Failed[i], ["selected"] = false })
+            .ToList();
 
         var probs = selected.Select(i => NpyFile.ReadFloat32(run.ChildPredictions(i))).ToList();
         try
@@ -209,12 +247,13 @@ public sealed class ExperimentRunner(PluginFactory plugins, PluginCatalog catalo
             }
             var ensembleJson = new JsonObject { ["combiner"] = config.Combiner.Type, ["members"] = selected.Count, ["member_indices"] = new JsonArray(selected.Select(i => (JsonNode)i).ToArray()) };
             AddMetrics(ensembleJson, evaluation.Values);
+            if (status.Failed.Count > 0) ensembleJson["excluded_failed"] = new JsonArray(status.Failed.Keys.Select(i => (JsonNode)i).ToArray());
             if (evaluation.Pairwise.Count > 0)
                 ensembleJson["pairwise"] = new JsonObject(evaluation.Pairwise.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)MatrixJson(kv.Value))));
 
             var parentSeconds = parentJson["seconds"]!.AsObject();
             parentJson.Remove("seconds");
-            double childSeconds = members.Sum(m => m["seconds"]!.GetValue<double>());
+            double childSeconds = members.Sum(m => m["seconds"]?.GetValue<double>() ?? 0);
             var results = new JsonObject
             {
                 ["name"] = config.Name,
@@ -245,8 +284,9 @@ public sealed class ExperimentRunner(PluginFactory plugins, PluginCatalog catalo
                 ["torchsharp"] = typeof(torch).Assembly.GetName().Version?.ToString(),
                 ["abstractions"] = typeof(PluginAttribute).Assembly.GetName().Version?.ToString(),
             };
+            // The report first, results.json last: its presence means everything of the run is written.
+            WriteReport(config, data, run, results);
             RunDirectory.WriteAllTextAtomic(run.ResultsFile, results.ToJsonString(Indented));
-            WriteReport(config, data, run);
             return results;
         }
         finally
@@ -259,16 +299,16 @@ public sealed class ExperimentRunner(PluginFactory plugins, PluginCatalog catalo
     /// Writes report.md, report.html, report/*.png, metrics.jsonl and tensorboard/ from the finished run. A failure here
     /// is logged and leaves results.json (already complete) alone; <c>sne report RUN_DIR</c> can redo it.
     /// </summary>
-    public void WriteReport(ExperimentConfig config, DataSplits data, RunDirectory run)
+    public void WriteReport(ExperimentConfig config, DataSplits data, RunDirectory run, JsonObject results)
     {
         var clock = Stopwatch.StartNew();
         try
         {
-            var figures = Reporting.RunReport.Write(run, file => Reporting.DecisionBoundaryGrid.Draw(file, config, data, run, plugins, catalog));
+            var figures = Reporting.RunReport.Write(run, results, file => Reporting.DecisionBoundaryGrid.Draw(file, config, data, run, plugins, catalog));
             logger.LogInformation("Report: {Report} ({Figures}: {Names}; {Seconds:F1} s)", run.Combine("report.html"), figures.Count,
                 string.Join(", ", figures.Select(f => f.File)), clock.Elapsed.TotalSeconds);
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (Exception e) when (e is not (OperationCanceledException or IOException))
         {
             logger.LogWarning("The report could not be written ({Error}); results.json is complete. Retry with: sne report {Directory}", e.Message, run.Path);
         }

@@ -58,6 +58,21 @@ public sealed class RunDirectory
             if (File.Exists(file)) File.Delete(file);
     }
 
+    /// <summary>
+    /// Deletes temporary files (<c>FILE.tmp-PID</c>) left by a process that was killed mid-write, when that process is
+    /// no longer running here. The finished file they were meant to replace is untouched (the rename never happened).
+    /// </summary>
+    private void RemoveStaleTemporaries()
+    {
+        if (!Directory.Exists(Path)) return;
+        foreach (var file in Directory.EnumerateFiles(Path, "*.tmp-*", SearchOption.AllDirectories))
+        {
+            string suffix = file[(file.LastIndexOf(".tmp-", StringComparison.Ordinal) + 5)..];
+            if (!int.TryParse(suffix, out int pid) || pid == Environment.ProcessId || Directory.Exists($"/proc/{pid}")) continue;
+            File.Delete(file);
+        }
+    }
+
     /// <summary>Opens an existing run directory (for the child and ensemble stages and for status).</summary>
     public static RunDirectory Open(string path)
     {
@@ -91,8 +106,41 @@ public sealed class RunDirectory
                 "resume it with that configuration, choose another --out, or pass --force to replace it");
         bool resume = sameConfig && !force;
         if (!resume) run.RemoveStageOutputs();
+        run.RemoveStaleTemporaries();
         Directory.CreateDirectory(run.Combine("children"));
         return (run, resume && (File.Exists(run.ParentTrainingState) || File.Exists(run.ParentResults)));
+    }
+
+    /// <summary>
+    /// Writes a checkpoint atomically, then its SHA-256 beside it (<c>FILE.sha256</c>), so a damaged or half-copied
+    /// checkpoint is detected on load (<see cref="VerifyCheckpoint"/>) and never used.
+    /// </summary>
+    public static void WriteCheckpoint(string file, Action<string> save)
+    {
+        File.Delete(file + ".sha256");
+        WriteAtomic(file, save);
+        WriteAllTextAtomic(file + ".sha256", Sha256(file) + "\n");
+    }
+
+    /// <summary>Whether <paramref name="file"/> exists and matches its recorded SHA-256.</summary>
+    public static bool CheckpointIntact(string file)
+    {
+        string sidecar = file + ".sha256";
+        return File.Exists(file) && File.Exists(sidecar) && File.ReadAllText(sidecar).Trim() == Sha256(file);
+    }
+
+    /// <summary>Throws <see cref="CorruptFileException"/> unless <paramref name="file"/> matches its recorded SHA-256.</summary>
+    public static void VerifyCheckpoint(string file)
+    {
+        if (!File.Exists(file)) throw new CorruptFileException(file, "is missing");
+        if (!CheckpointIntact(file))
+            throw new CorruptFileException(file, File.Exists(file + ".sha256") ? "fails its SHA-256 check (damaged or truncated); it is not used" : "has no checksum (FILE.sha256); it is not used");
+    }
+
+    private static string Sha256(string file)
+    {
+        using var stream = File.OpenRead(file);
+        return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(stream)).ToLowerInvariant();
     }
 
     /// <summary>Writes <paramref name="text"/> to <paramref name="file"/> atomically.</summary>
@@ -106,6 +154,7 @@ public sealed class RunDirectory
         try
         {
             write(tmp);
+            if (Diagnostics.FaultInjection.Enabled) Diagnostics.FaultInjection.At("write:" + System.IO.Path.GetFileName(file));
             File.Move(tmp, file, overwrite: true);
         }
         finally

@@ -18,12 +18,17 @@ public sealed record RunStatus(bool ParentDone, IReadOnlyList<int> Done, IReadOn
         return new RunStatus(File.Exists(run.ParentResults), done, missing, failed, File.Exists(run.ResultsFile));
     }
 
-    /// <summary>Whether the parent stage finished: its results (written last) and its checkpoint exist.</summary>
-    public static bool ParentFinished(RunDirectory run) => File.Exists(run.ParentResults) && File.Exists(run.ParentCheckpoint);
+    /// <summary>Whether the parent stage finished: its results (written last) and an intact checkpoint exist.</summary>
+    /// A checkpoint that fails its checksum does not count: the stage is done again (deterministically, so nothing changes).
+    public static bool ParentFinished(RunDirectory run) => File.Exists(run.ParentResults) && RunDirectory.CheckpointIntact(run.ParentCheckpoint);
 
-    /// <summary>Whether child <paramref name="index"/> finished: results (written last), predictions and checkpoint exist.</summary>
+    /// <summary>Whether child <paramref name="index"/> finished: results (written last), predictions and an intact checkpoint exist.</summary>
     public static bool ChildFinished(RunDirectory run, int index) =>
-        File.Exists(run.ChildResults(index)) && File.Exists(run.ChildPredictions(index)) && File.Exists(run.ChildCheckpoint(index));
+        File.Exists(run.ChildResults(index)) && File.Exists(run.ChildPredictions(index)) && RunDirectory.CheckpointIntact(run.ChildCheckpoint(index));
+
+    /// <summary>Whether child <paramref name="index"/> is recorded as failed because its training diverged (NaN/Inf).</summary>
+    public static bool ChildDiverged(RunDirectory run, int index) =>
+        File.Exists(run.ChildFailure(index)) && File.ReadAllText(run.ChildFailure(index)).StartsWith(nameof(Engine.Training.TrainingDivergedException), StringComparison.Ordinal);
 
     /// <summary>"children 2, 5 are missing; child 3 failed: …".</summary>
     public string Describe()

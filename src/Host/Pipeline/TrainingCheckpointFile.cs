@@ -43,7 +43,8 @@ public sealed class TrainingCheckpointFile(string path, ILogger logger) : ITrain
     }
 
     /// <inheritdoc />
-    public void Save(TrainingState state, MaskedNetwork model, ITrainableOptimizer optimizer) =>
+    public void Save(TrainingState state, MaskedNetwork model, ITrainableOptimizer optimizer)
+    {
         ChecksummedFile.Write(path, writer =>
         {
             writer.Write(Magic);
@@ -53,6 +54,8 @@ public sealed class TrainingCheckpointFile(string path, ILogger logger) : ITrain
             model.save(writer);
             Helper(optimizer).save_state_dict(writer);
         });
+        if (Diagnostics.FaultInjection.Enabled) Diagnostics.FaultInjection.At("parent-epoch");
+    }
 
     /// <summary>Removes the file (the stage finished and its final outputs are written).</summary>
     public void Delete() => File.Delete(path);

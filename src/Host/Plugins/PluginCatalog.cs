@@ -52,16 +52,62 @@ public sealed class PluginCatalog
     public IReadOnlyList<string> NamesOf(PluginKind kind) =>
         _byName.Keys.Where(k => k.Item1 == kind).Select(k => k.Item2).Order(StringComparer.Ordinal).ToList();
 
-    /// <summary>Scans <paramref name="directories"/> (missing ones are an error) and loads every plugin assembly found.</summary>
+    /// <summary>Environment variable naming the plugin allowlist: a file of SHA-256 hashes (hex, one per line, '#' comments).</summary>
+    public const string AllowlistVariable = "SNE_PLUGIN_ALLOWLIST";
+
+    /// <summary>
+    /// Scans <paramref name="directories"/> (missing ones are an error) and loads every plugin assembly found. With an
+    /// allowlist (<c>$SNE_PLUGIN_ALLOWLIST</c>), an assembly whose SHA-256 is not listed is refused before it is loaded.
+    /// </summary>
     public static PluginCatalog Discover(IEnumerable<string> directories, ILogger logger)
     {
         var catalog = new PluginCatalog();
+        var allowlist = ReadAllowlist(Environment.GetEnvironmentVariable(AllowlistVariable));
         foreach (var dir in directories.Select(Path.GetFullPath).Distinct())
         {
             if (!Directory.Exists(dir)) throw new PluginLoadException($"plugin directory '{dir}' does not exist");
-            foreach (var assemblyPath in AssembliesIn(dir)) catalog.LoadAssembly(assemblyPath, logger);
+            foreach (var assemblyPath in AssembliesIn(dir))
+            {
+                if (allowlist is { } allowed)
+                {
+                    string hash = Sha256(assemblyPath);
+                    if (!allowed.Hashes.Contains(hash))
+                        throw new PluginLoadException($"plugin assembly {assemblyPath} (sha256 {hash}) is not in the plugin allowlist {allowed.File}; " +
+                            "add its hash there if you trust it (sne plugins --sha256 lists them)");
+                }
+                catalog.LoadAssembly(assemblyPath, logger);
+            }
         }
         return catalog;
+    }
+
+    /// <summary>Every plugin assembly in <paramref name="directories"/> with its SHA-256 (for allowlists), without loading any.</summary>
+    public static IEnumerable<(string Path, string Sha256)> Hashes(IEnumerable<string> directories) =>
+        directories.Select(Path.GetFullPath).Distinct().Where(Directory.Exists).SelectMany(AssembliesIn).Select(p => (p, Sha256(p)));
+
+    private static string Sha256(string file)
+    {
+        using var stream = File.OpenRead(file);
+        return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(stream)).ToLowerInvariant();
+    }
+
+    private static (string File, HashSet<string> Hashes)? ReadAllowlist(string? file)
+    {
+        if (string.IsNullOrEmpty(file)) return null;
+        if (!File.Exists(file)) throw new PluginLoadException($"the plugin allowlist {file} (${AllowlistVariable}) does not exist");
+        var hashes = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        int line = 0;
+        foreach (var raw in File.ReadLines(file))
+        {
+            line++;
+            string text = raw.Split('#')[0].Trim();
+            if (text.Length == 0) continue;
+            string hash = text.Split((char[])[' ', '\t'], StringSplitOptions.RemoveEmptyEntries)[0];
+            if (hash.Length != 64 || !hash.All(Uri.IsHexDigit))
+                throw new PluginLoadException($"{file}:{line}: expected a SHA-256 hash (64 hex digits), got '{hash}'");
+            hashes.Add(hash.ToLowerInvariant());
+        }
+        return (file, hashes);
     }
 
     private static IEnumerable<string> AssembliesIn(string dir)
@@ -111,7 +157,9 @@ public sealed class PluginCatalog
             found++;
         }
         logger.LogDebug("Loaded {Count} plugin(s) from {File}", found, file);
-        if (found == 0) logger.LogWarning("{Path} contains no class marked [Plugin]", assemblyPath);
+        if (found == 0)
+            throw new PluginLoadException($"plugin assembly {assemblyPath} contains no public class marked [Plugin(name, kind)]; " +
+                "mark each plugin class, or move non-plugin assemblies out of the plugin directory");
     }
 
     private static PluginDescriptor Describe(Type type, PluginAttribute attribute, string assemblyPath)

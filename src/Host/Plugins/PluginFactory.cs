@@ -34,9 +34,35 @@ public sealed class PluginFactory(IServiceProvider services, PluginCatalog catal
         catch (Exception e) when (e is not OperationCanceledException)
         {
             var cause = e is System.Reflection.TargetInvocationException { InnerException: { } inner } ? inner : e;
-            throw new PluginLoadException($"{spec.Kind} plugin '{spec.Type}' ({descriptor.ImplementationType.FullName} in {descriptor.AssemblyPath}) failed to construct: {cause.Message}", cause);
+            throw new PluginLoadException($"{spec.Kind.ToString().ToLowerInvariant()} plugin '{spec.Type}' ({descriptor.ImplementationType.FullName} in {descriptor.AssemblyPath}) failed to construct: {cause.Message}", cause);
         }
     }
+
+    /// <summary>"sampler 'partition' (Namespace.Type in /path/Plugin.dll)", for messages.</summary>
+    public string Describe(PluginSpec spec)
+    {
+        var d = catalog.Find(spec.Kind, spec.Type);
+        return $"{spec.Kind.ToString().ToLowerInvariant()} '{spec.Type}'" + (d is null ? "" : $" ({d.ImplementationType.FullName} in {d.AssemblyPath})");
+    }
+
+    /// <summary>
+    /// Calls into a plugin; an exception it throws becomes a <see cref="PluginCallException"/> naming the plugin, its
+    /// assembly and the call (training divergence and cancellation pass through unchanged).
+    /// </summary>
+    public T Call<T>(PluginSpec spec, string method, Func<T> call)
+    {
+        try
+        {
+            return call();
+        }
+        catch (Exception e) when (e is not (OperationCanceledException or PluginCallException or Engine.Training.TrainingDivergedException))
+        {
+            throw new PluginCallException($"{Describe(spec)} failed in {method}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>As <see cref="Call{T}"/> for calls without a result.</summary>
+    public void Call(PluginSpec spec, string method, Action call) => Call(spec, method, () => { call(); return 0; });
 
     /// <summary>Whether the options type of a plugin has the YAML key <paramref name="key"/>.</summary>
     public static bool HasOption(Type? optionsType, string key) =>
@@ -59,6 +85,9 @@ public sealed class PluginFactory(IServiceProvider services, PluginCatalog catal
         return copy;
     }
 }
+
+/// <summary>A plugin threw while it was called (ϕ, ξ, a metric, …); the message names the plugin and its assembly. Exit code 3.</summary>
+public sealed class PluginCallException(string message, Exception inner) : Exception(message, inner);
 
 /// <summary>Registers discovered plugins in a service collection.</summary>
 public static class PluginServiceCollectionExtensions

@@ -40,6 +40,7 @@ public static class DecisionBoundaryGrid
         var samplerSpec = new PluginSpec { Type = "bernoulli", Kind = PluginKind.Sampler, BoundOptions = Activator.CreateInstance(bernoulli.OptionsType) };
 
         using var parent = config.Model.Build(data.InputShape, data.Classes);
+        RunDirectory.VerifyCheckpoint(run.ParentCheckpoint);
         parent.LoadCheckpoint(run.ParentCheckpoint);
         using var mesh = Mesh(out double[] axis);
         var testPoints = data.Test.Inputs.cpu().data<float>().ToArray();

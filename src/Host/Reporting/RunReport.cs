@@ -23,10 +23,8 @@ public static class RunReport
     private const int Width = 900, Height = 520, Bins = 15;
 
     /// <summary>Writes the report; returns the figures drawn.</summary>
-    public static IReadOnlyList<Figure> Write(RunDirectory run, Func<string, Figure?>? decisionBoundaries = null)
+    public static IReadOnlyList<Figure> Write(RunDirectory run, JsonObject results, Func<string, Figure?>? decisionBoundaries = null)
     {
-        if (!File.Exists(run.ResultsFile)) throw new UsageException($"{run.Path} has no results.json: the run has not finished");
-        var results = JsonNode.Parse(File.ReadAllText(run.ResultsFile))!.AsObject();
         string figures = run.Combine("report");
         Directory.CreateDirectory(figures);
         var drawn = new List<Figure>
@@ -49,6 +47,7 @@ public static class RunReport
         if (results["trust_region"] is JsonObject region) drawn.Add(TrustRegion(region, Path.Combine(figures, "trust-region.png")));
         if (decisionBoundaries?.Invoke(Path.Combine(figures, "decision-boundaries.png")) is { } grid) drawn.Add(grid);
 
+        if (Diagnostics.FaultInjection.Enabled) Diagnostics.FaultInjection.At("report");
         TrainingLogs.Write(run, results);
         RunDirectory.WriteAllTextAtomic(run.Combine("report.md"), Markdown(results, drawn));
         RunDirectory.WriteAllTextAtomic(run.Combine("report.html"), Html(results, drawn, figures));

@@ -1,0 +1,204 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using Shouldly;
+using Xunit;
+
+namespace SubnetworkEnsembles.Tests;
+
+/// <summary>
+/// Faulty plugins built from source, as a third party would: a perturbation that poisons chosen children with NaN,
+/// a sampler that throws, a metric whose constructor throws, an assembly without any [Plugin] class, a plugin whose
+/// dependency is missing, and a plugin built against a future Abstractions version.
+/// </summary>
+public sealed class FaultyPlugins : IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    public FaultyPlugins()
+    {
+        Root = _dir.Path;
+        Project("Faulty", """
+            using SubnetworkEnsembles.Abstractions;
+            using static TorchSharp.torch;
+            namespace Faulty;
+            public sealed class PoisonOptions { public List<int> Children { get; init; } = []; }
+            [Plugin("poison", PluginKind.Perturbation, OptionsType = typeof(PoisonOptions), Description = "prunes, and fills the weights of the listed children with NaN")]
+            public sealed class Poison(PoisonOptions options) : IPerturbation
+            {
+                public void Apply(IReadOnlyList<IMaskableWeight> weights, ChildMask mask, PerturbationContext context)
+                {
+                    using var _ = no_grad();
+                    foreach (var w in weights) { w.Mask = mask.Masks[w.Name]; w.FreezeMasked = true; w.Weight.mul_(w.Mask); }
+                    if (options.Children.Contains(context.ChildIndex)) weights[0].Weight.fill_(float.NaN);
+                }
+            }
+            [Plugin("broken-sampler", PluginKind.Sampler, Description = "throws")]
+            public sealed class BrokenSampler : ISubnetworkSampler
+            {
+                public int SetSize => 1;
+                public IReadOnlyList<ChildMask> SampleSet(IReadOnlyList<IMaskableWeight> weights, Generator generator) =>
+                    throw new InvalidOperationException("the sampler's own bug");
+            }
+            [Plugin("broken-ctor", PluginKind.Metric, Description = "cannot be constructed")]
+            public sealed class BrokenCtor : IMetric
+            {
+                public BrokenCtor() => throw new ArgumentException("constructor refuses");
+                public IReadOnlyDictionary<string, double> Compute(MetricInput input) => new Dictionary<string, double>();
+            }
+            """);
+        Project("Helper", "namespace Helper; public abstract class MetricBase { public static double Two => 2; }", library: true);
+        Project("NeedsHelper", """
+            using SubnetworkEnsembles.Abstractions;
+            namespace NeedsHelper;
+            [Plugin("needs-helper", PluginKind.Metric)]
+            public sealed class NeedsHelperMetric : Helper.MetricBase, IMetric
+            {
+                public IReadOnlyDictionary<string, double> Compute(MetricInput input) => new Dictionary<string, double> { ["two"] = Two };
+            }
+            """, references: ["Helper"]);
+        File.Delete(Path.Combine(Root, "plugins", "NeedsHelper", "Helper.dll"));   // the dependency is missing
+        // Not a plugin at all, but in a plugin directory.
+        Directory.CreateDirectory(Path.Combine(Root, "not-a-plugin", "Helper"));
+        File.Copy(Path.Combine(Root, "plugins", "Helper", "Helper.dll"), Path.Combine(Root, "not-a-plugin", "Helper", "Helper.dll"));
+        // A future contracts assembly (2.0.0) and a plugin built against it.
+        Project("SubnetworkEnsembles.Abstractions", "namespace SubnetworkEnsembles.Abstractions; public static class Marker { public static int V => 2; }", library: true, version: "2.0.0");
+        Project("Future", """
+            namespace Future;
+            public static class UsesV2 { public static int V => SubnetworkEnsembles.Abstractions.Marker.V; }
+            """, references: ["SubnetworkEnsembles.Abstractions"], ownContracts: false);
+        // The same plugins in a second assembly: duplicate names.
+        Directory.CreateDirectory(Path.Combine(Root, "twice", "Faulty"));
+        Directory.CreateDirectory(Path.Combine(Root, "twice", "FaultyCopy"));
+        File.Copy(Path.Combine(Root, "plugins", "Faulty", "Faulty.dll"), Path.Combine(Root, "twice", "Faulty", "Faulty.dll"));
+        File.Copy(Path.Combine(Root, "plugins", "Faulty", "Faulty.dll"), Path.Combine(Root, "twice", "FaultyCopy", "FaultyCopy.dll"));
+    }
+
+    public string Root { get; }
+
+    public string Plugin(string name) => Path.Combine(Root, "plugins", name);
+
+    private void Project(string name, string source, bool library = false, string[]? references = null, string version = "1.0.0", bool ownContracts = true)
+    {
+        string project = Path.Combine(Root, "src", name);
+        Directory.CreateDirectory(project);
+        File.WriteAllText(Path.Combine(project, name + ".cs"), source);
+        string refs = string.Concat((references ?? []).Select(r => $"<Reference Include=\"{Path.Combine(Root, "plugins", r, r + ".dll")}\" />"));
+        string contracts = ownContracts && !library
+            ? $"<Reference Include=\"{Path.Combine(Repo.SneDirectory, "SubnetworkEnsembles.Abstractions.dll")}\" Private=\"false\" />" +
+              $"<Reference Include=\"{Path.Combine(Repo.SneDirectory, "TorchSharp.dll")}\" Private=\"false\" />"
+            : "";
+        File.WriteAllText(Path.Combine(project, name + ".csproj"), $"""
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup>
+                <TargetFramework>net10.0</TargetFramework>
+                <Nullable>enable</Nullable>
+                <ImplicitUsings>enable</ImplicitUsings>
+                <EnableDynamicLoading>true</EnableDynamicLoading>
+                <Version>{version}</Version>
+                <OutputPath>{Path.Combine(Root, "plugins", name)}/</OutputPath>
+                <AppendTargetFrameworkToOutputPath>false</AppendTargetFrameworkToOutputPath>
+              </PropertyGroup>
+              <ItemGroup>{contracts}{refs}</ItemGroup>
+            </Project>
+            """);
+        var build = new ProcessStartInfo("dotnet", ["build", project, "-nologo", "-v", "q"]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var p = Process.Start(build)!;
+        string output = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        p.ExitCode.ShouldBe(0, output);
+    }
+
+    public void Dispose() => _dir.Dispose();
+}
+
+public class PluginFaultTests(FaultyPlugins faulty) : IClassFixture<FaultyPlugins>
+{
+    private SneResult Run(string output, params string[] more) =>
+        Sne.Run(["run", Repo.Example("spirals.yaml"), "--out", output, "--plugins", faulty.Plugin("Faulty"), "--set", "parent.epochs=3",
+            "--set", "children.tuning.epochs=2", .. more]);
+
+    [Fact]
+    public void A_child_whose_training_diverges_is_recorded_as_failed_and_the_ensemble_is_evaluated_without_it()
+    {
+        using var dir = new TempDir();
+        string run = Path.Combine(dir.Path, "run");
+        var result = Run(run, "--set", "children.perturbation={type: poison, children: [1]}");
+        result.ExitCode.ShouldBe(0, result.Output);
+        result.Stdout.ShouldContain("Child 2/4 failed: child 2/4: the training loss is NaN at step 1");
+        result.Stdout.ShouldContain("The ensemble is evaluated without the failed child");
+        var r = Sne.Results(run);
+        var members = r["members"]!.AsArray();
+        members.Count.ShouldBe(4);
+        members[1]!["failed"]!.GetValue<string>().ShouldStartWith("TrainingDivergedException: child 2/4: the training loss is NaN");
+        members[1]!["selected"]!.GetValue<bool>().ShouldBeFalse();
+        r["ensemble"]!["members"]!.GetValue<int>().ShouldBe(3);
+        r["ensemble"]!["member_indices"]!.AsArray().Select(n => n!.GetValue<int>()).ShouldBe([0, 2, 3]);
+        r["ensemble"]!["excluded_failed"]!.AsArray().Select(n => n!.GetValue<int>()).ShouldBe([1]);
+        double.IsFinite(r["ensemble"]!["nll"]!.GetValue<double>()).ShouldBeTrue();
+
+        // Resuming keeps the diverged child as a finished (failed) unit rather than repeating it.
+        Run(run, "--set", "children.perturbation={type: poison, children: [1]}").ExitCode.ShouldBe(2);   // finished: not overwritten
+
+        string strict = Path.Combine(dir.Path, "strict");
+        var failFast = Run(strict, "--set", "children.perturbation={type: poison, children: [1]}", "--set", "fail_fast=true");
+        failFast.ExitCode.ShouldBe(3, failFast.Output);
+        failFast.Stderr.ShouldContain("the training loss is NaN");
+        File.Exists(Path.Combine(strict, "results.json")).ShouldBeFalse();
+        File.Exists(Path.Combine(strict, "children", "child-002.json")).ShouldBeFalse("fail_fast stops at the first failure");
+    }
+
+    [Fact]
+    public void Exceptions_inside_plugins_name_the_plugin_and_its_assembly_with_exit_3_and_no_stack_trace()
+    {
+        using var dir = new TempDir();
+        var sampler = Run(Path.Combine(dir.Path, "a"), "--set", "children.sampler={type: broken-sampler}");
+        sampler.ExitCode.ShouldBe(3, sampler.Output);
+        sampler.Stderr.ShouldContain("sampler 'broken-sampler' (Faulty.BrokenSampler in ");
+        sampler.Stderr.ShouldContain("Faulty.dll) failed in SampleSet: the sampler's own bug");
+        sampler.Stderr.ShouldNotContain("   at ");
+
+        var ctor = Run(Path.Combine(dir.Path, "b"), "--set", "metrics=[accuracy, broken-ctor]");
+        ctor.ExitCode.ShouldBe(3, ctor.Output);
+        ctor.Stderr.ShouldContain("metric plugin 'broken-ctor' (Faulty.BrokenCtor in ");
+        ctor.Stderr.ShouldContain("failed to construct: constructor refuses");
+        ctor.Stderr.ShouldNotContain("   at ");
+        var verbose = Run(Path.Combine(dir.Path, "c"), "--set", "metrics=[accuracy, broken-ctor]", "--verbose");
+        verbose.Stderr.ShouldContain("   at ");   // the trace is there when asked for
+    }
+
+    [Theory]
+    [InlineData("plugins/NeedsHelper", "NeedsHelper.dll has types that cannot be loaded (a missing dependency?)")]
+    [InlineData("not-a-plugin", "Helper.dll contains no public class marked [Plugin(name, kind)]")]
+    [InlineData("plugins/Future", "was built against SubnetworkEnsembles.Abstractions 2.0.0.0, but this sne provides 1.0.0.0")]
+    [InlineData("twice", "'poison'")]
+    public void Broken_plugin_directories_are_clear_errors_with_exit_3(string directory, string expected)
+    {
+        var result = Sne.Run("validate", Repo.Example("spirals.yaml"), "--plugins", Path.Combine(faulty.Root, directory));
+        result.ExitCode.ShouldBe(3, result.Output);
+        result.Stderr.ShouldContain(expected);
+        result.Stderr.ShouldNotContain("   at ");
+    }
+
+    [Fact]
+    public void A_plugin_allowlist_refuses_any_assembly_whose_hash_it_does_not_list()
+    {
+        using var dir = new TempDir();
+        var builtIn = Directory.GetFiles(Repo.PluginsDirectory, "*.dll", SearchOption.AllDirectories)
+            .Where(f => Path.GetFileNameWithoutExtension(f) == Path.GetFileName(Path.GetDirectoryName(f))).ToList();
+        string Hash(string f) => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(f))).ToLowerInvariant();
+        string allowlist = dir.File("allow.txt", "# sha256 of allowed plugin assemblies\n" + string.Join("\n", builtIn.Select(f => $"{Hash(f)}  {Path.GetFileName(f)}")) + "\n");
+        var env = new Dictionary<string, string> { ["SNE_PLUGIN_ALLOWLIST"] = allowlist };
+
+        Sne.RunWithEnvironment(env, "validate", Repo.Example("spirals.yaml")).ExitCode.ShouldBe(0);
+        var refused = Sne.RunWithEnvironment(env, "validate", Repo.Example("spirals.yaml"), "--plugins", faulty.Plugin("Faulty"));
+        refused.ExitCode.ShouldBe(3, refused.Output);
+        refused.Stderr.ShouldContain($"Faulty.dll (sha256 {Hash(Path.Combine(faulty.Plugin("Faulty"), "Faulty.dll"))}) is not in the plugin allowlist {allowlist}");
+
+        File.AppendAllText(allowlist, Hash(Path.Combine(faulty.Plugin("Faulty"), "Faulty.dll")) + "\n");
+        Sne.RunWithEnvironment(env, "validate", Repo.Example("spirals.yaml"), "--plugins", faulty.Plugin("Faulty")).ExitCode.ShouldBe(0);
+
+        var listed = Sne.Run("plugins", "--sha256");
+        listed.ExitCode.ShouldBe(0, listed.Output);
+        listed.Stdout.ShouldContain(Hash(builtIn[0]));
+    }
+}
