@@ -147,3 +147,50 @@ public class ConfigMutationPropertyTests
         valid.ShouldBeGreaterThan(10);     // …and some leave a valid config
     }
 }
+
+/// <summary>Damaged data files are clear errors (exit 2) before any training starts and before a run directory exists.</summary>
+public class DataFaultTests
+{
+    private static void WriteIdx(string path, byte type3, int[] dims, byte[] data, int dropBytes = 0)
+    {
+        using var file = File.Create(path);
+        using var gz = new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionLevel.Fastest);
+        gz.Write([0, 0, 8, type3]);
+        foreach (var d in dims) gz.Write([(byte)(d >> 24), (byte)(d >> 16), (byte)(d >> 8), (byte)d]);
+        gz.Write(data.AsSpan(0, data.Length - dropBytes));
+    }
+
+    /// <summary>A tiny Fashion-MNIST-shaped data directory: 40 train and 20 test images, with one thing broken.</summary>
+    private static string DataDirectory(TempDir dir, string broken)
+    {
+        string data = Path.Combine(dir.Path, "data");
+        Directory.CreateDirectory(data);
+        foreach (var (prefix, n) in new[] { ("train", 40), ("t10k", 20) })
+        {
+            var labels = Enumerable.Range(0, n).Select(i => (byte)(i % 10)).ToArray();
+            if (broken == "label" && prefix == "train") labels[7] = 12;
+            int labelCount = broken == "counts" && prefix == "train" ? n - 1 : n;
+            WriteIdx(Path.Combine(data, $"{prefix}-images-idx3-ubyte.gz"), broken == "magic" && prefix == "t10k" ? (byte)4 : (byte)3, [n, 28, 28],
+                new byte[n * 28 * 28], broken == "short" && prefix == "train" ? 500 : 0);
+            WriteIdx(Path.Combine(data, $"{prefix}-labels-idx1-ubyte.gz"), 1, [labelCount], labels[..labelCount]);
+        }
+        return data;
+    }
+
+    [Theory]
+    [InlineData("label", "train-labels-idx1-ubyte.gz: label 12 at row 7 is outside 0…9")]
+    [InlineData("counts", "has 39 labels but")]
+    [InlineData("short", "train-images-idx3-ubyte.gz: is truncated: data ends after")]
+    [InlineData("magic", "t10k-images-idx3-ubyte.gz: IDX rank is 4, expected 3")]
+    public void A_damaged_data_file_stops_the_run_before_training(string broken, string expected)
+    {
+        using var dir = new TempDir();
+        string data = DataDirectory(dir, broken);
+        string run = Path.Combine(dir.Path, "run");
+        var result = Sne.Run("run", Repo.Example("fashion-mnist-sparse.yaml"), "--out", run, "--set", $"data.directory={data}", "--set", "data.validation=10");
+        result.ExitCode.ShouldBe(2, result.Output);
+        result.Stderr.ShouldContain(expected);
+        result.Stdout.ShouldNotContain("epoch");
+        Directory.Exists(run).ShouldBeFalse();
+    }
+}

@@ -158,10 +158,11 @@ public class ConfigurationTests
     [Fact]
     public void Yaml_tags_never_instantiate_types()
     {
-        // Tags are ignored for typing: the block binds as plain keys onto ModelSpec; no type named in YAML is created.
-        var config = Valid("model: !System.Diagnostics.Process { type: mlp }\nseed: !!int 3\n");
+        // YAML's core type tags are plain data; a tag naming anything else is refused, never instantiated.
+        var config = Valid("model: { type: mlp }\nseed: !!int 3\n");
         config.Model.ShouldBeOfType<ModelSpec>().Type.ShouldBe(ModelType.Mlp);
         config.Seed.ShouldBe(3);
+        Problem("model: !System.Diagnostics.Process { type: mlp }\n").Message.ShouldContain("bad.yaml:1:8: YAML tags other than the core types");
     }
 
     [Fact]

@@ -77,7 +77,7 @@ public class ParentWeightsTests(FinishedSpirals spirals) : IClassFixture<Finishe
 
         var missing = Sne.Run("validate", Repo.Example("spirals.yaml"), "--set", "parent.weights=/nonexistent/p.pt", "--set", "parent.epochs=0");
         missing.ExitCode.ShouldBe(2);
-        missing.Stderr.ShouldContain("parent.weights: /nonexistent/p.pt not found");
+        missing.Stderr.ShouldContain("parent.weights: file /nonexistent/p.pt not found");
         var badRule = Sne.Run("validate", Repo.Example("spirals.yaml"), "--set", "parent.rename=[oops]");
         badRule.ExitCode.ShouldBe(2);
         badRule.Stderr.ShouldContain("parent.rename[0]");

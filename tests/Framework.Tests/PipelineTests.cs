@@ -152,12 +152,18 @@ public class PipelineTests
         plain.Stdout.ShouldMatch(@"parent: epoch 1/2, batch \d+/36, loss \d\.\d{4}, lr 0\.003, stage ETA \d+:\d\d");
         plain.Stdout.ShouldMatch(@"child 1/1: epoch \d+/10, batch \d+/36");
 
-        var live = Sne.Run("run", Repo.Example("spirals.yaml"), "--out", Path.Combine(dir.Path, "live"), "--set", "parent.epochs=2", "--set", "children.count=1",
-            "--progress", "live");
-        live.ExitCode.ShouldBe(0, live.Output);
-        live.Stdout.ShouldContain("children");
-        live.Stdout.ShouldContain("100%");
-        live.Stdout.ShouldContain("Results: ");
+        // On a terminal (a pseudo-terminal from script(1)) the default, --progress auto, is the live display.
+        string command = $"dotnet {Repo.SneDll} run {Repo.Example("spirals.yaml")} --out {Path.Combine(dir.Path, "live")} --set parent.epochs=2 --set children.count=1";
+        var start = new System.Diagnostics.ProcessStartInfo("script", ["-qec", command, "/dev/null"]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.Environment["TERM"] = "xterm-256color";
+        using var script = System.Diagnostics.Process.Start(start)!;
+        string screen = script.StandardOutput.ReadToEnd();
+        script.WaitForExit();
+        script.ExitCode.ShouldBe(0, screen);
+        screen.ShouldContain("children");
+        screen.ShouldContain("100%");
+        screen.ShouldContain("\u001b[");                 // drawn with terminal escape sequences
+        screen.ShouldContain("Results: ");
         Sne.DeterministicResults(Path.Combine(dir.Path, "live")).ShouldBe(Sne.DeterministicResults(Path.Combine(dir.Path, "plain")));
     }
 }

@@ -176,9 +176,12 @@ public static class YamlDocumentReader
 
     /// <summary>
     /// Refuses, before anything walks the tree: more than <see cref="ConfigBinder.MaxNodes"/> nodes counting every use of
-    /// an alias (an alias bomb), nesting deeper than <see cref="ConfigBinder.MaxDepth"/>, and explicit tags (<c>!!python/object</c>,
-    /// <c>!Some.Type</c>): a configuration is plain data, and no tag ever chooses a type.
+    /// an alias (an alias bomb), nesting deeper than <see cref="ConfigBinder.MaxDepth"/>, and tags other than YAML's core
+    /// types (<c>!!python/object</c>, <c>!Some.Type</c>): a configuration is plain data, and no tag ever chooses a type.
     /// </summary>
+    private static readonly HashSet<string> CoreTags =
+        new[] { "str", "int", "float", "bool", "null", "seq", "map" }.Select(t => "tag:yaml.org,2002:" + t).ToHashSet(StringComparer.Ordinal);
+
     private static void CheckShape(YamlNode root, string source)
     {
         long visited = 0;
@@ -190,8 +193,8 @@ public static class YamlDocumentReader
             var at = new ConfigLocation(source, node.Start.Line, node.Start.Column, "");
             if (++visited > ConfigBinder.MaxNodes) throw new ConfigException(at, $"the document expands to more than {ConfigBinder.MaxNodes} nodes (an alias bomb?)");
             if (depth > ConfigBinder.MaxDepth) throw new ConfigException(at, $"nesting deeper than {ConfigBinder.MaxDepth} levels");
-            if (!node.Tag.IsEmpty && !node.Tag.IsNonSpecific)
-                throw new ConfigException(at, $"YAML tags are not allowed in a configuration (found '{node.Tag}'); write plain values");
+            if (!node.Tag.IsEmpty && !node.Tag.IsNonSpecific && !CoreTags.Contains(node.Tag.Value))
+                throw new ConfigException(at, $"YAML tags other than the core types (!!str, !!int, !!float, !!bool, !!null) are not allowed in a configuration (found '{node.Tag}'); write plain values");
             switch (node)
             {
                 case YamlMappingNode mapping:
