@@ -12,7 +12,8 @@ namespace SubnetworkEnsembles.Host.Configuration;
 /// <see cref="PluginSpec"/> nodes kept unbound. YAML tags never choose a type. Every problem is collected (with
 /// file, line, column and key path) rather than stopping at the first; <see cref="ThrowIfProblems"/> reports them.
 /// </summary>
-public sealed class ConfigBinder(string defaultSource, IReadOnlyDictionary<YamlNode, string>? sources = null)
+public sealed class ConfigBinder(string defaultSource, IReadOnlyDictionary<YamlNode, string>? sources = null,
+    IReadOnlyDictionary<YamlNode, ConfigLocation>? positions = null)
 {
     /// <summary>Deepest nesting accepted (a guard against pathological input).</summary>
     public const int MaxDepth = 64;
@@ -57,7 +58,8 @@ public sealed class ConfigBinder(string defaultSource, IReadOnlyDictionary<YamlN
 
     /// <summary>The location of a node, attributed to its source (the file, or the --set option it came from).</summary>
     public ConfigLocation Locate(YamlNode node, string path) =>
-        new(sources is not null && sources.TryGetValue(node, out var s) ? s : defaultSource, node.Start.Line, node.Start.Column, path);
+        positions is not null && positions.TryGetValue(node, out var at) ? at with { KeyPath = path }
+        : new(sources is not null && sources.TryGetValue(node, out var s) ? s : defaultSource, node.Start.Line, node.Start.Column, path);
 
     private object? Bind(Type type, YamlNode node, string path, int depth)
     {

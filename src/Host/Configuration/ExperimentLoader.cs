@@ -18,10 +18,8 @@ public static class ExperimentLoader
         IReadOnlyList<(string KeyPath, YamlDotNet.RepresentationModel.YamlNode Value)>? point = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var document = YamlDocumentReader.Load(path, overrides, environment);
-        var sources = (Dictionary<YamlDotNet.RepresentationModel.YamlNode, string>)document.OverrideSources;
-        foreach (var (key, value) in point ?? [])
-            YamlDocumentReader.Set(document.Root, key, value, sources, $"sweep {key}");
-        var binder = new ConfigBinder(path, document.OverrideSources);
+        foreach (var (key, value) in point ?? []) YamlDocumentReader.Set(document, key, value, $"sweep {key}");
+        var binder = new ConfigBinder(path, document.OverrideSources, document.Positions);
         var config = binder.Bind<ExperimentConfig>(document.Root, "");
         binder.ThrowIfProblems();
         return (document, config, binder);

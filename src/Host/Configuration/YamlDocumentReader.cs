@@ -7,7 +7,11 @@ namespace SubnetworkEnsembles.Host.Configuration;
 /// A configuration document: its root mapping (bases of <c>extends:</c> merged in, overrides applied), the file it came
 /// from, which nodes came from elsewhere (a base file, an environment variable, --set), and its <c>sweep:</c> grid.
 /// </summary>
-public sealed record ConfigDocument(string Path, YamlMappingNode Root, IReadOnlyDictionary<YamlNode, string> OverrideSources, IReadOnlyList<SweepAxis> Sweep);
+public sealed record ConfigDocument(string Path, YamlMappingNode Root, IReadOnlyDictionary<YamlNode, string> OverrideSources, IReadOnlyList<SweepAxis> Sweep)
+{
+    /// <summary>Nodes made by the program (e.g. a sweep point's key) and the place in a file they stand for.</summary>
+    public IReadOnlyDictionary<YamlNode, ConfigLocation> Positions { get; } = new Dictionary<YamlNode, ConfigLocation>(ReferenceEqualityComparer.Instance);
+}
 
 /// <summary>One axis of a <c>sweep:</c> grid: a key path and the values it takes.</summary>
 public sealed record SweepAxis(string KeyPath, IReadOnlyList<YamlNode> Values);
@@ -51,9 +55,17 @@ public static class YamlDocumentReader
             .Where(e => e.Key is string k && k.StartsWith(EnvironmentPrefix, StringComparison.Ordinal) && k.Length > EnvironmentPrefix.Length)
             .ToDictionary(e => (string)e.Key, e => (string?)e.Value ?? "");
 
-    /// <summary>Sets <paramref name="keyPath"/> to <paramref name="value"/> in <paramref name="root"/> (a sweep point), creating mappings on the way.</summary>
-    public static void Set(YamlMappingNode root, string keyPath, YamlNode value, Dictionary<YamlNode, string> sources, string source) =>
-        Assign(root, keyPath.Split('.'), value, sources, source);   // the value keeps its own location (the sweep: line in its file)
+    /// <summary>
+    /// Sets <paramref name="keyPath"/> to <paramref name="value"/> in the document (a sweep point), creating mappings on
+    /// the way. The key is located where the value is written (the sweep: line of its file), so errors point there.
+    /// </summary>
+    public static void Set(ConfigDocument document, string keyPath, YamlNode value, string source)
+    {
+        var sources = (Dictionary<YamlNode, string>)document.OverrideSources;
+        var key = Assign(document.Root, keyPath.Split('.'), value, sources, source);
+        string file = sources.TryGetValue(value, out var s) ? s : document.Path;
+        ((Dictionary<YamlNode, ConfigLocation>)document.Positions)[key] = new ConfigLocation(file, value.Start.Line, value.Start.Column, "");
+    }
 
     private static YamlMappingNode LoadWithBases(string path, Dictionary<YamlNode, string> sources, List<string> chain)
     {
@@ -233,7 +245,7 @@ public static class YamlDocumentReader
         Assign(root, keys, value, sources, source);
     }
 
-    private static void Assign(YamlMappingNode root, string[] keys, YamlNode value, Dictionary<YamlNode, string> sources, string source)
+    private static YamlScalarNode Assign(YamlMappingNode root, string[] keys, YamlNode value, Dictionary<YamlNode, string> sources, string source)
     {
         var current = root;
         for (int i = 0; i < keys.Length - 1; i++)
@@ -252,5 +264,6 @@ public static class YamlDocumentReader
         var last = new YamlScalarNode(keys[^1]);
         sources[last] = source;
         current.Children[last] = value;
+        return last;
     }
 }
