@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Shouldly;
 using Xunit;
 
@@ -41,34 +40,7 @@ public class ExternalPluginTests
     public void A_plugin_built_from_source_outside_the_solution_is_discovered_and_chosen_from_yaml()
     {
         using var dir = new TempDir();
-        string project = Path.Combine(dir.Path, "TopKMetric");
-        Directory.CreateDirectory(project);
-        File.WriteAllText(Path.Combine(project, "TopKMetric.cs"), Source);
-        // Referenced by path: the contracts and TorchSharp's managed API, neither copied (the host shares its own).
-        File.WriteAllText(Path.Combine(project, "TopKMetric.csproj"), $"""
-            <Project Sdk="Microsoft.NET.Sdk">
-              <PropertyGroup>
-                <TargetFramework>net10.0</TargetFramework>
-                <Nullable>enable</Nullable>
-                <ImplicitUsings>enable</ImplicitUsings>
-                <EnableDynamicLoading>true</EnableDynamicLoading>
-                <OutputPath>{Path.Combine(dir.Path, "plugins", "TopKMetric")}/</OutputPath>
-                <AppendTargetFrameworkToOutputPath>false</AppendTargetFrameworkToOutputPath>
-              </PropertyGroup>
-              <ItemGroup>
-                <Reference Include="{Path.Combine(Repo.SneDirectory, "SubnetworkEnsembles.Abstractions.dll")}" Private="false" />
-                <Reference Include="{Path.Combine(Repo.SneDirectory, "TorchSharp.dll")}" Private="false" />
-              </ItemGroup>
-            </Project>
-            """);
-        // Isolated from the repository's Directory.Build.props by living in the temp folder.
-        var build = new ProcessStartInfo("dotnet", ["build", project, "-nologo", "-v", "q"]) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using (var p = Process.Start(build)!)
-        {
-            string output = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
-            p.WaitForExit();
-            p.ExitCode.ShouldBe(0, output);
-        }
+        PluginProject.Build(dir.Path, "TopKMetric", Source);
 
         string config = dir.File("experiment.yaml", File.ReadAllText(Repo.Example("spirals.yaml")).Replace(
             "metrics:\n", "plugins:\n  directories: [plugins]\nmetrics:\n  - { type: top-k-accuracy, k: 1 }\n"));

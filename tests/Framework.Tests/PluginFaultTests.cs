@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Security.Cryptography;
 using Shouldly;
 using Xunit;
@@ -77,36 +76,8 @@ public sealed class FaultyPlugins : IDisposable
 
     public string Plugin(string name) => Path.Combine(Root, "plugins", name);
 
-    private void Project(string name, string source, bool library = false, string[]? references = null, string version = "1.0.0", bool ownContracts = true)
-    {
-        string project = Path.Combine(Root, "src", name);
-        Directory.CreateDirectory(project);
-        File.WriteAllText(Path.Combine(project, name + ".cs"), source);
-        string refs = string.Concat((references ?? []).Select(r => $"<Reference Include=\"{Path.Combine(Root, "plugins", r, r + ".dll")}\" />"));
-        string contracts = ownContracts && !library
-            ? $"<Reference Include=\"{Path.Combine(Repo.SneDirectory, "SubnetworkEnsembles.Abstractions.dll")}\" Private=\"false\" />" +
-              $"<Reference Include=\"{Path.Combine(Repo.SneDirectory, "TorchSharp.dll")}\" Private=\"false\" />"
-            : "";
-        File.WriteAllText(Path.Combine(project, name + ".csproj"), $"""
-            <Project Sdk="Microsoft.NET.Sdk">
-              <PropertyGroup>
-                <TargetFramework>net10.0</TargetFramework>
-                <Nullable>enable</Nullable>
-                <ImplicitUsings>enable</ImplicitUsings>
-                <EnableDynamicLoading>true</EnableDynamicLoading>
-                <Version>{version}</Version>
-                <OutputPath>{Path.Combine(Root, "plugins", name)}/</OutputPath>
-                <AppendTargetFrameworkToOutputPath>false</AppendTargetFrameworkToOutputPath>
-              </PropertyGroup>
-              <ItemGroup>{contracts}{refs}</ItemGroup>
-            </Project>
-            """);
-        var build = new ProcessStartInfo("dotnet", ["build", project, "-nologo", "-v", "q"]) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var p = Process.Start(build)!;
-        string output = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        p.ExitCode.ShouldBe(0, output);
-    }
+    private void Project(string name, string source, bool library = false, string[]? references = null, string version = "1.0.0", bool ownContracts = true) =>
+        PluginProject.Build(Root, name, source, plugin: ownContracts && !library, references, version);
 
     public void Dispose() => _dir.Dispose();
 }

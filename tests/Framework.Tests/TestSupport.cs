@@ -89,6 +89,50 @@ public static class Sne
     }
 }
 
+/// <summary>Builds a plugin (or library) project from source, outside the solution, as a third party would.</summary>
+public static class PluginProject
+{
+    /// <summary>
+    /// Writes <paramref name="source"/> as project <paramref name="name"/> under <paramref name="root"/>/src and builds it
+    /// into <paramref name="root"/>/plugins/<paramref name="name"/>. A plugin references the contracts and TorchSharp's
+    /// managed API by path without copying them (the host shares its own); <paramref name="references"/> are other
+    /// projects built here before.
+    /// </summary>
+    public static string Build(string root, string name, string source, bool plugin = true, IReadOnlyList<string>? references = null, string version = "1.0.0")
+    {
+        string project = Path.Combine(root, "src", name);
+        string output = Path.Combine(root, "plugins", name);
+        Directory.CreateDirectory(project);
+        File.WriteAllText(Path.Combine(project, name + ".cs"), source);
+        string refs = string.Concat((references ?? []).Select(r => $"<Reference Include=\"{Path.Combine(root, "plugins", r, r + ".dll")}\" />"));
+        string contracts = plugin
+            ? $"<Reference Include=\"{Path.Combine(Repo.SneDirectory, "SubnetworkEnsembles.Abstractions.dll")}\" Private=\"false\" />" +
+              $"<Reference Include=\"{Path.Combine(Repo.SneDirectory, "TorchSharp.dll")}\" Private=\"false\" />"
+            : "";
+        // Isolated from the repository's Directory.Build.props by living in a temporary folder.
+        File.WriteAllText(Path.Combine(project, name + ".csproj"), $"""
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup>
+                <TargetFramework>net10.0</TargetFramework>
+                <Nullable>enable</Nullable>
+                <ImplicitUsings>enable</ImplicitUsings>
+                <EnableDynamicLoading>true</EnableDynamicLoading>
+                <Version>{version}</Version>
+                <OutputPath>{output}/</OutputPath>
+                <AppendTargetFrameworkToOutputPath>false</AppendTargetFrameworkToOutputPath>
+              </PropertyGroup>
+              <ItemGroup>{contracts}{refs}</ItemGroup>
+            </Project>
+            """);
+        var build = new ProcessStartInfo("dotnet", ["build", project, "-nologo", "-v", "q"]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var p = Process.Start(build)!;
+        string log = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        p.ExitCode.ShouldBe(0, log);
+        return output;
+    }
+}
+
 /// <summary>A temporary directory removed at dispose.</summary>
 public sealed class TempDir : IDisposable
 {
