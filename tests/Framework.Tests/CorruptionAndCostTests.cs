@@ -1,0 +1,96 @@
+using Shouldly;
+using SubnetworkEnsembles.Engine.Data;
+using SubnetworkEnsembles.Engine.Models;
+using Xunit;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SubnetworkEnsembles.Tests;
+
+/// <summary>Fashion-MNIST-C: every corruption is deterministic under its seed, stays in [0, 1] and grows with severity.</summary>
+public class CorruptionTests
+{
+    private static readonly Lazy<Tensor> Images = new(() =>
+    {
+        var (_, pixels) = IdxFile.Read("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz", 3);
+        using var all = tensor(pixels[..(64 * 28 * 28)], [64, 1, 28, 28]);
+        return all.to_type(ScalarType.Float32).div(255);
+    });
+
+    public static IEnumerable<object[]> All() => Enum.GetValues<Corruption>().Select(c => new object[] { c });
+
+    [Theory]
+    [MemberData(nameof(All))]
+    public void A_corruption_is_deterministic_in_range_and_monotone_in_severity(Corruption corruption)
+    {
+        var clean = Images.Value;
+        var distances = new double[Corruptions.Severities];
+        for (int s = 1; s <= Corruptions.Severities; s++)
+        {
+            using var a = Corruptions.Apply(clean, corruption, s, seed: 7);
+            using var b = Corruptions.Apply(clean, corruption, s, seed: 7);
+            a.shape.ShouldBe(clean.shape);
+            a.IsSameAs(b).ShouldBeTrue($"{corruption} severity {s} is not deterministic");
+            a.min().ToSingle().ShouldBeGreaterThanOrEqualTo(0f);
+            a.max().ToSingle().ShouldBeLessThanOrEqualTo(1f);
+            using var diff = (a - clean).abs().mean();
+            distances[s - 1] = diff.ToDouble();
+        }
+        for (int s = 1; s < Corruptions.Severities; s++)
+            distances[s].ShouldBeGreaterThan(distances[s - 1], $"{corruption}: mean |corrupted − clean| by severity: {string.Join(", ", distances.Select(d => d.ToString("F4")))}");
+        distances[0].ShouldBeGreaterThan(0.001);
+    }
+
+    [Theory]
+    [InlineData(Corruption.GaussianNoise)]
+    [InlineData(Corruption.ShotNoise)]
+    [InlineData(Corruption.ImpulseNoise)]
+    [InlineData(Corruption.MotionBlur)]
+    [InlineData(Corruption.ElasticTransform)]
+    public void Random_corruptions_depend_on_the_seed(Corruption corruption)
+    {
+        using var a = Corruptions.Apply(Images.Value, corruption, 3, seed: 1);
+        using var b = Corruptions.Apply(Images.Value, corruption, 3, seed: 2);
+        a.IsSameAs(b).ShouldBeFalse();
+    }
+
+    [Fact]
+    public void Bad_arguments_are_refused()
+    {
+        Should.Throw<ArgumentOutOfRangeException>(() => Corruptions.Apply(Images.Value, Corruption.Contrast, 6, 0));
+        using var flat = zeros(4, 784);
+        Should.Throw<ArgumentException>(() => Corruptions.Apply(flat, Corruption.Contrast, 1, 0));
+    }
+}
+
+/// <summary>Parameter and FLOP counts against hand-computed values.</summary>
+public class CostTests
+{
+    [Fact]
+    public void An_mlp_costs_two_flops_per_weight_and_masks_count_only_in_the_sparse_figure()
+    {
+        using var model = new Mlp([1, 4, 4], [8], 3);
+        var layers = FlopCounter.Layers(model);
+        layers.Select(l => (l.Kind, l.Weights, l.Biases, l.ForwardFlops)).ShouldBe([("linear", 128L, 8L, 256L), ("linear", 24L, 3L, 48L)]);
+        FlopCounter.ForwardFlops(model).ShouldBe(304);
+        FlopCounter.TrainingFlops(model, samples: 1000, epochs: 2).ShouldBe(3.0 * 304 * 1000 * 2);
+
+        using (no_grad()) model.MaskedLayers[0].Mask.narrow(0, 0, 4).zero_();   // half of the first layer's rows masked
+        model.MaskedLayers[0].RefreshMaskState();
+        var masked = FlopCounter.Layers(model)[0];
+        masked.NonZeroWeights.ShouldBe(64);
+        masked.SparseForwardFlops.ShouldBe(128);
+        masked.ForwardFlops.ShouldBe(256);   // computed densely
+    }
+
+    [Fact]
+    public void LeNet_small_convolutions_cost_per_output_position()
+    {
+        using var model = new LeNet5(LeNetSize.Small, [1, 28, 28], 10);
+        var layers = FlopCounter.Layers(model);
+        // conv1 1→16, 5×5, padding 2: 28×28 outputs; conv2 16→32, 5×5 on 14×14: 10×10 outputs; fc 800→256→128→10.
+        layers.Select(l => l.ForwardFlops).ShouldBe([2L * 400 * 784, 2L * 12800 * 100, 2L * 204800, 2L * 32768, 2L * 1280]);
+        FlopCounter.ForwardFlops(model).ShouldBe(3_664_896);
+        layers[0].Kind.ShouldBe("conv2d");
+    }
+}
