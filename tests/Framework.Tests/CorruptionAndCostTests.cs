@@ -94,3 +94,43 @@ public class CostTests
         layers[0].Kind.ShouldBe("conv2d");
     }
 }
+
+/// <summary>A real Fashion-MNIST run reports the corrupted test sets and its cost in results.json and in the report.</summary>
+public class CorruptedRunTests
+{
+    [Fact]
+    public void Results_carry_corrupted_metrics_beside_the_clean_ones_and_the_cost_of_the_run()
+    {
+        using var dir = new TempDir();
+        string run = Path.Combine(dir.Path, "run");
+        var result = Sne.Run("run", Repo.Example("fashion-mnist-sparse.yaml"), "--out", run, "--set", "data.train_subset=2000", "--set", "data.test_subset=500",
+            "--set", "parent.epochs=2", "--set", "children.count=2", "--set", "children.tuning.epochs=1",
+            "--set", "corruptions={kinds: [gaussian-noise, contrast, elastic-transform], severities: [1, 5]}");
+        result.ExitCode.ShouldBe(0, result.Output);
+        var r = Sne.Results(run);
+
+        var corrupted = r["corrupted"]!;
+        var table = corrupted["table"]!.AsArray();
+        table.Count.ShouldBe(6);
+        table.Select(t => $"{t!["kind"]}/{t["severity"]}").ShouldBe(["gaussian-noise/1", "gaussian-noise/5", "contrast/1", "contrast/5", "elastic-transform/1", "elastic-transform/5"]);
+        foreach (var key in new[] { "accuracy", "nll", "ece" })
+            corrupted["ensemble"]![key]!.GetValue<double>().ShouldBe(table.Average(t => t![$"ensemble_{key}"]!.GetValue<double>()), 1e-12);
+        // Severity 5 of contrast hurts far more than severity 1; the clean test accuracy is the best of all.
+        table[3]!["ensemble_accuracy"]!.GetValue<double>().ShouldBeLessThan(table[2]!["ensemble_accuracy"]!.GetValue<double>() - 0.1);
+        corrupted["ensemble"]!["accuracy"]!.GetValue<double>().ShouldBeLessThan(r["ensemble"]!["accuracy"]!.GetValue<double>());
+
+        var cost = r["cost"]!;
+        long forward = 2L * (784 * 512 + 512 * 512 + 512 * 10);
+        cost["forward_flops_per_sample"]!.GetValue<long>().ShouldBe(forward);
+        cost["masked_weights_computed_densely"]!.GetValue<bool>().ShouldBeTrue();
+        cost["epochs"]!["total"]!.GetValue<int>().ShouldBe(2 + 2 * 1);
+        cost["training_flops"]!["parent"]!.GetValue<double>().ShouldBe(3.0 * forward * 2000 * 2);
+        cost["training_flops"]!["relative_to_independent"]!.GetValue<double>().ShouldBe(2.0);
+        cost["parameters"]!["model"]!.GetValue<long>().ShouldBe(669_706);
+        cost["parameters"]!["ensemble_nonzero"]!.GetValue<long>().ShouldBe(r["members"]!.AsArray().Sum(m => m!["nonzero_parameters"]!.GetValue<long>()));
+
+        string md = File.ReadAllText(Path.Combine(run, "report.md"));
+        md.ShouldContain("## Corrupted test sets (mean over 6 corruption × severity sets)");
+        md.ShouldContain("## Cost (dense: masked weights are computed densely)");
+    }
+}

@@ -49,6 +49,12 @@ public sealed class ExperimentConfig
     /// </summary>
     public bool FailFast { get; init; }
 
+    /// <summary>
+    /// Evaluate the parent and the ensemble on corrupted copies of the test set (Fashion-MNIST-C) as well, and report
+    /// cAcc / cNLL / cECE (means over kinds × severities) beside the clean metrics; none (default) skips it.
+    /// </summary>
+    public CorruptionConfig? Corruptions { get; init; }
+
     /// <summary>Metrics computed for the parent, every member and the ensemble.</summary>
     public List<PluginSpec> Metrics { get; init; } = [PluginSpec.Named("accuracy"), PluginSpec.Named("nll"), PluginSpec.Named("ece")];
 
@@ -73,6 +79,11 @@ public sealed class ExperimentConfig
         if (Metrics.Count == 0) yield return ("metrics", "list at least one metric, e.g. [accuracy, nll, ece]");
         if ((Children.Keep > 0 || Children.TrustRegion is not null) && Data.Validation == 0)
             yield return ("data.validation", "model selection (children.keep) and the trust-region search score on the validation split: set data.validation > 0");
+        if (Corruptions is not null)
+        {
+            foreach (var p in Corruptions.Validate()) yield return p;
+            if (Data.Dataset != DatasetName.FashionMnist) yield return ("corruptions", "corruptions apply to image data (data.dataset: fashion-mnist)");
+        }
         if (Model.Type == ModelType.Lenet && Data.Dataset == DatasetName.Spirals)
             yield return ("model.type", "lenet needs 1×28×28 images; the spirals dataset has 2 inputs: use mlp");
     }
@@ -161,6 +172,26 @@ public sealed class ChildrenConfig
         if (Keep < 0 || Keep > Count) yield return ("children.keep", $"must be between 0 (keep all) and children.count ({Count}), got {Keep}");
         if (Maskable.Count == 0) yield return ("children.maskable", "list at least one pattern, e.g. [\"*\"]");
         if (TrustRegion is not null) foreach (var p in TrustRegion.Validate()) yield return p;
+    }
+}
+
+/// <summary>The <c>corruptions:</c> block: which corruptions, at which severities, from which seed.</summary>
+public sealed class CorruptionConfig
+{
+    /// <summary>Corruption kinds (default: all nine).</summary>
+    public List<Engine.Data.Corruption> Kinds { get; init; } = [.. Enum.GetValues<Engine.Data.Corruption>()];
+
+    /// <summary>Severities, each 1 … 5 (default: all five).</summary>
+    public List<int> Severities { get; init; } = [1, 2, 3, 4, 5];
+
+    /// <summary>Seed of the corrupted copies (independent of the run's seed, so every run sees the same Fashion-MNIST-C).</summary>
+    public long Seed { get; init; }
+
+    internal IEnumerable<(string, string)> Validate()
+    {
+        if (Kinds.Count == 0) yield return ("corruptions.kinds", "list at least one corruption");
+        if (Severities.Count == 0 || Severities.Any(s => s is < 1 or > Engine.Data.Corruptions.Severities))
+            yield return ("corruptions.severities", $"each severity must be 1 … {Engine.Data.Corruptions.Severities}, got [{string.Join(", ", Severities)}]");
     }
 }
 

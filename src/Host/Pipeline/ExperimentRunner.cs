@@ -271,6 +271,10 @@ public sealed class ExperimentRunner(PluginFactory plugins, PluginCatalog catalo
                 report.Remove("seconds");
                 results["trust_region"] = report;
             }
+            var memberObjects = members.Where(m => m["failed"] is null).ToList();
+            results["cost"] = RunCosts.Of(config, data, parentJson, memberObjects, selected.Select(i => memberJson[i]).ToList());
+            if (config.Corruptions is { } corruptions)
+                results["corrupted"] = CorruptedEvaluation.Run(corruptions, config, data, run, selected, Evaluation(config), logger);
             double data_ = parentSeconds["data"]!.GetValue<double>(), parentTraining = parentSeconds["training"]!.GetValue<double>();
             results["seconds"] = new JsonObject
             {

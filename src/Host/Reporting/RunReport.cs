@@ -280,6 +280,25 @@ public static class RunReport
             members.Add([m!["index"]!.ToString(), m["selected"]?.GetValue<bool>() == false ? "no" : "yes", .. memberMetrics.Select(k => Cell(m[k])), Cell(m["sparsity"]), Cell(m["seconds"])]);
         yield return ("Children", members);
 
+        if (results["corrupted"] is JsonObject corrupted)
+        {
+            var keys = corrupted["ensemble"]!.AsObject().Select(kv => kv.Key).ToArray();
+            var rows = new List<string[]>();
+            rows.Add(["model", .. keys.Select(k => "c" + k)]);
+            rows.Add(["parent", .. keys.Select(k => Cell(corrupted["parent"]![k]))]);
+            rows.Add(["ensemble", .. keys.Select(k => Cell(corrupted["ensemble"]![k]))]);
+            yield return ($"Corrupted test sets (mean over {corrupted["sets"]} corruption × severity sets)", rows);
+        }
+        if (results["cost"] is JsonObject cost)
+        {
+            yield return ("Cost (dense: masked weights are computed densely)",
+            [
+                ["forward FLOPs / sample", "epochs (parent + children)", "training FLOPs", "× independent", "ensemble parameters (non-zero)", "inference × independent"],
+                [cost["forward_flops_per_sample"]!.ToString(), $"{cost["epochs"]!["parent"]} + {cost["epochs"]!["children"]}",
+                 cost["training_flops"]!["total"]!.GetValue<double>().ToString("G4", CultureInfo.InvariantCulture), Cell(cost["training_flops"]!["relative_to_independent"]),
+                 $"{cost["parameters"]!["ensemble"]} ({cost["parameters"]!["ensemble_nonzero"]})", cost["inference_flops_per_sample"]!["relative_to_independent"]!.ToString()],
+            ]);
+        }
         if (results["seconds"] is JsonObject seconds)
             yield return ("Wall time (s)", [seconds.Select(kv => kv.Key).ToArray(), seconds.Select(kv => Cell(kv.Value)).ToArray()]);
         if (results["trust_region"]?["table"] is JsonArray table && table.Count > 0)
