@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace SubnetworkEnsembles.Engine.Models;
 
 /// <summary>
-/// Multilayer perceptron: flatten → [MaskedLinear → ReLU] × len(hidden) → MaskedLinear (logits).
+/// Multilayer perceptron: flatten → [MaskedLinear → ReLU (→ Dropout)] × len(hidden) → MaskedLinear (logits).
 /// Input [N, …] with ∏ inputShape features, output [N, classes].
 /// </summary>
 public sealed class Mlp : MaskedNetwork
@@ -13,7 +13,7 @@ public sealed class Mlp : MaskedNetwork
     private readonly long _features;
 
     /// <summary>Builds the MLP, e.g. inputShape [1, 28, 28], hidden [512, 512], classes 10.</summary>
-    public Mlp(long[] inputShape, IReadOnlyList<int> hidden, int classes) : base("Mlp")
+    public Mlp(long[] inputShape, IReadOnlyList<int> hidden, int classes, double dropout = 0) : base("Mlp")
     {
         InputShape = inputShape;
         Classes = classes;
@@ -24,6 +24,7 @@ public sealed class Mlp : MaskedNetwork
         {
             modules.Add(($"fc{i + 1}", new MaskedLinear(width, hidden[i])));
             modules.Add(($"relu{i + 1}", nn.ReLU()));
+            if (dropout > 0) modules.Add(($"dropout{i + 1}", nn.Dropout(dropout)));
             width = hidden[i];
         }
         modules.Add(("out", new MaskedLinear(width, classes, isOutputLayer: true)));

@@ -21,17 +21,21 @@ public sealed class ModelSpec
     /// <summary>LeNet-5 width preset: small (≈0.25 M), medium (≈1.0 M), large (≈4.0 M).</summary>
     public LeNetSize Size { get; init; } = LeNetSize.Small;
 
+    /// <summary>Dropout probability after every hidden activation (MLP: each hidden layer; LeNet: the two hidden fully-connected layers); 0 = none.</summary>
+    public double Dropout { get; init; }
+
     /// <summary>Problems with these settings, empty when valid.</summary>
     public IEnumerable<string> Validate()
     {
         if (Type == ModelType.Mlp && Hidden.Count == 0) yield return "hidden: give at least one hidden width, e.g. [512, 512]";
         foreach (var w in Hidden.Where(w => w <= 0)) yield return $"hidden: widths must be positive, got {w}";
+        if (Dropout is < 0 or >= 1 || double.IsNaN(Dropout)) yield return $"dropout: must be in [0, 1), got {Dropout}";
     }
 
     /// <summary>Builds a freshly initialised network (initialisation draws from torch's global generator).</summary>
     public MaskedNetwork Build(long[] inputShape, int classes) => Type switch
     {
-        ModelType.Mlp => new Mlp(inputShape, Hidden, classes),
-        _ => new LeNet5(Size, inputShape, classes),
+        ModelType.Mlp => new Mlp(inputShape, Hidden, classes, Dropout),
+        _ => new LeNet5(Size, inputShape, classes, Dropout),
     };
 }

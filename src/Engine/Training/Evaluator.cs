@@ -28,4 +28,40 @@ public static class Evaluator
         }
         finally { model.train(wasTraining); }
     }
+
+    /// <summary>
+    /// Monte-Carlo dropout: the mean of <paramref name="samples"/> softmax outputs [N, C] with dropout active (the
+    /// masks stay their targets). Dropout draws from torch's global generator, seeded here from <paramref name="seed"/>,
+    /// so the result is reproducible.
+    /// </summary>
+    public static Tensor McDropoutProbabilities(MaskedNetwork model, Tensor inputs, int samples, long seed, int batchSize = 1024)
+    {
+        bool wasTraining = model.training;
+        var stochastic = model.MaskedLayers.Select(l => l.StochasticMask).ToList();
+        foreach (var l in model.MaskedLayers) l.StochasticMask = null;
+        manual_seed(seed);
+        model.train();
+        try
+        {
+            using var _ = no_grad();
+            long n = inputs.shape[0];
+            var parts = new List<Tensor>();
+            for (long start = 0; start < n; start += batchSize)
+            {
+                using var scope = NewDisposeScope();
+                var x = inputs.narrow(0, start, Math.Min(batchSize, n - start));
+                var sum = zeros(x.shape[0], model.Classes, device: x.device);
+                for (int t = 0; t < samples; t++) sum.add_(nn.functional.softmax(model.call(x), 1));
+                parts.Add(sum.div_(samples).cpu().MoveToOuterDisposeScope());
+            }
+            var all = cat(parts, 0);
+            foreach (var p in parts) p.Dispose();
+            return all;
+        }
+        finally
+        {
+            if (!wasTraining) model.eval();
+            foreach (var (l, m) in model.MaskedLayers.Zip(stochastic)) l.StochasticMask = m;
+        }
+    }
 }

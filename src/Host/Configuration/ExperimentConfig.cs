@@ -49,6 +49,9 @@ public sealed class ExperimentConfig
     /// </summary>
     public bool FailFast { get; init; }
 
+    /// <summary>Monte-Carlo dropout baseline: also evaluate the parent as the mean of this many stochastic passes with dropout on (needs model.dropout &gt; 0); 0 = off.</summary>
+    public int McDropout { get; init; }
+
     /// <summary>
     /// Evaluate the parent and the ensemble on corrupted copies of the test set (Fashion-MNIST-C) as well, and report
     /// cAcc / cNLL / cECE (means over kinds × severities) beside the clean metrics; none (default) skips it.
@@ -79,6 +82,8 @@ public sealed class ExperimentConfig
         if (Metrics.Count == 0) yield return ("metrics", "list at least one metric, e.g. [accuracy, nll, ece]");
         if ((Children.Keep > 0 || Children.TrustRegion is not null) && Data.Validation == 0)
             yield return ("data.validation", "model selection (children.keep) and the trust-region search score on the validation split: set data.validation > 0");
+        if (McDropout < 0) yield return ("mc_dropout", $"must be ≥ 0 (0 = off), got {McDropout}");
+        if (McDropout > 0 && Model.Dropout == 0) yield return ("mc_dropout", "Monte-Carlo dropout needs dropout in the model: set model.dropout, e.g. 0.2");
         if (Corruptions is not null)
         {
             foreach (var p in Corruptions.Validate()) yield return p;

@@ -115,6 +115,15 @@ public sealed class ExperimentRunner(PluginFactory plugins, PluginCatalog catalo
         json["nonzero_parameters"] = parent.NonZeroParameterCount;
         json["history"] = HistoryJson(history);
         if (weights is not null) json["weights"] = weights;
+        if (config.McDropout > 0)
+        {
+            using var mcProbs = Evaluator.McDropoutProbabilities(parent, data.Test.Inputs, config.McDropout, Seeds.Derive(config.Seed, "mc-dropout"));
+            var mc = Evaluation(config).Single(mcProbs, labels).Values;
+            var mcJson = new JsonObject { ["samples"] = config.McDropout };
+            AddMetrics(mcJson, mc);
+            json["mc_dropout"] = mcJson;
+            logger.LogInformation("Parent with MC dropout ({Samples} passes) test: {Metrics}", config.McDropout, Format(mc));
+        }
         json["seconds"] = new JsonObject { ["data"] = dataSeconds, ["training"] = trainSeconds };
 
         if (config.Children.TrustRegion is not null)
