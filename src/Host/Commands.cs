@@ -52,6 +52,19 @@ public static class Commands
             yield return d;
     }
 
+    private static readonly Dictionary<string, PluginCatalog> Catalogs = [];
+
+    /// <summary>
+    /// The plugins in <paramref name="directories"/>, discovered once per process: a sweep resolves every point twice
+    /// (validation, then its run) and must not load the same assemblies into new contexts each time.
+    /// </summary>
+    private static PluginCatalog Catalog(IReadOnlyList<string> directories, ILogger log)
+    {
+        string key = string.Join('\n', directories.Select(Path.GetFullPath).Distinct()) + "\0" + Environment.GetEnvironmentVariable(PluginCatalog.AllowlistVariable);
+        if (!Catalogs.TryGetValue(key, out var catalog)) Catalogs[key] = catalog = PluginCatalog.Discover(directories, log);
+        return catalog;
+    }
+
     /// <summary><c>sne run</c>: validate everything, then train and evaluate into a run directory.</summary>
     public static int Run(RunRequest request, CancellationToken cancellation) =>
         Guard(request.Verbose, () => Execute(request, train: true, cancellation));
@@ -122,7 +135,7 @@ public static class Commands
                 throw new ConfigException((binder.LocationOf(config.Plugins, "Directories") ?? new ConfigLocation(request.ConfigPath, 0, 0, "")) with { KeyPath = $"plugins.directories[{i}]" },
                     $"plugin directory {configured[i]} does not exist");
         var directories = DefaultPluginDirectories().Concat(request.PluginDirectories).Concat(configured).ToList();
-        var catalog = PluginCatalog.Discover(directories, log);
+        var catalog = Catalog(directories, log);
         ExperimentLoader.Resolve(config, binder, catalog);
         // The resolved config names its plugin folders absolutely, so it can be run from any directory (e.g. by Slurm).
         var absolute = ExperimentLoader.PluginDirectories(document, config).ToList();
@@ -193,8 +206,7 @@ public static class Commands
         }
 
         string resolved = ResolvedConfigWriter.ToYaml(config);
-        if (point is not null && !request.Force && outputDirectory is not null && File.Exists(Path.Combine(outputDirectory, "results.json"))
-            && File.Exists(Path.Combine(outputDirectory, "config.yaml")) && File.ReadAllText(Path.Combine(outputDirectory, "config.yaml")) == resolved)
+        if (point is not null && !request.Force && outputDirectory is not null && RunDirectory.IsFinished(outputDirectory, resolved))
         {
             log.LogInformation("Sweep point {Index}: done earlier ({Directory})", point.Index, outputDirectory);
             return (ExitCodes.Ok, Path.GetFullPath(outputDirectory));

@@ -13,20 +13,25 @@ public static class Evaluator
         model.eval();
         try
         {
-            using var _ = no_grad();
-            long n = inputs.shape[0];
-            var parts = new List<Tensor>();
-            for (long start = 0; start < n; start += batchSize)
-            {
-                using var scope = NewDisposeScope();
-                var x = inputs.narrow(0, start, Math.Min(batchSize, n - start));
-                parts.Add(nn.functional.softmax(model.call(x), 1).cpu().MoveToOuterDisposeScope());
-            }
-            var all = cat(parts, 0);
-            foreach (var p in parts) p.Dispose();
-            return all;
+            return Batched(inputs, batchSize, x => nn.functional.softmax(model.call(x), 1));
         }
         finally { model.train(wasTraining); }
+    }
+
+    /// <summary>Applies <paramref name="probabilities"/> to batches of <paramref name="inputs"/> without gradients; concatenated on the CPU.</summary>
+    private static Tensor Batched(Tensor inputs, int batchSize, Func<Tensor, Tensor> probabilities)
+    {
+        using var _ = no_grad();
+        long n = inputs.shape[0];
+        var parts = new List<Tensor>();
+        for (long start = 0; start < n; start += batchSize)
+        {
+            using var scope = NewDisposeScope();
+            parts.Add(probabilities(inputs.narrow(0, start, Math.Min(batchSize, n - start))).cpu().MoveToOuterDisposeScope());
+        }
+        var all = cat(parts, 0);
+        foreach (var p in parts) p.Dispose();
+        return all;
     }
 
     /// <summary>
@@ -43,20 +48,12 @@ public static class Evaluator
         model.train();
         try
         {
-            using var _ = no_grad();
-            long n = inputs.shape[0];
-            var parts = new List<Tensor>();
-            for (long start = 0; start < n; start += batchSize)
+            return Batched(inputs, batchSize, x =>
             {
-                using var scope = NewDisposeScope();
-                var x = inputs.narrow(0, start, Math.Min(batchSize, n - start));
                 var sum = zeros(x.shape[0], model.Classes, device: x.device);
                 for (int t = 0; t < samples; t++) sum.add_(nn.functional.softmax(model.call(x), 1));
-                parts.Add(sum.div_(samples).cpu().MoveToOuterDisposeScope());
-            }
-            var all = cat(parts, 0);
-            foreach (var p in parts) p.Dispose();
-            return all;
+                return sum.div_(samples);
+            });
         }
         finally
         {

@@ -28,9 +28,7 @@ public sealed class EnsemblePredictor : IDisposable
         foreach (int i in MemberIndices)
         {
             if (!File.Exists(run.ChildCheckpoint(i))) throw new UsageException($"{run.ChildCheckpoint(i)} is missing: member {i} cannot be loaded");
-            RunDirectory.VerifyCheckpoint(run.ChildCheckpoint(i));
-            var model = config.Model.Build(inputShape, classes);
-            model.LoadCheckpoint(run.ChildCheckpoint(i));
+            var model = RunDirectory.LoadModel(config.Model, inputShape, classes, run.ChildCheckpoint(i));
             model.to(device);
             model.eval();
             _members.Add(model);

@@ -28,9 +28,7 @@ public static class CorruptedEvaluation
         {
             foreach (var file in members.Select(run.ChildCheckpoint).Prepend(run.ParentCheckpoint))
             {
-                RunDirectory.VerifyCheckpoint(file);
-                var model = config.Model.Build(data.InputShape, data.Classes);
-                model.LoadCheckpoint(file);
+                var model = RunDirectory.LoadModel(config.Model, data.InputShape, data.Classes, file);
                 model.to(device);
                 models.Add(model);
             }

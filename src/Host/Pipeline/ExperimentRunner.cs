@@ -169,9 +169,7 @@ public sealed class ExperimentRunner(PluginFactory plugins, PluginCatalog catalo
         try
         {
             var clock = Stopwatch.StartNew();
-            using var parent = config.Model.Build(data.InputShape, data.Classes);
-            RunDirectory.VerifyCheckpoint(run.ParentCheckpoint);
-            parent.LoadCheckpoint(run.ParentCheckpoint);
+            using var parent = RunDirectory.LoadModel(config.Model, data.InputShape, data.Classes, run.ParentCheckpoint);
             parent.to(device);
             var overrides = TrustRegionOverrides(config, run);
             var sampler = plugins.Create<ISubnetworkSampler>(config.Children.Sampler, overrides.Sampler);

@@ -85,6 +85,16 @@ public sealed class RunDirectory
     /// <summary>A path inside the run directory.</summary>
     public string Combine(params string[] parts) => System.IO.Path.Combine([Path, .. parts]);
 
+    /// <summary>Whether <paramref name="path"/> holds a finished run (results.json) of exactly <paramref name="resolvedConfig"/>.</summary>
+    public static bool IsFinished(string path, string resolvedConfig)
+    {
+        var run = new RunDirectory(System.IO.Path.GetFullPath(path));
+        return File.Exists(run.ResultsFile) && SameConfig(run, resolvedConfig);
+    }
+
+    private static bool SameConfig(RunDirectory run, string resolvedConfig) =>
+        File.Exists(run.ConfigFile) && File.ReadAllText(run.ConfigFile) == resolvedConfig;
+
     /// <summary>
     /// Creates a run directory, or continues an unfinished one. <list type="bullet">
     /// <item>A finished run (results.json) is refused unless <paramref name="force"/>, which starts it afresh.</item>
@@ -100,7 +110,7 @@ public sealed class RunDirectory
         var run = new RunDirectory(full);
         bool finished = File.Exists(run.ResultsFile);
         if (finished && !force) throw new RunDirectoryExistsException(full);
-        bool sameConfig = File.Exists(run.ConfigFile) && File.ReadAllText(run.ConfigFile) == resolvedConfig;
+        bool sameConfig = SameConfig(run, resolvedConfig);
         if (File.Exists(run.ConfigFile) && !sameConfig && !force)
             throw new RunDirectoryExistsException(full, $"{full} holds an unfinished run of a different configuration (its config.yaml); " +
                 "resume it with that configuration, choose another --out, or pass --force to replace it");
@@ -127,6 +137,23 @@ public sealed class RunDirectory
     {
         string sidecar = file + ".sha256";
         return File.Exists(file) && File.Exists(sidecar) && File.ReadAllText(sidecar).Trim() == Sha256(file);
+    }
+
+    /// <summary>Builds <paramref name="model"/> for the data's shape and loads the verified checkpoint <paramref name="file"/> into it (on the CPU).</summary>
+    public static Engine.Models.MaskedNetwork LoadModel(Engine.Models.ModelSpec model, long[] inputShape, int classes, string file)
+    {
+        VerifyCheckpoint(file);
+        var network = model.Build(inputShape, classes);
+        try
+        {
+            network.LoadCheckpoint(file);
+            return network;
+        }
+        catch
+        {
+            network.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Throws <see cref="CorruptFileException"/> unless <paramref name="file"/> matches its recorded SHA-256.</summary>

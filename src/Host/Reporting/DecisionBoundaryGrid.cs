@@ -39,9 +39,7 @@ public static class DecisionBoundaryGrid
         var noiseSpec = new PluginSpec { Type = "noise", Kind = PluginKind.Perturbation, BoundOptions = Activator.CreateInstance(noise.OptionsType) };
         var samplerSpec = new PluginSpec { Type = "bernoulli", Kind = PluginKind.Sampler, BoundOptions = Activator.CreateInstance(bernoulli.OptionsType) };
 
-        using var parent = config.Model.Build(data.InputShape, data.Classes);
-        RunDirectory.VerifyCheckpoint(run.ParentCheckpoint);
-        parent.LoadCheckpoint(run.ParentCheckpoint);
+        using var parent = RunDirectory.LoadModel(config.Model, data.InputShape, data.Classes, run.ParentCheckpoint);
         using var mesh = Mesh(out double[] axis);
         var testPoints = data.Test.Inputs.cpu().data<float>().ToArray();
         var testLabels = data.Test.Labels.cpu().data<long>().ToArray();

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using SubnetworkEnsembles.Host.Pipeline;
@@ -80,7 +79,4 @@ public static class TrainingLogs
                 record[key] = d;
         return record;
     }
-
-    /// <summary>Invariant text of a number, for tables.</summary>
-    public static string F(double value, int digits = 4) => value.ToString("F" + digits, CultureInfo.InvariantCulture);
 }
