@@ -94,8 +94,19 @@ var report = new Command("report", "Write report.md, a self-contained report.htm
 { runDirArgument, verboseOption };
 report.SetAction(r => Commands.Report(r.GetValue(runDirArgument)!, r.GetValue(verboseOption)));
 
+var suiteArgument = new Argument<string>("suite") { Description = "default (the tables of docs/RESULTS.md, about 1.5 h on 2 cores) or smoke (every table on tiny data, a few minutes)", DefaultValueFactory = _ => "default" };
+var seedsOption = new Option<int?>("--seeds") { Description = "Seeds per table (default: 3, and 2 for T2/T5; smoke: 1)" };
+var tablesOption = new Option<string[]>("--tables") { Description = "Only these tables, e.g. --tables T1 --tables T3 (default: all)" };
+var examplesOption = new Option<string?>("--examples") { Description = "The folder holding examples/ (default: found upward from the current directory)" };
+var bench = new Command("bench", "Run a benchmark suite (T1–T6 of SPEC §2–§5 with the baselines) over seeds and write T*.csv, T*.md and suite.md with mean ± s.e.\n" +
+    "Finished runs are kept, so an interrupted suite resumes.\n" +
+    "Examples:\n  sne bench smoke --out runs/bench-smoke\n  sne bench default --out runs/bench --tables T1 --seeds 3")
+{ suiteArgument, outOption, seedsOption, tablesOption, examplesOption, pluginsOption, verboseOption };
+bench.SetAction(r => Commands.Bench(r.GetValue(suiteArgument)!, r.GetValue(outOption), r.GetValue(seedsOption), r.GetValue(tablesOption) ?? [],
+    r.GetValue(examplesOption), r.GetValue(pluginsOption) ?? [], r.GetValue(verboseOption), CancellationToken.None));
+
 var root = new RootCommand("sne — Subnetwork Ensembles: train a parent, spawn perturbed subnetwork children, ensemble them.")
-{ run, validate, plugins, submit, status, grow, predict, report };
+{ run, validate, plugins, submit, status, grow, predict, report, bench };
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)
 {

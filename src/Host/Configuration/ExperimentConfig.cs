@@ -11,6 +11,18 @@ public sealed class ExperimentConfig
     /// <summary>Name of the experiment; the default run directory is runs/&lt;name&gt;-&lt;time&gt;.</summary>
     public string Name { get; init; } = "experiment";
 
+    /// <summary>
+    /// The method's name as it appears in results.json, reports and benchmark tables (a label: what runs is set by the
+    /// other keys; examples/baselines/ has one file per baseline method).
+    /// </summary>
+    public string Method { get; init; } = "subnetwork-ensemble";
+
+    /// <summary>
+    /// Costs (results.json "cost") are stated relative to one independent model trained this many epochs on the whole
+    /// training split; 0 = parent.epochs.
+    /// </summary>
+    public int ReferenceEpochs { get; init; }
+
     /// <summary>The run's seed: every random draw derives from it (and the child index).</summary>
     public long Seed { get; init; }
 
@@ -82,6 +94,10 @@ public sealed class ExperimentConfig
         if (Metrics.Count == 0) yield return ("metrics", "list at least one metric, e.g. [accuracy, nll, ece]");
         if ((Children.Keep > 0 || Children.TrustRegion is not null) && Data.Validation == 0)
             yield return ("data.validation", "model selection (children.keep) and the trust-region search score on the validation split: set data.validation > 0");
+        if (ReferenceEpochs < 0) yield return ("reference_epochs", $"must be ≥ 0 (0 = parent.epochs), got {ReferenceEpochs}");
+        if (string.IsNullOrWhiteSpace(Method)) yield return ("method", "give the method a name, e.g. subnetwork-ensemble");
+        if (Children.Start == ChildStart.Scratch && Children.Sampler.Type != "full")
+            yield return ("children.sampler", $"children trained from scratch (children.start: scratch) have no parent to take a subnetwork of: use sampler full, got '{Children.Sampler.Type}'");
         if (McDropout < 0) yield return ("mc_dropout", $"must be ≥ 0 (0 = off), got {McDropout}");
         if (McDropout > 0 && Model.Dropout == 0) yield return ("mc_dropout", "Monte-Carlo dropout needs dropout in the model: set model.dropout, e.g. 0.2");
         if (Corruptions is not null)
@@ -116,9 +132,22 @@ public class TrainingConfig
     /// <summary>The learning-rate schedule plugin (constant, one-cycle, linear-decay, …) with its options.</summary>
     public PluginSpec Schedule { get; init; } = PluginSpec.Named("one-cycle");
 
+    /// <summary>
+    /// Share of the training split this stage trains on, drawn afresh for the stage from its seed (bagging: 0.9 =
+    /// a random 90 % subset); 1 = all rows.
+    /// </summary>
+    public double Subset { get; init; } = 1;
+
+    /// <summary>Draw the stage's rows with replacement (a bootstrap sample of subset × N rows) instead of without.</summary>
+    public bool Bootstrap { get; init; }
+
+    /// <summary>Rows this stage trains on out of <paramref name="trainRows"/>.</summary>
+    public long Rows(long trainRows) => Subset >= 1 && !Bootstrap ? trainRows : Math.Max(1, (long)Math.Round(Subset * trainRows));
+
     internal IEnumerable<(string, string)> Validate(string path, int minEpochs)
     {
         if (Epochs < minEpochs) yield return ($"{path}.epochs", $"must be ≥ {minEpochs}, got {Epochs}");
+        if (!(Subset > 0 && Subset <= 1)) yield return ($"{path}.subset", $"must be in (0, 1] (the share of training rows), got {Subset}");
         if (BatchSize < 1) yield return ($"{path}.batch_size", $"must be ≥ 1, got {BatchSize}");
     }
 }
@@ -140,8 +169,18 @@ public sealed class ParentConfig : TrainingConfig
 /// <summary>The <c>children:</c> block.</summary>
 public sealed class ChildrenConfig
 {
-    /// <summary>Number of children (ensemble members).</summary>
+    /// <summary>Number of children (ensemble members); 0 with <see cref="IncludeParent"/> = the parent alone (an independent model).</summary>
     public int Count { get; init; } = 6;
+
+    /// <summary>
+    /// What each child starts from before ϕ and ξ: <c>parent</c> (the trained parent; Subnetwork Ensembles),
+    /// <c>previous</c> (child i − 1's final weights, child 0 the parent's: snapshot ensembles and FGE, members along
+    /// one trajectory) or <c>scratch</c> (a fresh initialisation seeded by (seed, child): dense ensembles, bagging).
+    /// </summary>
+    public ChildStart Start { get; init; } = ChildStart.Parent;
+
+    /// <summary>The parent is a member of the ensemble too (member index −1, first): snapshot and dense ensembles, bagging, independent models.</summary>
+    public bool IncludeParent { get; init; }
 
     /// <summary>Whether the output layer's weight is masked too (biases never are).</summary>
     public bool MaskOutputLayer { get; init; } = true;
@@ -172,7 +211,8 @@ public sealed class ChildrenConfig
 
     internal IEnumerable<(string, string)> Validate()
     {
-        if (Count < 1) yield return ("children.count", $"must be ≥ 1, got {Count}");
+        if (Count < (IncludeParent ? 0 : 1))
+            yield return ("children.count", IncludeParent ? $"must be ≥ 0, got {Count}" : $"must be ≥ 1 (or 0 with include_parent: true, the parent alone), got {Count}");
         if (Tuning is not null) foreach (var p in Tuning.Validate("children.tuning", minEpochs: 0)) yield return p;
         if (Keep < 0 || Keep > Count) yield return ("children.keep", $"must be between 0 (keep all) and children.count ({Count}), got {Keep}");
         if (Maskable.Count == 0) yield return ("children.maskable", "list at least one pattern, e.g. [\"*\"]");
@@ -208,6 +248,17 @@ public sealed class PluginsConfig
     /// plugins built with sne and any given with --plugins.
     /// </summary>
     public List<string> Directories { get; init; } = [];
+}
+
+/// <summary>What a child starts from (children.start).</summary>
+public enum ChildStart
+{
+    /// <summary>The trained parent.</summary>
+    Parent,
+    /// <summary>The previous child's final weights (child 0: the parent's).</summary>
+    Previous,
+    /// <summary>A fresh initialisation seeded by (seed, child index).</summary>
+    Scratch,
 }
 
 /// <summary>Validation score used to rank children in model selection.</summary>

@@ -27,8 +27,8 @@ public sealed class EnsemblePredictor : IDisposable
         MemberIndices = results["ensemble"]!["member_indices"]!.AsArray().Select(n => n!.GetValue<int>()).ToList();
         foreach (int i in MemberIndices)
         {
-            if (!File.Exists(run.ChildCheckpoint(i))) throw new UsageException($"{run.ChildCheckpoint(i)} is missing: member {i} cannot be loaded");
-            var model = RunDirectory.LoadModel(config.Model, inputShape, classes, run.ChildCheckpoint(i));
+            if (!File.Exists(run.MemberCheckpoint(i))) throw new UsageException($"{run.MemberCheckpoint(i)} is missing: member {i} cannot be loaded");
+            var model = RunDirectory.LoadModel(config.Model, inputShape, classes, run.MemberCheckpoint(i));
             model.to(device);
             model.eval();
             _members.Add(model);
@@ -36,7 +36,7 @@ public sealed class EnsemblePredictor : IDisposable
         _combiner = plugins.Create<IEnsembleCombiner>(config.Combiner);
     }
 
-    /// <summary>The child indices of the members.</summary>
+    /// <summary>The child indices of the members (−1: the parent, with children.include_parent).</summary>
     public IReadOnlyList<int> MemberIndices { get; }
 
     /// <summary>Member probabilities [M, N, C] and the combined ensemble probabilities [N, C] of <paramref name="inputs"/>.</summary>

@@ -27,8 +27,12 @@ public sealed class ChildBuilder(ExperimentConfig config, DataSplits data, Devic
     public IReadOnlyList<IMaskableWeight> Maskable(MaskedNetwork model) =>
         model.MaskableWeights.Where(w => (config.Children.MaskOutputLayer || !w.IsOutputLayer) && _maskable.Any(r => r.IsMatch(w.Name))).ToList();
 
-    /// <summary>Builds child <paramref name="index"/>, tuned when <paramref name="tune"/> and a tuning stage is configured.</summary>
-    public (MaskedNetwork Child, IReadOnlyList<EpochRecord> History) Build(int index, bool tune, CancellationToken cancellation)
+    /// <summary>
+    /// Builds child <paramref name="index"/>, tuned when <paramref name="tune"/> and a tuning stage is configured. It starts
+    /// from <paramref name="start"/> (children.start: previous — the previous child), else from the parent, or, with
+    /// children.start: scratch, from a fresh initialisation seeded by (seed, stream, index).
+    /// </summary>
+    public (MaskedNetwork Child, IReadOnlyList<EpochRecord> History) Build(int index, bool tune, CancellationToken cancellation, MaskedNetwork? start = null)
     {
         int setSize = sampler.SetSize;
         int s = index / setSize;
@@ -41,11 +45,13 @@ public sealed class ChildBuilder(ExperimentConfig config, DataSplits data, Devic
             if (_set.Count != setSize)
                 throw new InvalidOperationException($"sampler '{config.Children.Sampler.Type}' returned {_set.Count} masks for a set of {setSize}");
         }
+        bool scratch = config.Children.Start == ChildStart.Scratch;
+        if (scratch) manual_seed(Seeds.Derive(config.Seed, stream + "child-init", index));
         var child = config.Model.Build(data.InputShape, data.Classes);
         try
         {
             child.to(device);
-            child.CopyFrom(parent);
+            if (!scratch) child.CopyFrom(start ?? parent);
             var weights = Maskable(child);
             using (var deviceMask = new ChildMask(_set![index % setSize].Masks.ToDictionary(kv => kv.Key, kv => kv.Value.to(device))))
             using (var own = Seeds.Generator(config.Seed, stream + "perturbation", index))
@@ -73,6 +79,8 @@ public sealed class ChildBuilder(ExperimentConfig config, DataSplits data, Devic
     /// <summary>
     /// Trains <paramref name="model"/> for one stage (parent or child) with the stage's optimiser and schedule plugins;
     /// with <paramref name="checkpoints"/> it continues from a saved point and saves after every epoch and on interruption.
+    /// A stage with subset &lt; 1 or bootstrap trains on its own rows of the training split, drawn from a generator seeded
+    /// by the stage's shuffle seed (so the same stage always sees the same rows).
     /// </summary>
     public static IReadOnlyList<EpochRecord> TrainStage(Trainer trainer, PluginFactory plugins, MaskedNetwork model, DataSplits data,
         TrainingConfig stage, string label, long shuffleSeed, Action<TrainingProgress>? beforeStep, CancellationToken cancellation,
@@ -82,7 +90,21 @@ public sealed class ChildBuilder(ExperimentConfig config, DataSplits data, Devic
         var schedule = plugins.Create<ISchedule>(stage.Schedule);
         using var optimizer = factory.Create(model.parameters().ToList(), schedule.At(0, 1).LearningRate);
         using var shuffle = new Generator((ulong)shuffleSeed);
-        return trainer.Train(model, data.Train, new TrainingSettings(stage.Epochs, stage.BatchSize), optimizer, schedule, shuffle, label, beforeStep, cancellation, checkpoints);
+        using var rows = StageRows(data.Train, stage, shuffleSeed);
+        return trainer.Train(model, rows ?? data.Train, new TrainingSettings(stage.Epochs, stage.BatchSize), optimizer, schedule, shuffle, label, beforeStep, cancellation, checkpoints);
+    }
+
+    /// <summary>The stage's own training rows (null = the whole split): subset × N rows, without or (bootstrap) with replacement.</summary>
+    public static InMemoryDataset? StageRows(InMemoryDataset train, TrainingConfig stage, long shuffleSeed)
+    {
+        if (stage.Subset >= 1 && !stage.Bootstrap) return null;
+        long n = train.Count, take = stage.Rows(n);
+        using var generator = new Generator((ulong)Seeds.Derive(shuffleSeed, "stage-rows"));
+        using var drawn = stage.Bootstrap
+            ? randint(0, n, [take], dtype: int64, generator: generator)
+            : randperm(n, generator: generator, dtype: int64);
+        using var indices = drawn.narrow(0, 0, take).to(train.Inputs.device);
+        return train.Select(indices);
     }
 
     /// <summary>A glob ('*', '?') as an anchored regular expression.</summary>

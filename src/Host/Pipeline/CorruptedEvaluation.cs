@@ -1,3 +1,4 @@
+using SubnetworkEnsembles.Abstractions;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using SubnetworkEnsembles.Engine.Data;
@@ -12,7 +13,8 @@ namespace SubnetworkEnsembles.Host.Pipeline;
 /// <summary>
 /// Fashion-MNIST-C evaluation (results.json "corrupted"): the parent and the ensemble (selected members from their
 /// checkpoints, combined as configured) on every configured corruption × severity of the test set (see
-/// <see cref="Corruptions"/>), one row each, and the means over rows — cAcc, cNLL, cECE — beside the clean metrics.
+/// <see cref="Corruptions"/>), one row each, and the means over rows — cAcc, cNLL, cECE — beside the clean metrics;
+/// with mc_dropout also the parent's Monte-Carlo dropout prediction ("parent_mc_dropout").
 /// </summary>
 public static class CorruptedEvaluation
 {
@@ -26,7 +28,7 @@ public static class CorruptedEvaluation
         var models = new List<MaskedNetwork>();
         try
         {
-            foreach (var file in members.Select(run.ChildCheckpoint).Prepend(run.ParentCheckpoint))
+            foreach (var file in members.Select(run.MemberCheckpoint).Prepend(run.ParentCheckpoint))
             {
                 var model = RunDirectory.LoadModel(config.Model, data.InputShape, data.Classes, file);
                 model.to(device);
@@ -44,7 +46,11 @@ public static class CorruptedEvaluation
                     var parent = evaluation.Single(Evaluator.Probabilities(models[0], corrupted), labels).Values;
                     var ensemble = evaluation.Ensemble(stack(models.Skip(1).Select(m => Evaluator.Probabilities(m, corrupted)).ToList(), 0), labels).Values;
                     var row = new JsonObject { ["kind"] = ConfigNames.EnumValue(kind), ["severity"] = severity };
-                    foreach (var (who, values) in new[] { ("parent", parent), ("ensemble", ensemble) })
+                    var evaluated = new List<(string, IReadOnlyDictionary<string, double>)> { ("parent", parent), ("ensemble", ensemble) };
+                    if (config.McDropout > 0)   // the Monte-Carlo dropout prediction of the parent, seeded per set
+                        evaluated.Add(("parent_mc_dropout", evaluation.Single(Evaluator.McDropoutProbabilities(models[0], corrupted, config.McDropout,
+                            Seeds.Derive(config.Seed, $"mc-dropout/{ConfigNames.EnumValue(kind)}", severity)), labels).Values));
+                    foreach (var (who, values) in evaluated)
                         foreach (var key in keys.Where(values.ContainsKey))
                         {
                             row[$"{who}_{key}"] = values[key];
@@ -59,6 +65,7 @@ public static class CorruptedEvaluation
             {
                 ["seed"] = settings.Seed, ["sets"] = n, ["parent"] = Means("parent"), ["ensemble"] = Means("ensemble"), ["table"] = rows,
             };
+            if (config.McDropout > 0) result["parent_mc_dropout"] = Means("parent_mc_dropout");
             logger.LogInformation("Corrupted test sets ({Sets}): parent {Parent}; ensemble {Ensemble}", n,
                 string.Join(", ", result["parent"]!.AsObject().Select(kv => $"c{kv.Key} {kv.Value!.GetValue<double>():F4}")),
                 string.Join(", ", result["ensemble"]!.AsObject().Select(kv => $"c{kv.Key} {kv.Value!.GetValue<double>():F4}")));

@@ -111,6 +111,7 @@ public sealed class ExperimentRunner(PluginFactory plugins, PluginCatalog catalo
         logger.LogInformation("Parent test: {Metrics}", Format(evaluation.Values));
         var json = new JsonObject();
         AddMetrics(json, evaluation.Values);
+        json["train_rows"] = config.Parent.Rows(data.Train.Count);
         json["parameters"] = parent.ParameterCount;
         json["nonzero_parameters"] = parent.NonZeroParameterCount;
         json["history"] = HistoryJson(history);
@@ -171,18 +172,25 @@ public sealed class ExperimentRunner(PluginFactory plugins, PluginCatalog catalo
             var clock = Stopwatch.StartNew();
             using var parent = RunDirectory.LoadModel(config.Model, data.InputShape, data.Classes, run.ParentCheckpoint);
             parent.to(device);
+            using var previous = config.Children.Start == ChildStart.Previous && index > 0 ? PreviousChild(config, data, run, index) : null;
+            previous?.to(device);
             var overrides = TrustRegionOverrides(config, run);
             var sampler = plugins.Create<ISubnetworkSampler>(config.Children.Sampler, overrides.Sampler);
             var perturbation = plugins.Create<IPerturbation>(config.Children.Perturbation, overrides.Perturbation);
             using var builder = new ChildBuilder(config, data, device, NewTrainer(), parent, plugins, sampler, perturbation);
-            var (child, history) = builder.Build(index, tune: true, cancellation);
+            var (child, history) = builder.Build(index, tune: true, cancellation, previous);
             using (child)
             {
                 var evaluation = Evaluation(config);
                 using var probs = Evaluator.Probabilities(child, data.Test.Inputs);
                 using var labels = data.Test.Labels.cpu();
                 var values = evaluation.Single(probs, labels).Values;
-                var member = new JsonObject { ["index"] = index, ["set"] = index / sampler.SetSize };
+                var member = new JsonObject
+                {
+                    ["index"] = index, ["set"] = index / sampler.SetSize,
+                    ["start"] = config.Children.Start switch { ChildStart.Scratch => "scratch", ChildStart.Previous when index > 0 => $"child {index - 1}", _ => "parent" },
+                    ["train_rows"] = config.Children.Tuning is { Epochs: > 0 } t ? t.Rows(data.Train.Count) : 0,
+                };
                 AddMetrics(member, values);
                 if (config.Children.Keep > 0)
                 {
@@ -212,6 +220,15 @@ public sealed class ExperimentRunner(PluginFactory plugins, PluginCatalog catalo
         }
     }
 
+    /// <summary>children.start: previous — child <paramref name="index"/> − 1, which must have finished.</summary>
+    private static MaskedNetwork PreviousChild(ExperimentConfig config, DataSplits data, RunDirectory run, int index)
+    {
+        if (!RunStatus.ChildFinished(run, index - 1))
+            throw new InvalidOperationException($"child {index} starts from child {index - 1} (children.start: previous), which has not finished" +
+                (File.Exists(run.ChildFailure(index - 1)) ? $": {File.ReadAllText(run.ChildFailure(index - 1)).Trim()}" : " (run the children in order)"));
+        return RunDirectory.LoadModel(config.Model, data.InputShape, data.Classes, run.ChildCheckpoint(index - 1));
+    }
+
     /// <summary>Stage 3: gathers every child, selects, combines and evaluates; writes predictions and returns results.json's content.</summary>
     public JsonObject RunEnsemble(ExperimentConfig config, DataSplits data, RunDirectory run)
     {
@@ -222,7 +239,8 @@ public sealed class ExperimentRunner(PluginFactory plugins, PluginCatalog catalo
         bool Excludable(int i) => !config.FailFast && RunStatus.ChildDiverged(run, i);
         if (status.Missing.Count > 0 || status.Failed.Keys.Any(i => !Excludable(i)))
             throw new IncompleteRunException($"{run.Path}: cannot gather the ensemble: " + status.Describe());
-        if (status.Done.Count == 0) throw new IncompleteRunException($"{run.Path}: every child failed, there is no ensemble: " + status.Describe());
+        bool withParent = config.Children.IncludeParent;
+        if (status.Done.Count == 0 && !withParent) throw new IncompleteRunException($"{run.Path}: every child failed, there is no ensemble: " + status.Describe());
         if (status.Failed.Count > 0)
             logger.LogWarning("The ensemble is evaluated without the failed {Which}: {Reasons}", status.Failed.Count == 1 ? "child" : "children", status.Describe());
         var parentJson = JsonNode.Parse(File.ReadAllText(run.ParentResults))!.AsObject();
@@ -239,20 +257,26 @@ public sealed class ExperimentRunner(PluginFactory plugins, PluginCatalog catalo
             .Select(i => memberJson.TryGetValue(i, out var m) ? m : new JsonObject { ["index"] = i, ["failed"] = status.Failed[i], ["selected"] = false })
             .ToList();
 
-        var probs = selected.Select(i => NpyFile.ReadFloat32(run.ChildPredictions(i))).ToList();
+        // With include_parent the parent is member −1, first.
+        var memberIndices = withParent ? selected.Prepend(-1).ToList() : selected;
+        var probs = memberIndices.Select(i => NpyFile.ReadFloat32(i < 0 ? run.Combine("predictions", "parent.npy") : run.ChildPredictions(i))).ToList();
         try
         {
             using var stacked = stack(probs, 0);
             using var labels = data.Test.Labels.cpu();
             var evaluation = Evaluation(config).Ensemble(stacked, labels);
-            logger.LogInformation("Ensemble of {Count} test: {Metrics} (parent: {Parent})", selected.Count, Format(evaluation.Values),
+            logger.LogInformation("Ensemble of {Count} test: {Metrics} (parent: {Parent})", memberIndices.Count, Format(evaluation.Values),
                 string.Join(", ", evaluation.Values.Keys.Where(k => parentJson[k] is not null).Select(k => $"{k} {parentJson[k]!.GetValue<double>():F4}")));
             if (config.SavePredictions)
             {
                 NpyFile.Write(run.Combine("predictions", "members.npy"), stacked);
                 NpyFile.Write(run.Combine("predictions", "labels.npy"), labels);
             }
-            var ensembleJson = new JsonObject { ["combiner"] = config.Combiner.Type, ["members"] = selected.Count, ["member_indices"] = new JsonArray(selected.Select(i => (JsonNode)i).ToArray()) };
+            var ensembleJson = new JsonObject
+            {
+                ["combiner"] = config.Combiner.Type, ["members"] = memberIndices.Count, ["includes_parent"] = withParent,
+                ["member_indices"] = new JsonArray(memberIndices.Select(i => (JsonNode)i).ToArray()),
+            };
             AddMetrics(ensembleJson, evaluation.Values);
             if (status.Failed.Count > 0) ensembleJson["excluded_failed"] = new JsonArray(status.Failed.Keys.Select(i => (JsonNode)i).ToArray());
             if (evaluation.Pairwise.Count > 0)
@@ -264,6 +288,7 @@ public sealed class ExperimentRunner(PluginFactory plugins, PluginCatalog catalo
             var results = new JsonObject
             {
                 ["name"] = config.Name,
+                ["method"] = config.Method,
                 ["seed"] = config.Seed,
                 ["data"] = new JsonObject { ["dataset"] = data.Name, ["train"] = data.Train.Count, ["validation"] = data.Validation.Count, ["test"] = data.Test.Count },
                 ["parent"] = parentJson,
@@ -279,9 +304,11 @@ public sealed class ExperimentRunner(PluginFactory plugins, PluginCatalog catalo
                 results["trust_region"] = report;
             }
             var memberObjects = members.Where(m => m["failed"] is null).ToList();
-            results["cost"] = RunCosts.Of(config, data, parentJson, memberObjects, selected.Select(i => memberJson[i]).ToList());
+            var ensembleMembers = selected.Select(i => memberJson[i]).ToList();
+            if (withParent) ensembleMembers.Insert(0, parentJson);
+            results["cost"] = RunCosts.Of(config, data, parentJson, memberObjects, ensembleMembers);
             if (config.Corruptions is { } corruptions)
-                results["corrupted"] = CorruptedEvaluation.Run(corruptions, config, data, run, selected, Evaluation(config), logger);
+                results["corrupted"] = CorruptedEvaluation.Run(corruptions, config, data, run, memberIndices, Evaluation(config), logger);
             double data_ = parentSeconds["data"]!.GetValue<double>(), parentTraining = parentSeconds["training"]!.GetValue<double>();
             results["seconds"] = new JsonObject
             {

@@ -8,8 +8,10 @@ namespace SubnetworkEnsembles.Host.Pipeline;
 /// <summary>
 /// The cost of a run (results.json "cost"): forward FLOPs per sample (per layer and in total, see
 /// <see cref="FlopCounter"/>), training FLOPs of the parent and of the children's tuning (3 × forward × rows × epochs,
-/// dense — masked weights are computed densely here, as the record says), epochs, parameter counts, and each relative
-/// to one independent model (the parent). The trust-region search's forward passes are not included.
+/// dense — masked weights are computed densely here, as the record says; a stage that trains on a subset counts its own
+/// rows), epochs, parameter counts, and each relative to one independent model: the architecture trained
+/// <c>reference_epochs</c> (default parent.epochs) on the whole training split. The trust-region search's forward passes
+/// are not included.
 /// </summary>
 public static class RunCosts
 {
@@ -20,13 +22,17 @@ public static class RunCosts
         var layers = FlopCounter.Layers(model);
         long forward = layers.Sum(l => l.ForwardFlops);
         long rows = data.Train.Count;
-        int parentEpochs = parent["history"]?.AsArray().Count ?? 0;
-        int childEpochs = trainedChildren.Sum(m => m["history"]?.AsArray().Count ?? 0);
-        double parentFlops = 3.0 * forward * rows * parentEpochs;
-        double childFlops = 3.0 * forward * rows * childEpochs;
+        static int Epochs(JsonObject stage) => stage["history"]?.AsArray().Count ?? 0;
+        long Rows(JsonObject stage) => stage["train_rows"]?.GetValue<long>() ?? rows;
+        int parentEpochs = Epochs(parent);
+        int childEpochs = trainedChildren.Sum(Epochs);
+        double parentFlops = 3.0 * forward * Rows(parent) * parentEpochs;
+        double childFlops = trainedChildren.Sum(m => 3.0 * forward * Rows(m) * Epochs(m));
+        int referenceEpochs = config.ReferenceEpochs > 0 ? config.ReferenceEpochs : config.Parent.Epochs;
+        double referenceFlops = 3.0 * forward * rows * referenceEpochs;
         long parameters = model.ParameterCount;
         long ensembleNonZero = members.Sum(m => m["nonzero_parameters"]?.GetValue<long>() ?? parameters);
-        double Relative(double value) => parentFlops > 0 ? value / parentFlops : double.NaN;
+
         return new JsonObject
         {
             ["masked_weights_computed_densely"] = true,
@@ -36,15 +42,16 @@ public static class RunCosts
                 ["name"] = l.Name, ["kind"] = l.Kind, ["weights"] = l.Weights, ["biases"] = l.Biases, ["forward_flops"] = l.ForwardFlops,
             }).ToArray()),
             ["training_rows"] = rows,
+            ["reference"] = new JsonObject { ["epochs"] = referenceEpochs, ["training_flops"] = referenceFlops },
             ["epochs"] = new JsonObject
             {
                 ["parent"] = parentEpochs, ["children"] = childEpochs, ["total"] = parentEpochs + childEpochs,
-                ["relative_to_independent"] = parentEpochs > 0 ? (parentEpochs + childEpochs) / (double)parentEpochs : null,
+                ["relative_to_independent"] = referenceEpochs > 0 ? (parentEpochs + childEpochs) / (double)referenceEpochs : null,
             },
             ["training_flops"] = new JsonObject
             {
                 ["parent"] = parentFlops, ["children"] = childFlops, ["total"] = parentFlops + childFlops,
-                ["relative_to_independent"] = parentFlops > 0 ? Relative(parentFlops + childFlops) : null,
+                ["relative_to_independent"] = referenceFlops > 0 ? (parentFlops + childFlops) / referenceFlops : null,
             },
             ["parameters"] = new JsonObject
             {

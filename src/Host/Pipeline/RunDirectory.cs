@@ -37,6 +37,9 @@ public sealed class RunDirectory
     /// <summary>Checkpoint of child <paramref name="index"/>.</summary>
     public string ChildCheckpoint(int index) => Combine("children", $"child-{index:D3}.ckpt");
 
+    /// <summary>The checkpoint of ensemble member <paramref name="index"/>: a child's, or the parent's for −1 (children.include_parent).</summary>
+    public string MemberCheckpoint(int index) => index < 0 ? ParentCheckpoint : ChildCheckpoint(index);
+
     /// <summary>Child <paramref name="index"/>'s metrics and history; written last, so its presence means the child finished.</summary>
     public string ChildResults(int index) => Combine("children", $"child-{index:D3}.json");
 

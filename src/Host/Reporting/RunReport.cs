@@ -179,7 +179,7 @@ public static class RunReport
         var heatmap = plot.Add.Heatmap(values);
         heatmap.Colormap = new ScottPlot.Colormaps.Viridis();
         plot.Add.ColorBar(heatmap);
-        var indices = results["ensemble"]!["member_indices"]?.AsArray().Select(n => n!.ToString()).ToArray() ?? [];
+        var indices = results["ensemble"]!["member_indices"]?.AsArray().Select(n => n!.GetValue<int>() < 0 ? "parent" : n.ToString()).ToArray() ?? [];
         plot.Title($"Pairwise {name} between members");
         plot.XLabel("member (child index)");
         plot.YLabel("member (child index)");

@@ -1,0 +1,175 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using SubnetworkEnsembles.Host.Pipeline;
+using SubnetworkEnsembles.Host.Sweeps;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SubnetworkEnsembles.Host.Benchmarks;
+
+/// <summary>What <c>sne bench</c> was asked for.</summary>
+public sealed record BenchRequest(string Suite, string OutputDirectory, int? Seeds, IReadOnlyList<string> Tables, string ExamplesRoot,
+    IReadOnlyList<string> PluginDirectories, bool Verbose);
+
+/// <summary>
+/// Runs a suite (<see cref="BenchmarkSuite"/>): every run of every selected table for each seed, in order, in
+/// <c>OUT/runs/NAME-sSEED</c> (a finished run is kept, so an interrupted suite resumes where it stopped), then writes
+/// per table <c>OUT/T*.csv</c> (every value) and <c>OUT/T*.md</c> (mean ± standard error over seeds), the whole
+/// <c>OUT/suite.md</c>, and <c>OUT/commands.txt</c> with the equivalent <c>sne run</c> command of every run.
+/// </summary>
+public static class BenchmarkRunner
+{
+    /// <summary>Runs the suite; returns the exit code.</summary>
+    public static int Run(BenchRequest request, ILogger log, CancellationToken cancellation)
+    {
+        var size = SuiteSize.Named(request.Suite);
+        string output = Path.GetFullPath(request.OutputDirectory);
+        Directory.CreateDirectory(output);
+        string RunDirectory(BenchRun run, long seed) => Path.Combine(output, "runs", $"{run.Name}-s{seed}");
+        var tables = BenchmarkSuite.Tables(size, RunDirectory, size == SuiteSize.Smoke);
+        var unknown = request.Tables.Where(t => tables.All(x => !x.Id.Equals(t, StringComparison.OrdinalIgnoreCase))).ToList();
+        if (unknown.Count > 0) throw new UsageException($"unknown table {string.Join(", ", unknown)}: expected {string.Join(", ", tables.Select(t => t.Id))}");
+        var selected = tables.Where(t => request.Tables.Count == 0 || request.Tables.Any(x => x.Equals(t.Id, StringComparison.OrdinalIgnoreCase))).ToList();
+        var clock = Stopwatch.StartNew();
+        var commands = new List<string>();
+        var done = new Dictionary<string, JsonObject>();
+        var sections = new StringBuilder();
+        sections.AppendLine($"# Benchmark suite '{size.Name}'").AppendLine();
+        sections.AppendLine($"Machine: {Machine()}; sne {typeof(BenchmarkRunner).Assembly.GetName().Version}. Commands of every run: commands.txt.").AppendLine();
+        foreach (var table in selected)
+        {
+            int seeds = request.Seeds ?? table.Seeds;
+            var tableClock = Stopwatch.StartNew();
+            var values = new List<(long Seed, BenchCell Cell, string Metric, double? Value)>();
+            for (long seed = 0; seed < seeds; seed++)
+            {
+                foreach (var cell in table.Cells(seed))
+                {
+                    string directory = RunDirectory(cell.Run, seed);
+                    if (!done.TryGetValue(directory, out var results))
+                    {
+                        results = Execute(request, size, cell.Run, seed, directory, log, cancellation, commands);
+                        done[directory] = results;
+                    }
+                    foreach (var (metric, read) in cell.Values) values.Add((seed, cell, metric, read(results, directory)));
+                }
+            }
+            var (csv, markdown) = Summarise(table, values, seeds);
+            double minutes = tableClock.Elapsed.TotalMinutes;
+            string section = $"## {table.Id}. {table.Title}\n\nReference: {table.Reference}. Seeds: 0 … {seeds - 1}; mean ± standard error over seeds. " +
+                $"Wall time of this table in this invocation: {minutes:F1} min (runs finished earlier are not re-run).\n\n{markdown}" +
+                (table.Appendix is { } appendix ? appendix(RunDirectory) : "");
+            RunDirectory_WriteAll(Path.Combine(output, $"{table.Id}.csv"), csv);
+            RunDirectory_WriteAll(Path.Combine(output, $"{table.Id}.md"), section);
+            sections.AppendLine(section);
+            log.LogInformation("{Table} done in {Minutes:F1} min → {File}", table.Id, minutes, Path.Combine(output, $"{table.Id}.md"));
+            Console.WriteLine(section);
+        }
+        sections.AppendLine($"Total wall time of this invocation: {clock.Elapsed.TotalMinutes:F1} min.");
+        RunDirectory_WriteAll(Path.Combine(output, "suite.md"), sections.ToString());
+        RunDirectory_WriteAll(Path.Combine(output, "commands.txt"), string.Join('\n', commands.Distinct()) + "\n");
+        log.LogInformation("Suite {Suite}: {Minutes:F1} min; tables in {Directory}", size.Name, clock.Elapsed.TotalMinutes, output);
+        return ExitCodes.Ok;
+    }
+
+    private static void RunDirectory_WriteAll(string file, string text) => Pipeline.RunDirectory.WriteAllTextAtomic(file, text);
+
+    private static JsonObject Execute(BenchRequest request, SuiteSize size, BenchRun run, long seed, string directory, ILogger log,
+        CancellationToken cancellation, List<string> commands)
+    {
+        string config = Path.Combine(request.ExamplesRoot, run.Config);
+        var overrides = run.Overrides.Concat(size.Overrides).ToList();
+        commands.Add($"sne run {run.Config} {string.Join(' ', overrides.Select(o => "--set " + Quote(o)))} --seed {seed} --out runs/{Path.GetFileName(directory)}");
+        log.LogInformation("Run {Name} seed {Seed}", run.Name, seed);
+        var runRequest = new RunRequest(config, directory, overrides, request.PluginDirectories, Force: false, request.Verbose, Seed: seed, Quiet: true,
+            Progress: ProgressMode.Plain, ProgressInterval: 1e9);
+        // A point (of no sweep) makes ExecuteOne keep a finished run with the same resolved configuration.
+        var (code, _) = Commands.ExecuteOne(runRequest, true, new SweepPoint(0, []), directory, cancellation, log);
+        if (code != ExitCodes.Ok) throw new InvalidOperationException($"run {run.Name} (seed {seed}) ended with exit code {code}; see {directory}/run.log");
+        return JsonNode.Parse(File.ReadAllText(Path.Combine(directory, "results.json")))!.AsObject();
+    }
+
+    /// <summary>CSV of every value and the markdown table of mean ± standard error over seeds.</summary>
+    public static (string Csv, string Markdown) Summarise(BenchTable table, IReadOnlyList<(long Seed, BenchCell Cell, string Metric, double? Value)> values, int seeds)
+    {
+        var csv = new StringBuilder("table,row,column,metric,seed,value\n");
+        foreach (var (seed, cell, metric, value) in values.Where(v => v.Cell.Row.Length > 0))
+            csv.AppendLine(string.Join(',', new[] { table.Id, cell.Row, cell.Column, metric, seed.ToString(CultureInfo.InvariantCulture), Number(value, "R") }.Select(Csv)));
+        var shown = values.Where(v => v.Cell.Row.Length > 0).ToList();
+        var rows = shown.Select(v => v.Cell.Row).Distinct().ToList();
+        var headers = shown.Select(v => (v.Cell.Column, v.Metric)).Distinct().ToList();
+        bool onlyColumns = headers.Select(h => h.Metric).Distinct().Count() == 1 && headers.Any(h => h.Column.Length > 0);
+        var md = new StringBuilder();
+        md.AppendLine("| | " + string.Join(" | ", headers.Select(h => onlyColumns ? h.Column : h.Column.Length > 0 ? $"{h.Column} {h.Metric}" : h.Metric)) + " |");
+        md.AppendLine("|---|" + string.Concat(headers.Select(_ => "---|")));
+        foreach (var row in rows)
+        {
+            var cells = headers.Select(h => MeanSe(shown.Where(v => v.Cell.Row == row && v.Cell.Column == h.Column && v.Metric == h.Metric).Select(v => v.Value).ToList(), h.Metric));
+            md.AppendLine($"| {row} | {string.Join(" | ", cells)} |");
+        }
+        return (csv.ToString(), md.ToString());
+    }
+
+    /// <summary>"0.8912 ± 0.0011" (n ≥ 2), "0.8912" (n = 1), "–" (no value); epochs and counts without decimals.</summary>
+    public static string MeanSe(IReadOnlyList<double?> values, string metric)
+    {
+        var xs = values.OfType<double>().Where(double.IsFinite).ToList();
+        if (xs.Count == 0) return "–";
+        string format = metric is "epochs" or "members" ? "0.#" : metric.StartsWith("train FLOPs", StringComparison.Ordinal) || metric == "σ" ? "0.###" : "0.0000";
+        double mean = xs.Average();
+        if (xs.Count == 1) return mean.ToString(format, CultureInfo.InvariantCulture);
+        double se = Math.Sqrt(xs.Sum(x => (x - mean) * (x - mean)) / (xs.Count - 1) / xs.Count);
+        return se == 0 ? mean.ToString(format, CultureInfo.InvariantCulture)
+            : $"{mean.ToString(format, CultureInfo.InvariantCulture)} ± {se.ToString(format, CultureInfo.InvariantCulture)}";
+    }
+
+    private static string Number(double? value, string format) => value is double d ? d.ToString(format, CultureInfo.InvariantCulture) : "";
+
+    private static string Csv(string cell) => cell.IndexOfAny([',', '"', '\n']) >= 0 ? "\"" + cell.Replace("\"", "\"\"") + "\"" : cell;
+
+    private static string Quote(string s) => "'" + s.Replace("'", "'\\''") + "'";
+
+    /// <summary>"2 cores (AMD EPYC …), Linux 6.1, .NET 10.0.0, 2 LibTorch threads".</summary>
+    public static string Machine()
+    {
+        string cpu = "";
+        try { cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? ""; }
+        catch (IOException) { }
+        return $"{Environment.ProcessorCount} cores{(cpu.Length > 0 ? $" ({cpu})" : "")}, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, " +
+            $".NET {Environment.Version}, {get_num_threads()} LibTorch threads";
+    }
+}
+
+/// <summary>Metrics of the ensemble of a run's first k members, from predictions/members.npy [M, N, C] and labels.npy (T6).</summary>
+public static class FirstMembers
+{
+    private static readonly Dictionary<(string, int), (double, double, double)> Cache = [];
+
+    /// <summary>Accuracy, NLL and 15-bin ECE of the mean of the first <paramref name="k"/> members' probabilities.</summary>
+    public static (double Accuracy, double Nll, double Ece) Of(string runDirectory, int k)
+    {
+        if (Cache.TryGetValue((runDirectory, k), out var hit)) return hit;
+        using var scope = NewDisposeScope();
+        var members = NpyFile.ReadFloat32(Path.Combine(runDirectory, "predictions", "members.npy"));
+        var labels = NpyFile.ReadInt64(Path.Combine(runDirectory, "predictions", "labels.npy"));
+        if (k > members.shape[0]) throw new InvalidOperationException($"{runDirectory} has {members.shape[0]} members, fewer than {k}");
+        var probs = members.narrow(0, 0, k).mean([0]);
+        var (confidence, predicted) = probs.max(1);
+        var correct = predicted.eq(labels).to_type(ScalarType.Float32);
+        double accuracy = correct.mean().ToDouble();
+        double nll = -probs.gather(1, labels.unsqueeze(1)).clamp_min(1e-12).log().mean().ToDouble();
+        double ece = 0;
+        long n = labels.shape[0];
+        for (int b = 0; b < 15; b++)
+        {
+            var inBin = b == 14 ? confidence.gt(b / 15.0) : confidence.gt(b / 15.0).logical_and(confidence.le((b + 1) / 15.0));
+            long count = inBin.sum().ToInt64();
+            if (count == 0) continue;
+            ece += (double)count / n * Math.Abs(correct.masked_select(inBin).mean().ToDouble() - confidence.masked_select(inBin).mean().ToDouble());
+        }
+        return Cache[(runDirectory, k)] = (accuracy, nll, ece);
+    }
+}

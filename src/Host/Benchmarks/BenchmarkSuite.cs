@@ -1,0 +1,236 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+
+namespace SubnetworkEnsembles.Host.Benchmarks;
+
+/// <summary>One experiment of a suite: an example configuration plus --set overrides; runs named alike are shared by cells.</summary>
+public sealed record BenchRun(string Name, string Config, IReadOnlyList<string> Overrides);
+
+/// <summary>Reads one number from a finished run (its results.json and directory); null = not available.</summary>
+public delegate double? CellReader(JsonObject results, string runDirectory);
+
+/// <summary>One cell of a table for one seed: row × column, the run it comes from and the metrics read from it.</summary>
+public sealed record BenchCell(string Row, string Column, BenchRun Run, IReadOnlyList<(string Metric, CellReader Read)> Values);
+
+/// <summary>A table of the suite: its cells for a given seed, how many seeds it needs, and notes printed under it.</summary>
+public sealed record BenchTable(string Id, string Title, string Reference, int Seeds, Func<long, IEnumerable<BenchCell>> Cells)
+{
+    /// <summary>Extra markdown written under the table from the finished runs (e.g. T5's correlation matrices).</summary>
+    public Func<Func<BenchRun, long, string>, string>? Appendix { get; init; }
+}
+
+/// <summary>Suite sizes: <c>default</c> (the tables of docs/RESULTS.md, ≈ 1.5 h on 2 cores) and <c>smoke</c> (every table, 1 seed, tiny data; CI).</summary>
+public sealed record SuiteSize(string Name, int Seeds, int T2Seeds, IReadOnlyList<string> Overrides)
+{
+    /// <summary>The full-size suite: all of Fashion-MNIST, 3 seeds (2 for T2/T5).</summary>
+    public static readonly SuiteSize Default = new("default", 3, 2, []);
+
+    /// <summary>Every table on 1000 training / 500 validation / 500 test rows, 1 seed, 3 corruption severities.</summary>
+    public static readonly SuiteSize Smoke = new("smoke", 1, 1,
+        ["data.train_subset=1000", "data.validation=500", "data.test_subset=500"]);
+
+    /// <summary>By name.</summary>
+    public static SuiteSize Named(string name) => name switch
+    {
+        "default" => Default,
+        "smoke" => Smoke,
+        _ => throw new UsageException($"unknown suite '{name}': expected default or smoke"),
+    };
+}
+
+/// <summary>
+/// The benchmark suite of SPEC §2–§5 on Fashion-MNIST (T1–T6), built from the files in examples/ and
+/// examples/baselines/ plus overrides, so every cell is a plain <c>sne run FILE --set … --seed S</c>.
+/// Budgets (epochs over the 55 000 training rows, Adam 1e-3 unless stated) are chosen so the default suite fits about
+/// 1.5 hours on 2 CPU cores; the dissertation's budgets are in SPEC and in each table's reference line.
+/// </summary>
+public static class BenchmarkSuite
+{
+    private static readonly string[] Sparsities = ["0.5", "0.7", "0.9", "0.95", "0.98"];
+
+    /// <summary>The tables, in the order they run. <paramref name="runDirectory"/> maps a run and a seed to its directory (T3 reuses a parent).</summary>
+    public static IReadOnlyList<BenchTable> Tables(SuiteSize size, Func<BenchRun, long, string> runDirectory, bool smoke)
+    {
+        string corruptions = smoke ? "corruptions={severities: [1, 3, 5]}" : "corruptions={}";
+        string region = smoke ? "children.trust_region.samples=200" : "children.trust_region.samples=1000";
+        return
+        [
+            new("T1", "Small budget: 16 epochs in all, 8 members, Adam 1e-3 constant", "SPEC §3, Table 5.1", size.Seeds, _ => [.. T1("MLP", []), .. T1("LeNet-S", ["model.type=lenet", "model.size=small"])]),
+            new("T2", "Equal budget (12 epochs of one model; dense ensemble 4 × 12) with Fashion-MNIST-C", "SPEC §3–§4, Tables 5.2 / 6.2", size.T2Seeds, _ => T2(corruptions)),
+            new("T3", "Pruning one subnetwork: test accuracy of the single tuned child (MLP, parent 10 epochs, 2 tuning epochs, output layer unpruned)", "SPEC §4, Table 6.1", size.Seeds, seed => T3(runDirectory, seed)),
+            new("T4", "Noisy Subnetwork Ensembles: parent vs ensemble (population 16, best 8 by validation NLL, σ from the trust-region search, target KL 0.02)", "SPEC §2, Table 4.1", size.Seeds, _ => T4(region)),
+            new("T5", "Diversity of the T2 ensembles (test set)", "SPEC §5, Table 7.1", size.T2Seeds, _ => T5(corruptions)) { Appendix = dir => CorrelationMatrices(dir, corruptions) },
+            new("T6", "Ensemble size: the first k of 64 children (MLP, parent 10 epochs, partition k = 2 at 50 %, 1 tuning epoch each)", "SPEC §3, Fig. 5.5", size.Seeds, _ => T6()),
+        ];
+    }
+
+    private static IEnumerable<BenchCell> T1(string model, IReadOnlyList<string> modelOverrides)
+    {
+        string slug = model.ToLowerInvariant();
+        const string constant = "children.tuning.schedule={type: constant, lr: 0.001}";
+        var runs = new (string Row, string File, string[] Overrides)[]
+        {
+            ("Independent (16 epochs)", "examples/baselines/independent.yaml", ["parent.epochs=16"]),
+            ("Dropout 0.5 (16 epochs)", "examples/baselines/dropout.yaml", ["parent.epochs=16", "mc_dropout=0"]),
+            ("Bagging (8 × 2 epochs, 90 % subsets)", "examples/baselines/bagging.yaml", []),
+            ("SSE-R (8 + 8 × 1, 50 % random)", "examples/fashion-mnist-sparse.yaml",
+                ["parent.epochs=8", "children.count=8", "children.sampler={type: bernoulli, sparsity: 0.5}", "children.tuning.epochs=1", constant, "reference_epochs=16"]),
+            ("SSE-NP (8 + 4 pairs × 1, partition)", "examples/fashion-mnist-sparse.yaml",
+                ["parent.epochs=8", "children.count=8", "children.sampler={type: partition, k: 2}", "children.tuning.epochs=1", constant, "reference_epochs=16"]),
+        };
+        // LeNet on 20 000 training rows keeps T1 within the suite's time budget on 2 cores (≈ 2.7 s per epoch instead of 7.3 s).
+        var data = model == "MLP" ? Array.Empty<string>() : ["data.train_subset=20000"];
+        foreach (var (row, file, overrides) in runs)
+        {
+            var run = new BenchRun($"t1-{slug}-{Slug(row)}", file, [.. modelOverrides, .. data, .. overrides]);
+            yield return new BenchCell($"{model}: {row}", "", run, Clean("ensemble"));
+        }
+    }
+
+    private static readonly (string Row, string File, string[] Overrides, string Source)[] T2Runs =
+    [
+        ("Independent", "examples/baselines/independent.yaml", ["parent.epochs=12"], "ensemble"),
+        ("MC dropout (p 0.2, T 16)", "examples/baselines/dropout.yaml", ["parent.epochs=12", "model.dropout=0.2", "mc_dropout=16"], "mc"),
+        ("Snapshot (4 cycles × 3)", "examples/baselines/snapshot.yaml", ["parent.epochs=3", "children.count=3", "children.tuning.epochs=3"], "ensemble"),
+        ("FGE (8 + 4 cycles × 1)", "examples/baselines/fge.yaml", ["parent.epochs=8", "children.count=4", "children.tuning.epochs=1"], "ensemble"),
+        ("SSE (NP + one-cycle, 8 + 4 × 1)", "examples/fashion-mnist-sparse.yaml", ["parent.epochs=8", "children.count=4", "children.tuning.epochs=1"], "ensemble"),
+        ("Stochastic annealing (τ 0.5, 8 + 4 × 1)", "examples/stochastic-temperature.yaml",
+            ["parent.epochs=8", "children.count=4", "children.tuning.epochs=1",
+             "children.perturbation={type: temperature-anneal, tau: 0.5, anneal_epochs: 0.3, function: cosine, per: step}"], "ensemble"),
+        ("Dense ensemble (M 4, 4 × 12)", "examples/baselines/dense-ensemble.yaml", ["parent.epochs=12", "children.tuning.epochs=12"], "ensemble"),
+    ];
+
+    private static BenchRun T2Run(int i, string corruptions) => new($"t2-{Slug(T2Runs[i].Row)}", T2Runs[i].File,
+        [.. T2Runs[i].Overrides, "reference_epochs=12", corruptions,
+         "metrics=[accuracy, nll, {type: ece, bins: 15}, disagreement, kl-diversity, correlation]"]);
+
+    private static IEnumerable<BenchCell> T2(string corruptions)
+    {
+        for (int i = 0; i < T2Runs.Length; i++)
+        {
+            bool mc = T2Runs[i].Source == "mc";
+            string clean = mc ? "parent.mc_dropout" : "ensemble", corrupted = mc ? "corrupted.parent_mc_dropout" : "corrupted.ensemble";
+            yield return new BenchCell(T2Runs[i].Row, "", T2Run(i, corruptions),
+            [
+                ("Acc", At($"{clean}.accuracy")), ("NLL", At($"{clean}.nll")), ("ECE", At($"{clean}.ece")),
+                ("cAcc", At($"{corrupted}.accuracy")), ("cNLL", At($"{corrupted}.nll")), ("cECE", At($"{corrupted}.ece")),
+                ("train FLOPs (× one model)", At("cost.training_flops.relative_to_independent")), ("epochs", At("cost.epochs.total")),
+                ("members", mc ? (_, _) => 16 : At("ensemble.members")),
+            ]);
+        }
+    }
+
+    private static IEnumerable<BenchCell> T3(Func<BenchRun, long, string> runDirectory, long seed)
+    {
+        var parent = new BenchRun("t3-parent", "examples/baselines/independent.yaml", ["parent.epochs=10"]);
+        string weights = Path.Combine(runDirectory(parent, seed), "parent.ckpt");
+        yield return new BenchCell("", "", parent, []);   // trained first; not a row of the table
+        var methods = new (string Name, string Perturbation)[]
+        {
+            ("one-shot", "prune"),
+            ("iterative (1 epoch)", "{type: iterative-prune, epochs: 1, order: random}"),
+            ("random annealing", "{type: random-anneal, anneal_epochs: 1, function: cosine, per: step}"),
+            ("temperature annealing (τ 0.5)", "{type: temperature-anneal, tau: 0.5, anneal_epochs: 1, function: cosine, per: step}"),
+        };
+        var schedules = new (string Name, string Schedule)[]
+        {
+            ("constant", "{type: constant, lr: 0.001}"),
+            ("one-cycle", "{type: one-cycle, lr_init: 1.0e-5, lr_max: 0.001, lr_min: 1.0e-7, warmup: 0.1}"),
+        };
+        foreach (var (schedule, scheduleYaml) in schedules)
+            foreach (var (method, perturbation) in methods)
+                foreach (var sparsity in Sparsities)
+                {
+                    var run = new BenchRun($"t3-{Slug(method)}-{schedule}-{sparsity}", "examples/baselines/prune-one-shot.yaml",
+                        [$"parent.weights={weights}", "parent.epochs=0", $"children.sampler={{type: bernoulli, sparsity: {sparsity}, exact_count: true}}",
+                         $"children.perturbation={perturbation}", $"children.tuning.schedule={scheduleYaml}", "children.tuning.epochs=2", "reference_epochs=10"]);
+                    yield return new BenchCell($"{method}, {schedule} LR", $"{double.Parse(sparsity, CultureInfo.InvariantCulture) * 100:0} %", run,
+                        [("acc", At("ensemble.accuracy"))]);
+                }
+    }
+
+    private static IEnumerable<BenchCell> T4(string region)
+    {
+        var models = new (string Name, string[] Overrides)[]
+        {
+            ("MLP 512-512 (10 epochs)", ["parent.epochs=10"]),
+            ("LeNet-S (3 epochs)", ["model.type=lenet", "model.size=small", "parent.epochs=3"]),
+            ("LeNet-M (2 epochs)", ["model.type=lenet", "model.size=medium", "parent.epochs=2"]),
+            ("LeNet-L (1 epoch)", ["model.type=lenet", "model.size=large", "parent.epochs=1"]),
+        };
+        foreach (var (name, overrides) in models)
+        {
+            var run = new BenchRun($"t4-{Slug(name)}", "examples/noisy.yaml", [.. overrides, region, "metrics=[accuracy, nll, {type: ece, bins: 15}]"]);
+            yield return new BenchCell(name, "", run,
+            [
+                ("parent Acc", At("parent.accuracy")), ("ens. Acc", At("ensemble.accuracy")),
+                ("parent NLL", At("parent.nll")), ("ens. NLL", At("ensemble.nll")),
+                ("parent ECE", At("parent.ece")), ("ens. ECE", At("ensemble.ece")),
+                ("σ", At("trust_region.chosen.sigma")), ("KL", At("trust_region.chosen.kl")),
+            ]);
+        }
+    }
+
+    private static IEnumerable<BenchCell> T5(string corruptions)
+    {
+        for (int i = 0; i < T2Runs.Length; i++)
+        {
+            if (T2Runs[i].Source == "mc" || T2Runs[i].Row == "Independent") continue;   // one network: no pairwise diversity
+            yield return new BenchCell(T2Runs[i].Row, "", T2Run(i, corruptions),
+                [("disagreement", At("ensemble.disagreement")), ("KL", At("ensemble.kl_diversity")), ("correlation", At("ensemble.correlation")),
+                 ("ens. Acc", At("ensemble.accuracy")), ("mean member Acc", MeanMember("accuracy"))]);
+        }
+    }
+
+    private static string CorrelationMatrices(Func<BenchRun, long, string> runDirectory, string corruptions)
+    {
+        var text = new System.Text.StringBuilder("\nPairwise output correlation between members (seed 0, test set; member −1 is the parent where it is a member):\n");
+        for (int i = 0; i < T2Runs.Length; i++)
+        {
+            string file = Path.Combine(runDirectory(T2Run(i, corruptions), 0), "results.json");
+            if (!File.Exists(file)) continue;
+            var ensemble = JsonNode.Parse(File.ReadAllText(file))!["ensemble"]!;
+            if (ensemble["pairwise"]?["correlation"] is not JsonArray matrix) continue;
+            var names = ensemble["member_indices"]!.AsArray().Select(n => n!.GetValue<int>() < 0 ? "parent" : n.ToString()).ToList();
+            text.AppendLine().AppendLine($"{T2Runs[i].Row}:").AppendLine();
+            text.AppendLine("| | " + string.Join(" | ", names) + " |").AppendLine("|---|" + string.Concat(names.Select(_ => "---|")));
+            for (int r = 0; r < matrix.Count; r++)
+                text.AppendLine($"| {names[r]} | " + string.Join(" | ", matrix[r]!.AsArray().Select((v, c) => c == r ? "·" : v?.GetValue<double>().ToString("F3", CultureInfo.InvariantCulture) ?? "")) + " |");
+        }
+        return text.ToString();
+    }
+
+    private static IEnumerable<BenchCell> T6()
+    {
+        var run = new BenchRun("t6-64-children", "examples/fashion-mnist-sparse.yaml", ["parent.epochs=10", "children.count=64", "children.tuning.epochs=1"]);
+        foreach (int k in new[] { 1, 4, 8, 16, 32, 64 })
+            yield return new BenchCell(k == 1 ? "1 (one child)" : $"{k}", "", run,
+                [("Acc", (_, dir) => FirstMembers.Of(dir, k).Accuracy), ("NLL", (_, dir) => FirstMembers.Of(dir, k).Nll), ("ECE", (_, dir) => FirstMembers.Of(dir, k).Ece)]);
+    }
+
+    private static IReadOnlyList<(string, CellReader)> Clean(string source) =>
+        [("Acc", At($"{source}.accuracy")), ("NLL", At($"{source}.nll")), ("ECE", At($"{source}.ece")), ("epochs", At("cost.epochs.total")),
+         ("train FLOPs (× one model)", At("cost.training_flops.relative_to_independent")), ("members", At("ensemble.members"))];
+
+    /// <summary>A number at a dotted path of results.json ("corrupted.ensemble.nll").</summary>
+    public static CellReader At(string path) => (results, _) =>
+    {
+        JsonNode? node = results;
+        foreach (var key in path.Split('.')) node = node is JsonObject o ? o[key] : null;
+        return node is JsonValue v && v.TryGetValue<double>(out double d) ? d : null;
+    };
+
+    private static CellReader MeanMember(string metric) => (results, _) =>
+    {
+        var values = results["members"]!.AsArray().Select(m => m?[metric]).OfType<JsonValue>().Select(v => v.GetValue<double>()).ToList();
+        if (results["ensemble"]?["includes_parent"]?.GetValue<bool>() == true && results["parent"]?[metric] is JsonValue p) values.Add(p.GetValue<double>());
+        return values.Count > 0 ? values.Average() : null;
+    };
+
+    /// <summary>"SSE-R (8 + 8 × 1, 50 % random)" → "sse-r".</summary>
+    private static string Slug(string row)
+    {
+        string head = row.Split(" (")[0].Split(',')[0];
+        return new string(head.ToLowerInvariant().Select(c => char.IsLetterOrDigit(c) ? c : '-').ToArray()).Trim('-');
+    }
+}
