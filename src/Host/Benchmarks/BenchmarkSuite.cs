@@ -128,7 +128,7 @@ public static class BenchmarkSuite
         var methods = new (string Name, string Perturbation)[]
         {
             ("one-shot", "prune"),
-            ("iterative (1 epoch)", "{type: iterative-prune, epochs: 1, order: random}"),
+            ("iterative (2 stages)", "{type: iterative-prune, epochs: 2, order: random}"),
             ("random annealing", "{type: random-anneal, anneal_epochs: 1, function: cosine, per: step}"),
             ("temperature annealing (τ 0.5)", "{type: temperature-anneal, tau: 0.5, anneal_epochs: 1, function: cosine, per: step}"),
         };
