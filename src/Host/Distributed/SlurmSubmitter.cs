@@ -36,12 +36,14 @@ public static class SlurmSubmitter
         string plugins = string.Concat(request.PluginDirectories.Select(d => $" --plugins {Quote(Path.GetFullPath(d))}"));
         string Stage(string stage) => $"{sne} run {Quote(configFile)} --out {Quote(run.Path)} --stage {stage}{plugins}";
         string parentScript = Script(slurmDir, "parent", config.Name, slurm, null, Stage("parent"));
-        string childrenScript = Script(slurmDir, "children", config.Name, slurm, $"0-{config.Children.Count - 1}", Stage("child"));
+        // Chained children (children.start: previous) run one at a time, in index order (%1); no children: no array job.
+        string? childrenScript = config.Children.Count == 0 ? null : Script(slurmDir, "children", config.Name, slurm,
+            $"0-{config.Children.Count - 1}{(config.Children.Start == ChildStart.Previous ? "%1" : "")}", Stage("child"));
         string ensembleScript = Script(slurmDir, "ensemble", config.Name, slurm, null, Stage("ensemble"));
 
         string parentId = Sbatch(parentScript, null);
-        string childrenId = Sbatch(childrenScript, parentId);
-        string ensembleId = Sbatch(ensembleScript, childrenId);
+        string childrenId = childrenScript is null ? "none" : Sbatch(childrenScript, parentId);
+        string ensembleId = Sbatch(ensembleScript, childrenScript is null ? parentId : childrenId);
         var jobs = new JsonObject { ["parent"] = parentId, ["children"] = childrenId, ["ensemble"] = ensembleId, ["run"] = run.Path };
         RunDirectory.WriteAllTextAtomic(Path.Combine(slurmDir, "jobs.json"), jobs.ToJsonString());
         return (parentId, childrenId, ensembleId);

@@ -1,0 +1,94 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Shouldly;
+using SubnetworkEnsembles.Host.Benchmarks;
+using Xunit;
+
+namespace SubnetworkEnsembles.Tests;
+
+/// <summary>The benchmark suite: the smoke size end to end (every table, real runs on a Fashion-MNIST subset) and its statistics.</summary>
+public class BenchmarkSuiteTests
+{
+    [Fact]
+    public void Mean_and_standard_error_over_seeds()
+    {
+        BenchmarkRunner.MeanSe([0.80, 0.82, 0.84], "Acc").ShouldBe("0.8200 ± 0.0115");   // s.e. = 0.02 / √3
+        BenchmarkRunner.MeanSe([0.8], "Acc").ShouldBe("0.8000");
+        BenchmarkRunner.MeanSe([null, double.NaN], "Acc").ShouldBe("–");
+        BenchmarkRunner.MeanSe([48, 48], "epochs").ShouldBe("48");
+    }
+
+    private static Dictionary<(string Row, string Column, string Metric), double> Csv(string file)
+    {
+        var values = new Dictionary<(string, string, string), double>();
+        foreach (var line in File.ReadLines(file).Skip(1))
+        {
+            var cells = Split(line);
+            if (cells[5].Length > 0) values[(cells[1], cells[2], cells[3])] = double.Parse(cells[5], CultureInfo.InvariantCulture);
+        }
+        return values;
+    }
+
+    private static List<string> Split(string line)
+    {
+        var cells = new List<string>();
+        var cell = new System.Text.StringBuilder();
+        bool quoted = false;
+        for (int i = 0; i < line.Length; i++)
+        {
+            char c = line[i];
+            if (quoted && c == '"' && i + 1 < line.Length && line[i + 1] == '"') { cell.Append('"'); i++; }
+            else if (c == '"') quoted = !quoted;
+            else if (c == ',' && !quoted) { cells.Add(cell.ToString()); cell.Clear(); }
+            else cell.Append(c);
+        }
+        cells.Add(cell.ToString());
+        return cells;
+    }
+
+    [Fact]
+    public void Smoke_suite_fills_every_table_from_real_runs()
+    {
+        using var dir = new TempDir();
+        string output = Path.Combine(dir.Path, "bench");
+        var result = Sne.Run("bench", "smoke", "--out", output);
+        result.ExitCode.ShouldBe(0, result.Output);
+        foreach (var t in new[] { "T1", "T2", "T3", "T4", "T5", "T6" })
+        {
+            File.Exists(Path.Combine(output, $"{t}.md")).ShouldBeTrue(t);
+            File.ReadAllText(Path.Combine(output, "suite.md")).ShouldContain($"## {t}.");
+        }
+        File.ReadAllText(Path.Combine(output, "commands.txt")).ShouldContain("sne run examples/baselines/dense-ensemble.yaml");
+
+        var t1 = Csv(Path.Combine(output, "T1.csv"));
+        t1.Keys.Where(k => k.Metric == "Acc").Count().ShouldBe(10, "5 methods × 2 models");
+        t1.Where(kv => kv.Key.Metric == "Acc").ShouldAllBe(kv => kv.Value > 0.3 && kv.Value <= 1);
+        t1.Where(kv => kv.Key.Metric == "epochs").ShouldAllBe(kv => kv.Value == 16, "T1 is an equal budget of 16 epochs");
+        t1[("MLP: Bagging (8 × 2 epochs, 90 % subsets)", "", "members")].ShouldBe(8);
+
+        var t2 = Csv(Path.Combine(output, "T2.csv"));
+        t2[("Dense ensemble (M 4, 4 × 12)", "", "epochs")].ShouldBe(48);
+        t2[("Dense ensemble (M 4, 4 × 12)", "", "train FLOPs (× one model)")].ShouldBe(4, 1e-9);
+        t2[("SSE (NP + one-cycle, 8 + 4 × 1)", "", "train FLOPs (× one model)")].ShouldBe(1, 1e-9);
+        t2.Keys.Where(k => k.Metric == "cAcc").Count().ShouldBe(7, "every T2 method, MC dropout included, is evaluated on the corrupted sets");
+
+        var t3 = Csv(Path.Combine(output, "T3.csv"));
+        t3.Count.ShouldBe(8 * 5, "4 methods × 2 schedules × 5 sparsities");
+
+        // T6's ensemble of all 64 children, recomputed from members.npy, equals the run's own ensemble evaluation.
+        var t6 = Csv(Path.Combine(output, "T6.csv"));
+        var run = JsonNode.Parse(File.ReadAllText(Path.Combine(output, "runs", "t6-64-children-s0", "results.json")))!;
+        t6[("64", "", "Acc")].ShouldBe(run["ensemble"]!["accuracy"]!.GetValue<double>(), 1e-6);
+        t6[("64", "", "NLL")].ShouldBe(run["ensemble"]!["nll"]!.GetValue<double>(), 1e-4);
+        t6[("1 (one child)", "", "Acc")].ShouldBe(run["members"]![0]!["accuracy"]!.GetValue<double>(), 1e-6);
+
+        var t4 = Csv(Path.Combine(output, "T4.csv"));
+        t4.Where(kv => kv.Key.Metric == "KL").ShouldAllBe(kv => kv.Value <= 0.02 + 1e-12, "σ is the strongest setting within the target KL");
+
+        // A second invocation finds every run finished and only re-tabulates.
+        var again = Sne.Run("bench", "smoke", "--out", output, "--tables", "T6");
+        again.ExitCode.ShouldBe(0, again.Output);
+        File.ReadAllText(Path.Combine(output, "T6.csv")).ShouldBe(File.ReadAllText(Path.Combine(output, "T6.csv")));
+        again.Stdout.ShouldContain("| 64 |");
+    }
+}
