@@ -43,7 +43,7 @@ public class PluginHarnessTests
         Services.GetRequiredService<PluginFactory>().Create<T>(Spec(kind, name, yamlOptions));
 
     [Fact]
-    public void The_catalog_holds_every_plugin_of_the_method_catalogue() => AllPlugins().Count().ShouldBe(28);
+    public void The_catalog_holds_every_plugin_of_the_method_catalogue() => AllPlugins().Count().ShouldBe(31);
 
     [Theory]
     [MemberData(nameof(AllPlugins))]
@@ -78,7 +78,7 @@ public class PluginHarnessTests
         }
     }
 
-    public static TheoryData<string> Samplers() => new() { "bernoulli", "structured", "partition", "magnitude" };
+    public static TheoryData<string> Samplers() => new() { "bernoulli", "structured", "partition", "magnitude", "full" };
 
     [Theory]
     [MemberData(nameof(Samplers))]
@@ -98,7 +98,7 @@ public class PluginHarnessTests
     public static TheoryData<string, string> Perturbations() => new()
     {
         { "prune", "{}" }, { "noise", "{ sigma: 0.05 }" }, { "iterative-prune", "{ epochs: 2 }" },
-        { "temperature-anneal", "{ anneal_epochs: 2 }" }, { "random-anneal", "{ anneal_epochs: 2 }" },
+        { "temperature-anneal", "{ anneal_epochs: 2 }" }, { "random-anneal", "{ anneal_epochs: 2 }" }, { "identity", "{}" },
     };
 
     [Theory]
