@@ -184,14 +184,25 @@ public static class Commands
         return SweepRunner.Run(request, train, first.Name, document.Sweep, log, cancellation);
     }
 
-    /// <summary>Validates, or runs, one experiment (one sweep point when <paramref name="point"/> is given) into <paramref name="outputDirectory"/>.</summary>
+    /// <summary>
+    /// Validates, or runs, one experiment (one sweep point when <paramref name="point"/> is given) into
+    /// <paramref name="outputDirectory"/>. With <paramref name="keepFinished"/> (sweeps, benchmark suites) a run directory
+    /// that already finished with the same resolved configuration is kept as it is, before any data is loaded.
+    /// </summary>
     internal static (int ExitCode, string? RunDirectory) ExecuteOne(RunRequest request, bool train, SweepPoint? point, string? outputDirectory,
-        CancellationToken cancellation, ILogger log)
+        CancellationToken cancellation, ILogger log, bool keepFinished = false)
     {
         var clock = Stopwatch.StartNew();
         int index = ResolveIndex(request);
-        var (config, catalog, device, data) = Prepare(request, log, point);
-        using var _ = data;
+        var (config, catalog, device) = Resolve(request, log, point);
+        string resolved = ResolvedConfigWriter.ToYaml(config);
+        if (train && keepFinished && !request.Force && outputDirectory is not null && RunDirectory.IsFinished(outputDirectory, resolved))
+        {
+            if (point is { Values.Count: > 0 }) log.LogInformation("Sweep point {Index}: done earlier ({Directory})", point.Index, outputDirectory);
+            else log.LogInformation("{Directory}: done earlier", outputDirectory);
+            return (ExitCodes.Ok, Path.GetFullPath(outputDirectory));
+        }
+        using var data = DatasetLoader.Load(config.Data);
         double dataSeconds = clock.Elapsed.TotalSeconds;
         if (!train)
         {
@@ -205,12 +216,6 @@ public static class Commands
             return (ExitCodes.Ok, null);
         }
 
-        string resolved = ResolvedConfigWriter.ToYaml(config);
-        if (point is not null && !request.Force && outputDirectory is not null && RunDirectory.IsFinished(outputDirectory, resolved))
-        {
-            log.LogInformation("Sweep point {Index}: done earlier ({Directory})", point.Index, outputDirectory);
-            return (ExitCodes.Ok, Path.GetFullPath(outputDirectory));
-        }
         RunDirectory run;
         bool resumed = false;
         string logFile;

@@ -28,8 +28,8 @@ public static class BenchmarkRunner
         var size = SuiteSize.Named(request.Suite);
         string output = Path.GetFullPath(request.OutputDirectory);
         Directory.CreateDirectory(output);
-        string RunDirectory(BenchRun run, long seed) => Path.Combine(output, "runs", $"{run.Name}-s{seed}");
-        var tables = BenchmarkSuite.Tables(size, RunDirectory, size == SuiteSize.Smoke);
+        string DirectoryOf(BenchRun run, long seed) => Path.Combine(output, "runs", $"{run.Name}-s{seed}");
+        var tables = BenchmarkSuite.Tables(size, DirectoryOf);
         var unknown = request.Tables.Where(t => tables.All(x => !x.Id.Equals(t, StringComparison.OrdinalIgnoreCase))).ToList();
         if (unknown.Count > 0) throw new UsageException($"unknown table {string.Join(", ", unknown)}: expected {string.Join(", ", tables.Select(t => t.Id))}");
         var selected = tables.Where(t => request.Tables.Count == 0 || request.Tables.Any(x => x.Equals(t.Id, StringComparison.OrdinalIgnoreCase))).ToList();
@@ -48,7 +48,7 @@ public static class BenchmarkRunner
             {
                 foreach (var cell in table.Cells(seed))
                 {
-                    string directory = RunDirectory(cell.Run, seed);
+                    string directory = DirectoryOf(cell.Run, seed);
                     if (!done.TryGetValue(directory, out var results))
                     {
                         results = Execute(request, size, cell.Run, seed, directory, log, cancellation, commands);
@@ -61,21 +61,19 @@ public static class BenchmarkRunner
             double minutes = tableClock.Elapsed.TotalMinutes;
             string section = $"## {table.Id}. {table.Title}\n\nReference: {table.Reference}. Seeds: 0 … {seeds - 1}; mean ± standard error over seeds. " +
                 $"Wall time of this table in this invocation: {minutes:F1} min (runs finished earlier are not re-run).\n\n{markdown}" +
-                (table.Appendix is { } appendix ? appendix(RunDirectory) : "");
-            RunDirectory_WriteAll(Path.Combine(output, $"{table.Id}.csv"), csv);
-            RunDirectory_WriteAll(Path.Combine(output, $"{table.Id}.md"), section);
+                (table.Appendix is { } appendix ? appendix(DirectoryOf) : "");
+            RunDirectory.WriteAllTextAtomic(Path.Combine(output, $"{table.Id}.csv"), csv);
+            RunDirectory.WriteAllTextAtomic(Path.Combine(output, $"{table.Id}.md"), section);
             sections.AppendLine(section);
             log.LogInformation("{Table} done in {Minutes:F1} min → {File}", table.Id, minutes, Path.Combine(output, $"{table.Id}.md"));
             Console.WriteLine(section);
         }
         sections.AppendLine($"Total wall time of this invocation: {clock.Elapsed.TotalMinutes:F1} min.");
-        RunDirectory_WriteAll(Path.Combine(output, "suite.md"), sections.ToString());
-        RunDirectory_WriteAll(Path.Combine(output, "commands.txt"), string.Join('\n', commands.Distinct()) + "\n");
+        RunDirectory.WriteAllTextAtomic(Path.Combine(output, "suite.md"), sections.ToString());
+        RunDirectory.WriteAllTextAtomic(Path.Combine(output, "commands.txt"), string.Join('\n', commands.Distinct()) + "\n");
         log.LogInformation("Suite {Suite}: {Minutes:F1} min; tables in {Directory}", size.Name, clock.Elapsed.TotalMinutes, output);
         return ExitCodes.Ok;
     }
-
-    private static void RunDirectory_WriteAll(string file, string text) => Pipeline.RunDirectory.WriteAllTextAtomic(file, text);
 
     private static JsonObject Execute(BenchRequest request, SuiteSize size, BenchRun run, long seed, string directory, ILogger log,
         CancellationToken cancellation, List<string> commands)
@@ -86,8 +84,7 @@ public static class BenchmarkRunner
         log.LogInformation("Run {Name} seed {Seed}", run.Name, seed);
         var runRequest = new RunRequest(config, directory, overrides, request.PluginDirectories, Force: false, request.Verbose, Seed: seed, Quiet: true,
             Progress: ProgressMode.Plain, ProgressInterval: 1e9);
-        // A point (of no sweep) makes ExecuteOne keep a finished run with the same resolved configuration.
-        var (code, _) = Commands.ExecuteOne(runRequest, true, new SweepPoint(0, []), directory, cancellation, log);
+        var (code, _) = Commands.ExecuteOne(runRequest, true, null, directory, cancellation, log, keepFinished: true);
         if (code != ExitCodes.Ok) throw new InvalidOperationException($"run {run.Name} (seed {seed}) ended with exit code {code}; see {directory}/run.log");
         return JsonNode.Parse(File.ReadAllText(Path.Combine(directory, "results.json")))!.AsObject();
     }
@@ -97,7 +94,7 @@ public static class BenchmarkRunner
     {
         var csv = new StringBuilder("table,row,column,metric,seed,value\n");
         foreach (var (seed, cell, metric, value) in values.Where(v => v.Cell.Row.Length > 0))
-            csv.AppendLine(string.Join(',', new[] { table.Id, cell.Row, cell.Column, metric, seed.ToString(CultureInfo.InvariantCulture), Number(value, "R") }.Select(Csv)));
+            csv.AppendLine(string.Join(',', new[] { table.Id, cell.Row, cell.Column, metric, seed.ToString(CultureInfo.InvariantCulture), Number(value, "R") }.Select(SweepRunner.Csv)));
         var shown = values.Where(v => v.Cell.Row.Length > 0).ToList();
         var rows = shown.Select(v => v.Cell.Row).Distinct().ToList();
         var headers = shown.Select(v => (v.Cell.Column, v.Metric)).Distinct().ToList();
@@ -128,8 +125,6 @@ public static class BenchmarkRunner
 
     private static string Number(double? value, string format) => value is double d ? d.ToString(format, CultureInfo.InvariantCulture) : "";
 
-    private static string Csv(string cell) => cell.IndexOfAny([',', '"', '\n']) >= 0 ? "\"" + cell.Replace("\"", "\"\"") + "\"" : cell;
-
     private static string Quote(string s) => "'" + s.Replace("'", "'\\''") + "'";
 
     /// <summary>"2 cores (AMD EPYC …), Linux 6.1, .NET 10.0.0, 2 LibTorch threads".</summary>
@@ -143,33 +138,34 @@ public static class BenchmarkRunner
     }
 }
 
-/// <summary>Metrics of the ensemble of a run's first k members, from predictions/members.npy [M, N, C] and labels.npy (T6).</summary>
+/// <summary>
+/// Metrics of the ensemble of a run's first k members, from predictions/members.npy [M, N, C] and labels.npy (T6):
+/// accuracy and NLL from <see cref="Reporting.RunReport.BySize"/> (the report's ensemble-size curve), ECE from its
+/// reliability bins, ECE = Σ_b (n_b / N) |acc_b − conf_b|. Computed once per run for every k.
+/// </summary>
 public static class FirstMembers
 {
-    private static readonly Dictionary<(string, int), (double, double, double)> Cache = [];
+    private static readonly Dictionary<string, (double[] Accuracy, double[] Nll, double[] Ece)> Cache = [];
 
-    /// <summary>Accuracy, NLL and 15-bin ECE of the mean of the first <paramref name="k"/> members' probabilities.</summary>
+    /// <summary>Accuracy, NLL and ECE of the mean of the first <paramref name="k"/> members' probabilities.</summary>
     public static (double Accuracy, double Nll, double Ece) Of(string runDirectory, int k)
     {
-        if (Cache.TryGetValue((runDirectory, k), out var hit)) return hit;
-        using var scope = NewDisposeScope();
-        var members = NpyFile.ReadFloat32(Path.Combine(runDirectory, "predictions", "members.npy"));
-        var labels = NpyFile.ReadInt64(Path.Combine(runDirectory, "predictions", "labels.npy"));
-        if (k > members.shape[0]) throw new InvalidOperationException($"{runDirectory} has {members.shape[0]} members, fewer than {k}");
-        var probs = members.narrow(0, 0, k).mean([0]);
-        var (confidence, predicted) = probs.max(1);
-        var correct = predicted.eq(labels).to_type(ScalarType.Float32);
-        double accuracy = correct.mean().ToDouble();
-        double nll = -probs.gather(1, labels.unsqueeze(1)).clamp_min(1e-12).log().mean().ToDouble();
-        double ece = 0;
-        long n = labels.shape[0];
-        for (int b = 0; b < 15; b++)
+        if (!Cache.TryGetValue(runDirectory, out var curves))
         {
-            var inBin = b == 14 ? confidence.gt(b / 15.0) : confidence.gt(b / 15.0).logical_and(confidence.le((b + 1) / 15.0));
-            long count = inBin.sum().ToInt64();
-            if (count == 0) continue;
-            ece += (double)count / n * Math.Abs(correct.masked_select(inBin).mean().ToDouble() - confidence.masked_select(inBin).mean().ToDouble());
+            using var members = NpyFile.ReadFloat32(Path.Combine(runDirectory, "predictions", "members.npy"));
+            using var labels = NpyFile.ReadInt64(Path.Combine(runDirectory, "predictions", "labels.npy"));
+            var (accuracy, nll) = Reporting.RunReport.BySize(members, labels);
+            var ece = new double[accuracy.Length];
+            for (int m = 1; m <= ece.Length; m++)
+            {
+                using var mean = members.narrow(0, 0, m).mean([0]);
+                var (confidence, correct, count) = Reporting.RunReport.ReliabilityBins(mean, labels);
+                ece[m - 1] = Enumerable.Range(0, count.Length).Where(b => count[b] > 0)
+                    .Sum(b => (double)count[b] / labels.shape[0] * Math.Abs(correct[b] - confidence[b]));
+            }
+            Cache[runDirectory] = curves = (accuracy, nll, ece);
         }
-        return Cache[(runDirectory, k)] = (accuracy, nll, ece);
+        if (k > curves.Accuracy.Length) throw new InvalidOperationException($"{runDirectory} has {curves.Accuracy.Length} members, fewer than {k}");
+        return (curves.Accuracy[k - 1], curves.Nll[k - 1], curves.Ece[k - 1]);
     }
 }

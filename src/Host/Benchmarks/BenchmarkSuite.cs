@@ -49,8 +49,9 @@ public static class BenchmarkSuite
     private static readonly string[] Sparsities = ["0.5", "0.7", "0.9", "0.95", "0.98"];
 
     /// <summary>The tables, in the order they run. <paramref name="runDirectory"/> maps a run and a seed to its directory (T3 reuses a parent).</summary>
-    public static IReadOnlyList<BenchTable> Tables(SuiteSize size, Func<BenchRun, long, string> runDirectory, bool smoke)
+    public static IReadOnlyList<BenchTable> Tables(SuiteSize size, Func<BenchRun, long, string> runDirectory)
     {
+        bool smoke = size == SuiteSize.Smoke;
         string corruptions = smoke ? "corruptions={severities: [1, 3, 5]}" : "corruptions={}";
         string region = smoke ? "children.trust_region.samples=200" : "children.trust_region.samples=1000";
         return

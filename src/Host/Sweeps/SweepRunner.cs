@@ -84,7 +84,7 @@ public static class SweepRunner
         foreach (var point in points)
         {
             log.LogInformation("Sweep point {Index}/{Count}: {Label}", point.Index + 1, points.Count, point.Label);
-            var (code, run) = Commands.ExecuteOne(request, true, point, Path.Combine(directory, point.DirectoryName), cancellation, log);
+            var (code, run) = Commands.ExecuteOne(request, true, point, Path.Combine(directory, point.DirectoryName), cancellation, log, keepFinished: true);
             if (code != ExitCodes.Ok) return code;
             runs.Add(run!);
         }
@@ -121,7 +121,6 @@ public static class SweepRunner
             row.Add(r["seconds"]?["total"]?.GetValue<double>().ToString("F1", CultureInfo.InvariantCulture) ?? "");
             rows.Add(row);
         }
-        string Csv(string cell) => cell.IndexOfAny([',', '"', '\n']) >= 0 ? "\"" + cell.Replace("\"", "\"\"") + "\"" : cell;
         var csv = new StringBuilder();
         csv.AppendLine(string.Join(',', header.Select(Csv)));
         foreach (var row in rows) csv.AppendLine(string.Join(',', row.Select(Csv)));
@@ -131,6 +130,9 @@ public static class SweepRunner
         foreach (var row in rows) md.AppendLine("| " + string.Join(" | ", row.Select(c => c.Replace("|", "\\|"))) + " |");
         return (csv.ToString(), md.ToString());
     }
+
+    /// <summary>A CSV cell, quoted when it holds a comma, quote or newline.</summary>
+    internal static string Csv(string cell) => cell.IndexOfAny([',', '"', '\n']) >= 0 ? "\"" + cell.Replace("\"", "\"\"") + "\"" : cell;
 
     private static string Number(JsonNode? node) =>
         node is JsonValue v && v.TryGetValue<double>(out double d) ? d.ToString("F4", CultureInfo.InvariantCulture) : "";
