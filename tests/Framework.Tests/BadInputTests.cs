@@ -24,6 +24,7 @@ public class BadConfigCorpusTests
             .Append(["a-directory", "a-directory.yaml: is a directory; expected a YAML configuration file"])
             .Append(["missing-file", "missing-file.yaml: file not found"]);
 
+    [Trait("Category", "unit")]
     [Fact]
     public void The_corpus_has_at_least_60_distinct_bad_configurations()
     {
@@ -33,6 +34,7 @@ public class BadConfigCorpusTests
         cases.Select(c => (string)c[1]).Distinct().Count().ShouldBe(cases.Count);
     }
 
+    [Trait("Category", "e2e")]
     [Theory]
     [MemberData(nameof(Cases))]
     public void A_bad_configuration_exits_2_with_a_located_message_and_creates_nothing(string name, string expected)
@@ -112,6 +114,7 @@ public class ConfigMutationPropertyTests
         }
     }
 
+    [Trait("Category", "unit")]
     [Fact]
     public void Random_mutations_of_valid_configs_give_a_valid_config_or_a_clear_error_never_a_crash()
     {
@@ -177,6 +180,7 @@ public class DataFaultTests
         return data;
     }
 
+    [Trait("Category", "e2e")]
     [Theory]
     [InlineData("label", "train-labels-idx1-ubyte.gz: label 12 at row 7 is outside 0…9")]
     [InlineData("counts", "has 39 labels but")]

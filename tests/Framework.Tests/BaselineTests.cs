@@ -42,6 +42,7 @@ public class BaselineTests
 
     private static double D(JsonNode? node) => node!.GetValue<double>();
 
+    [Trait("Category", "e2e")]
     [Fact]
     public void Independent_model_is_the_parent_alone_at_the_cost_of_one_model()
     {
@@ -58,6 +59,7 @@ public class BaselineTests
         D(r["cost"]!["training_flops"]!["relative_to_independent"]).ShouldBe(1.0);
     }
 
+    [Trait("Category", "e2e")]
     [Fact]
     public void Dropout_baseline_reports_the_deterministic_network_and_monte_carlo_dropout()
     {
@@ -70,6 +72,7 @@ public class BaselineTests
         D(r["ensemble"]!["accuracy"]).ShouldBe(D(r["parent"]!["accuracy"]));
     }
 
+    [Trait("Category", "e2e")]
     [Fact]
     public void Dense_ensemble_trains_every_member_from_its_own_initialisation_at_M_times_the_cost()
     {
@@ -89,6 +92,7 @@ public class BaselineTests
         D(r["ensemble"]!["nll"]).ShouldBeLessThanOrEqualTo(meanNll + 1e-9);
     }
 
+    [Trait("Category", "e2e")]
     [Fact]
     public void Bagging_trains_each_member_on_its_own_subset_and_counts_only_those_rows()
     {
@@ -107,6 +111,7 @@ public class BaselineTests
         D(r["cost"]!["training_flops"]!["total"]).ShouldBe(3.0 * forward * bag * 4, 1.0);
     }
 
+    [Trait("Category", "unit")]
     [Fact]
     public void Stage_rows_are_a_seeded_subset_without_repeats_or_a_bootstrap_sample_with_them()
     {
@@ -130,6 +135,7 @@ public class BaselineTests
         ChildBuilder.StageRows(train, new TrainingConfig(), 7).ShouldBeNull("subset 1 without bootstrap trains on the whole split");
     }
 
+    [Trait("Category", "e2e")]
     [Fact]
     public void Snapshot_members_are_consecutive_cycles_of_one_trajectory()
     {
@@ -146,6 +152,7 @@ public class BaselineTests
         MeanAbsDifference(probs[1], probs[2]).ShouldBeGreaterThan(1e-4);
     }
 
+    [Trait("Category", "e2e")]
     [Fact]
     public void Chained_children_accumulate_their_predecessors_changes_and_parent_started_ones_do_not()
     {
@@ -176,6 +183,7 @@ public class BaselineTests
         chain[0].ShouldBe(sibling[0], 1e-9, "child 0 starts from the parent either way, with the same noise draw");
     }
 
+    [Trait("Category", "e2e")]
     [Fact]
     public void Fge_members_are_the_cycle_ends_after_the_pre_trained_parent()
     {
@@ -191,6 +199,7 @@ public class BaselineTests
         D(r["ensemble"]!["accuracy"]).ShouldBeGreaterThan(0.7);
     }
 
+    [Trait("Category", "e2e")]
     [Theory]
     [InlineData("prune-one-shot.yaml")]
     [InlineData("prune-iterative.yaml")]
@@ -206,6 +215,7 @@ public class BaselineTests
         D(child["accuracy"]).ShouldBeGreaterThan(0.5);
     }
 
+    [Trait("Category", "unit")]
     [Fact]
     public void Triangular_schedule_rises_linearly_to_lr_max_at_mid_stage_and_returns_to_lr_min()
     {
@@ -218,6 +228,7 @@ public class BaselineTests
         schedule.At(0, 100).Momentum.ShouldBeNull();
     }
 
+    [Trait("Category", "e2e")]
     [Theory]
     [InlineData("children.count=0", "children.count: must be ≥ 1 (or 0 with include_parent: true, the parent alone), got 0")]
     [InlineData("children.start=scratch", "children.sampler: children trained from scratch (children.start: scratch) have no parent to take a subnetwork of: use sampler full, got 'partition'")]

@@ -9,6 +9,7 @@ namespace SubnetworkEnsembles.Tests;
 /// <summary>The benchmark suite: the smoke size end to end (every table, real runs on a Fashion-MNIST subset) and its statistics.</summary>
 public class BenchmarkSuiteTests
 {
+    [Trait("Category", "unit")]
     [Fact]
     public void Mean_and_standard_error_over_seeds()
     {
@@ -46,6 +47,7 @@ public class BenchmarkSuiteTests
         return cells;
     }
 
+    [Trait("Category", "e2e")]
     [Fact]
     public void Smoke_suite_fills_every_table_from_real_runs()
     {

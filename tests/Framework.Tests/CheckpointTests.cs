@@ -14,6 +14,7 @@ namespace SubnetworkEnsembles.Tests;
 /// </summary>
 public class CheckpointTests
 {
+    [Trait("Category", "e2e")]
     [Theory]
     [InlineData("{type: temperature-anneal, tau: 0.5, anneal_epochs: 1}")]
     [InlineData("{type: random-anneal, partitioned: true, anneal_epochs: 1}")]

@@ -10,6 +10,7 @@ public class ConfigVariantTests
     private static ExperimentConfig Read(string path, IReadOnlyDictionary<string, string>? environment = null, params string[] overrides) =>
         ExperimentLoader.Read(path, overrides, environment: environment ?? new Dictionary<string, string>()).Config;
 
+    [Trait("Category", "unit")]
     [Fact]
     public void Extends_merges_deeply_and_chains()
     {
@@ -26,6 +27,7 @@ public class ConfigVariantTests
         config.Children.Count.ShouldBe(5);
     }
 
+    [Trait("Category", "unit")]
     [Fact]
     public void An_extends_cycle_and_a_missing_base_are_errors_at_the_extends_line()
     {
@@ -39,6 +41,7 @@ public class ConfigVariantTests
         Should.Throw<ConfigException>(() => Read(missing)).Message.ShouldContain("m.yaml:2:10: extends: base configuration");
     }
 
+    [Trait("Category", "unit")]
     [Fact]
     public void A_mistake_in_a_base_file_is_reported_in_that_file()
     {
@@ -49,6 +52,7 @@ public class ConfigVariantTests
         error.Message.ShouldContain("base.yaml:3:11: parent.epochs");
     }
 
+    [Trait("Category", "unit")]
     [Fact]
     public void Environment_overrides_apply_before_set_and_are_named_in_errors()
     {
@@ -62,6 +66,7 @@ public class ConfigVariantTests
         Should.Throw<ConfigException>(() => Read(Repo.Example("spirals.yaml"), bad)).Message.ShouldContain("environment SNE__PARENT__EPOCHS");
     }
 
+    [Trait("Category", "unit")]
     [Fact]
     public void Sweep_axes_make_a_grid_and_bad_sweeps_are_located()
     {
@@ -84,6 +89,7 @@ public class ConfigVariantTests
 /// <summary>The CLI end to end for variants: --seed, env, sweep runs and their summary, validation of every point.</summary>
 public class SweepCommandTests
 {
+    [Trait("Category", "e2e")]
     [Fact]
     public void A_sweep_runs_every_point_writes_the_summary_and_keeps_finished_points_when_run_again()
     {
@@ -111,6 +117,7 @@ public class SweepCommandTests
         again.Stdout.ShouldNotContain("parent epoch");
     }
 
+    [Trait("Category", "e2e")]
     [Fact]
     public void Validate_checks_every_sweep_point_and_names_the_bad_one()
     {
@@ -122,6 +129,7 @@ public class SweepCommandTests
         Directory.Exists(Path.Combine(dir.Path, "runs")).ShouldBeFalse();
     }
 
+    [Trait("Category", "e2e")]
     [Fact]
     public void Seed_option_and_environment_variables_reach_the_run()
     {
@@ -138,6 +146,7 @@ public class SweepCommandTests
         File.ReadAllText(Path.Combine(run, "sne.log")).ShouldContain("parent epoch 2/2");
     }
 
+    [Trait("Category", "e2e")]
     [Fact]
     public void Json_log_format_writes_one_json_object_per_line()
     {

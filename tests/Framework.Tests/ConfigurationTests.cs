@@ -37,6 +37,7 @@ public class ConfigurationTests
     /// not the test's reference to the same class: read it by name.</summary>
     private static object? Option(PluginSpec spec, string property) => spec.BoundOptions!.GetType().GetProperty(property)!.GetValue(spec.BoundOptions);
 
+    [Trait("Category", "unit")]
     [Fact]
     public void The_built_in_plugins_are_discovered_from_disk_by_name()
     {
@@ -50,6 +51,7 @@ public class ConfigurationTests
         Catalog.Find(Abstractions.PluginKind.Sampler, "partition")!.AssemblyPath.ShouldContain(Path.Combine("plugins", "SubnetworkEnsembles.Samplers"));
     }
 
+    [Trait("Category", "unit")]
     [Fact]
     public void Yaml_options_are_bound_to_the_plugin_options_class()
     {
@@ -70,6 +72,7 @@ public class ConfigurationTests
         config.Model.Size.ShouldBe(LeNetSize.Medium);
     }
 
+    [Trait("Category", "unit")]
     [Fact]
     public void Set_overrides_replace_values_and_create_keys()
     {
@@ -80,6 +83,7 @@ public class ConfigurationTests
         config.Model.Hidden.ShouldBe([64, 32]);
     }
 
+    [Trait("Category", "unit")]
     [Fact]
     public void An_unknown_plugin_name_lists_the_known_ones_with_file_line_and_column()
     {
@@ -91,6 +95,7 @@ public class ConfigurationTests
         e.Message.ShouldContain("known: bernoulli, full, magnitude, partition, structured");
     }
 
+    [Trait("Category", "unit")]
     [Fact]
     public void A_yaml_syntax_error_names_the_line_and_column()
     {
@@ -100,6 +105,7 @@ public class ConfigurationTests
         e.Problems.Single().Location.Line.ShouldBeGreaterThanOrEqualTo(3);
     }
 
+    [Trait("Category", "unit")]
     [Fact]
     public void An_unknown_key_suggests_the_nearest_valid_key()
     {
@@ -107,6 +113,7 @@ public class ConfigurationTests
         e.Message.ShouldContain("bad.yaml:2:3: children.cuont: unknown key 'cuont' (did you mean 'count'?)");
     }
 
+    [Trait("Category", "unit")]
     [Fact]
     public void An_unknown_plugin_option_suggests_the_nearest_option()
     {
@@ -114,6 +121,7 @@ public class ConfigurationTests
         e.Message.ShouldContain("children.tuning.schedule.lr_mx: unknown key 'lr_mx' (did you mean 'lr_max'?)");
     }
 
+    [Trait("Category", "unit")]
     [Fact]
     public void Wrong_types_and_out_of_range_values_are_all_reported_at_once()
     {
@@ -143,6 +151,7 @@ public class ConfigurationTests
         ranges.Message.ShouldContain("bad.yaml:6:5: children.tuning.batch_size: must be ≥ 1, got -5");
     }
 
+    [Trait("Category", "unit")]
     [Fact]
     public void Empty_binary_directory_and_missing_files_are_clear_errors()
     {
@@ -155,6 +164,7 @@ public class ConfigurationTests
         Should.Throw<ConfigException>(() => ExperimentLoader.Read(dir.File("dup.yaml", "seed: 1\nseed: 2\n"), [])).Message.ShouldContain("dup.yaml");
     }
 
+    [Trait("Category", "unit")]
     [Fact]
     public void Yaml_tags_never_instantiate_types()
     {
@@ -165,6 +175,7 @@ public class ConfigurationTests
         Problem("model: !System.Diagnostics.Process { type: mlp }\n").Message.ShouldContain("bad.yaml:1:8: YAML tags other than the core types");
     }
 
+    [Trait("Category", "unit")]
     [Fact]
     public void The_resolved_config_lists_every_default_and_reads_back_to_the_same_experiment()
     {

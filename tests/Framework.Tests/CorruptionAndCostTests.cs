@@ -19,6 +19,7 @@ public class CorruptionTests
 
     public static IEnumerable<object[]> All() => Enum.GetValues<Corruption>().Select(c => new object[] { c });
 
+    [Trait("Category", "unit")]
     [Theory]
     [MemberData(nameof(All))]
     public void A_corruption_is_deterministic_in_range_and_monotone_in_severity(Corruption corruption)
@@ -41,6 +42,7 @@ public class CorruptionTests
         distances[0].ShouldBeGreaterThan(0.001);
     }
 
+    [Trait("Category", "unit")]
     [Theory]
     [InlineData(Corruption.GaussianNoise)]
     [InlineData(Corruption.ShotNoise)]
@@ -54,6 +56,7 @@ public class CorruptionTests
         a.IsSameAs(b).ShouldBeFalse();
     }
 
+    [Trait("Category", "unit")]
     [Fact]
     public void Bad_arguments_are_refused()
     {
@@ -66,6 +69,7 @@ public class CorruptionTests
 /// <summary>Parameter and FLOP counts against hand-computed values.</summary>
 public class CostTests
 {
+    [Trait("Category", "unit")]
     [Fact]
     public void An_mlp_costs_two_flops_per_weight_and_masks_count_only_in_the_sparse_figure()
     {
@@ -83,6 +87,7 @@ public class CostTests
         masked.ForwardFlops.ShouldBe(256);   // computed densely
     }
 
+    [Trait("Category", "unit")]
     [Fact]
     public void LeNet_small_convolutions_cost_per_output_position()
     {
@@ -98,6 +103,7 @@ public class CostTests
 /// <summary>A real Fashion-MNIST run reports the corrupted test sets and its cost in results.json and in the report.</summary>
 public class CorruptedRunTests
 {
+    [Trait("Category", "e2e")]
     [Fact]
     public void Results_carry_corrupted_metrics_beside_the_clean_ones_and_the_cost_of_the_run()
     {

@@ -10,6 +10,7 @@ namespace SubnetworkEnsembles.Tests;
 
 public class DataAndModelTests
 {
+    [Trait("Category", "unit")]
     [Fact]
     public void Fashion_mnist_loads_from_the_debian_idx_files_with_a_deterministic_validation_split()
     {
@@ -33,6 +34,7 @@ public class DataAndModelTests
         flatTrain.sub(firstVal).abs().sum(1).eq(0).sum().ToInt64().ShouldBeLessThanOrEqualTo(1); // at most a duplicate image
     }
 
+    [Trait("Category", "unit")]
     [Fact]
     public void Subsets_take_the_first_rows()
     {
@@ -41,6 +43,7 @@ public class DataAndModelTests
         d.Test.Count.ShouldBe(500);
     }
 
+    [Trait("Category", "unit")]
     [Fact]
     public void Corrupt_idx_files_are_clear_errors()
     {
@@ -68,6 +71,7 @@ public class DataAndModelTests
         data[1567].ShouldBe((byte)(1567 % 256));
     }
 
+    [Trait("Category", "unit")]
     [Fact]
     public void Spirals_are_two_balanced_interleaved_classes()
     {
@@ -81,6 +85,7 @@ public class DataAndModelTests
         d.Train.Inputs.abs().max().ToDouble().ShouldBeLessThan(2);
     }
 
+    [Trait("Category", "unit")]
     [Theory]
     [InlineData(LeNetSize.Small, 250_000)]
     [InlineData(LeNetSize.Medium, 1_000_000)]
@@ -95,6 +100,7 @@ public class DataAndModelTests
         y.shape.ShouldBe([2L, 10]);
     }
 
+    [Trait("Category", "unit")]
     [Fact]
     public void Masks_are_saved_and_loaded_with_the_model()
     {
@@ -118,6 +124,7 @@ public class DataAndModelTests
         model.MaskedLayers[^1].IsOutputLayer.ShouldBeTrue();
     }
 
+    [Trait("Category", "unit")]
     [Fact]
     public void A_stochastic_mask_is_redrawn_on_every_training_forward_pass_and_ignored_in_evaluation()
     {

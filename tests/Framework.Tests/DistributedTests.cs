@@ -11,6 +11,7 @@ public class DistributedTests
 
     private static string[] Args(params string[] args) => [.. args, .. Small];
 
+    [Trait("Category", "e2e")]
     [Fact]
     public async Task Stages_run_as_separate_processes_give_exactly_the_single_process_results()
     {
@@ -43,6 +44,7 @@ public class DistributedTests
         Directory.GetFiles(staged, "*.tmp-*", SearchOption.AllDirectories).ShouldBeEmpty();
     }
 
+    [Trait("Category", "e2e")]
     [Fact]
     public void A_failed_child_is_reported_and_rerunning_it_replaces_only_its_own_output()
     {
@@ -72,6 +74,7 @@ public class DistributedTests
         Sne.Run("run", config, "--out", run, "--stage", "ensemble").ExitCode.ShouldBe(0);
     }
 
+    [Trait("Category", "e2e")]
     [Fact]
     public void A_new_parent_never_meets_the_children_of_an_earlier_one()
     {
@@ -89,6 +92,7 @@ public class DistributedTests
         Sne.Run("status", run).Stdout.ShouldContain("0/4 children done");
     }
 
+    [Trait("Category", "e2e")]
     [Fact]
     public void Stage_usage_errors_are_clear()
     {
@@ -109,6 +113,7 @@ public class DistributedTests
         outOfRange.Stderr.ShouldContain("outside 0 … 3");
     }
 
+    [Trait("Category", "e2e")]
     [Fact]
     public void Spirals_submitted_to_a_real_slurm_cluster_equal_a_single_process_run()
     {

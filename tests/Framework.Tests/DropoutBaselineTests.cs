@@ -10,6 +10,7 @@ namespace SubnetworkEnsembles.Tests;
 /// <summary>The dropout model and Monte-Carlo dropout baselines.</summary>
 public class DropoutBaselineTests
 {
+    [Trait("Category", "unit")]
     [Fact]
     public void Dropout_is_off_in_evaluation_and_mc_dropout_averages_reproducible_stochastic_passes()
     {
@@ -40,6 +41,7 @@ public class DropoutBaselineTests
         mc.allclose(p, atol: 1e-6).ShouldBeTrue();
     }
 
+    [Trait("Category", "e2e")]
     [Fact]
     public void A_run_reports_the_parent_with_mc_dropout_beside_its_deterministic_metrics()
     {

@@ -36,6 +36,7 @@ public class ExternalPluginTests
         }
         """;
 
+    [Trait("Category", "e2e")]
     [Fact]
     public void A_plugin_built_from_source_outside_the_solution_is_discovered_and_chosen_from_yaml()
     {

@@ -32,6 +32,7 @@ public class FaultInjectionTests(ReferenceSpirals reference) : IClassFixture<Ref
         Sne.RunWithEnvironment(fault is null ? new Dictionary<string, string>() : new() { ["SNE_FAULT"] = fault },
             "run", Repo.Example("spirals.yaml"), "--out", run);
 
+    [Trait("Category", "e2e")]
     [Theory]
     [InlineData("kill:parent-step#100")]             // inside parent epoch 3
     [InlineData("kill:parent-epoch#5")]              // right after the epoch-5 resume point is saved
@@ -61,6 +62,7 @@ public class FaultInjectionTests(ReferenceSpirals reference) : IClassFixture<Ref
         Directory.GetFiles(run, "*.tmp-*", SearchOption.AllDirectories).ShouldBeEmpty("no temporary file may be left behind after a finished run");
     }
 
+    [Trait("Category", "e2e")]
     [Fact]
     public void A_full_disk_while_saving_keeps_the_previous_checkpoint_and_the_run_resumes()
     {
@@ -86,6 +88,7 @@ public class FaultInjectionTests(ReferenceSpirals reference) : IClassFixture<Ref
         Sne.DeterministicResults(run2).ShouldBe(reference.Results);
     }
 
+    [Trait("Category", "e2e")]
     [Fact]
     public void Corrupted_checkpoints_are_reported_and_never_used()
     {

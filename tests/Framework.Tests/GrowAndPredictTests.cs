@@ -6,6 +6,7 @@ namespace SubnetworkEnsembles.Tests;
 
 public class GrowTests
 {
+    [Trait("Category", "e2e")]
     [Fact]
     public void Growing_k_children_by_n_equals_asking_for_k_plus_n_at_the_start()
     {
@@ -27,6 +28,7 @@ public class GrowTests
         Sne.Results(grown)["ensemble"]!["members"]!.GetValue<int>().ShouldBe(4);
     }
 
+    [Trait("Category", "e2e")]
     [Fact]
     public void Grow_errors_are_clear()
     {
@@ -72,6 +74,7 @@ public class PredictTests(FinishedSpirals spirals) : IClassFixture<FinishedSpira
         return lines.Skip(1).Select(l => l.Split(',').Select(c => double.Parse(c, CultureInfo.InvariantCulture)).ToArray()).ToList();
     }
 
+    [Trait("Category", "e2e")]
     [Fact]
     public void Predict_from_csv_gives_probabilities_class_entropy_and_disagreement_per_row()
     {
@@ -98,6 +101,7 @@ public class PredictTests(FinishedSpirals spirals) : IClassFixture<FinishedSpira
         rows[0][4].ShouldBeLessThan(0.3);   // confident on the arms
     }
 
+    [Trait("Category", "e2e")]
     [Fact]
     public void Npy_and_idx_inputs_give_the_same_predictions_as_csv()
     {
@@ -127,6 +131,7 @@ public class PredictTests(FinishedSpirals spirals) : IClassFixture<FinishedSpira
         File.ReadAllText(spirals.Path_("c.csv")).ShouldBe(File.ReadAllText(spirals.Path_("d.csv")));
     }
 
+    [Trait("Category", "e2e")]
     [Fact]
     public void Bad_inputs_are_clear_errors()
     {

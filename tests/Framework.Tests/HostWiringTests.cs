@@ -13,6 +13,7 @@ namespace SubnetworkEnsembles.Tests;
 
 public class HostWiringTests
 {
+    [Trait("Category", "unit")]
     [Fact]
     public void Plugins_are_registered_by_name_and_created_with_their_bound_options()
     {
@@ -31,6 +32,7 @@ public class HostWiringTests
         sampler.SetSize.ShouldBe(3);     // the YAML-bound options reached the plugin's constructor
     }
 
+    [Trait("Category", "unit")]
     [Fact]
     public void Derived_seeds_depend_only_on_seed_stream_and_index()
     {

@@ -25,6 +25,7 @@ public class LibTorchLoadingTests
         return Path.Combine(packages, "torchsharp", "0.107.0", "runtimes", "linux-x64", "native", "libLibTorchSharp.so");
     }
 
+    [Trait("Category", "e2e")]
     [Fact]
     public void The_build_output_is_patched_only_where_needed_and_the_nuget_cache_is_untouched()
     {
@@ -36,6 +37,7 @@ public class LibTorchLoadingTests
         if (shimPresent) File.ReadAllText(patched, System.Text.Encoding.Latin1).ShouldContain("libsne-glibcxx-3.4.32-shim.so");
     }
 
+    [Trait("Category", "e2e")]
     [Fact]
     public void Without_the_patch_sne_reports_the_real_cause_in_one_line()
     {

@@ -26,6 +26,7 @@ public class MethodInvariantTests
         return min.eq(max).all().ToBoolean();
     }
 
+    [Trait("Category", "unit")]
     [Fact]
     public void Structured_masks_zero_whole_rows_and_filters()
     {
@@ -47,6 +48,7 @@ public class MethodInvariantTests
         }
     }
 
+    [Trait("Category", "unit")]
     [Fact]
     public void Global_masking_hits_the_global_sparsity_and_removes_more_from_big_layers()
     {
@@ -67,6 +69,7 @@ public class MethodInvariantTests
             layerwise.Masks[w.Name].mean().ToDouble().ShouldBe(0.2, 1.0 / w.Weight.numel() + 1e-9);
     }
 
+    [Trait("Category", "unit")]
     [Fact]
     public void Noise_touches_only_masked_entries_and_mirrored_children_average_back_to_the_parent()
     {
@@ -109,6 +112,7 @@ public class MethodInvariantTests
         foreach (var c in children) c.Dispose();
     }
 
+    [Trait("Category", "unit")]
     [Fact]
     public void Relative_noise_scales_with_each_layers_weight_std()
     {
@@ -128,6 +132,7 @@ public class MethodInvariantTests
         return w.Weight.detach().sub(before);
     }
 
+    [Trait("Category", "unit")]
     [Theory]
     [InlineData(AnnealFunction.Linear)]
     [InlineData(AnnealFunction.Cosine)]
@@ -178,6 +183,7 @@ public class MethodInvariantTests
         }
     }
 
+    [Trait("Category", "unit")]
     [Fact]
     public void Iterative_pruning_removes_an_equal_share_per_epoch_and_reaches_the_target_on_schedule()
     {
@@ -201,6 +207,7 @@ public class MethodInvariantTests
         w.Mask.IsSameAs(target.Masks[w.Name]).ShouldBeTrue();
     }
 
+    [Trait("Category", "unit")]
     [Fact]
     public void Diversity_metrics_and_combiners_equal_hand_computed_values()
     {
@@ -237,6 +244,7 @@ public class MethodInvariantTests
         votes.IsSameAs(tensor(new float[] { 1f, 0f, 0.5f, 0.5f }, [2, 2])).ShouldBeTrue();
     }
 
+    [Trait("Category", "unit")]
     [Fact]
     public void Trust_region_kl_equals_the_hand_computed_value()
     {
@@ -247,6 +255,7 @@ public class MethodInvariantTests
         TrustRegionSearch.KlDivergence(p, p).ShouldBe(0, 1e-9);
     }
 
+    [Trait("Category", "unit")]
     [Fact]
     public void New_schedules_at_known_steps()
     {

@@ -9,6 +9,7 @@ public class MethodPipelineTests
 {
     private static double D(JsonNode? n) => n!.GetValue<double>();
 
+    [Trait("Category", "e2e")]
     [Fact]
     public void Noisy_children_with_a_trust_region_search_and_model_selection()
     {
@@ -47,6 +48,7 @@ public class MethodPipelineTests
         File.ReadAllText(Path.Combine(run, "report.md")).ShouldContain("## Trust-region search");
     }
 
+    [Trait("Category", "e2e")]
     [Fact]
     public void Saved_predictions_reproduce_the_reported_metrics_independently()
     {

@@ -22,9 +22,11 @@ public class MetricTests
         return metric.Compute(new MetricInput(members, p, y));
     }
 
+    [Trait("Category", "unit")]
     [Fact]
     public void Accuracy_counts_argmax_hits() => Compute(new AccuracyMetric())["accuracy"].ShouldBe(0.75, 1e-12);
 
+    [Trait("Category", "unit")]
     [Fact]
     public void Nll_equals_the_hand_computed_value()
     {
@@ -33,6 +35,7 @@ public class MetricTests
         Compute(new NllMetric())["nll"].ShouldBe(expected, 1e-6);
     }
 
+    [Trait("Category", "unit")]
     [Fact]
     public void Ece_with_15_bins_equals_the_hand_computed_value_and_confidence_one_is_in_the_top_bin()
     {
@@ -43,6 +46,7 @@ public class MetricTests
         values["mce"].ShouldBe(0.62, 1e-6);
     }
 
+    [Trait("Category", "unit")]
     [Fact]
     public void Ece_puts_confidence_one_in_the_top_bin_not_past_it()
     {
@@ -50,6 +54,7 @@ public class MetricTests
         Compute(new EceMetric(new EceMetricOptions { Bins = 1 }))["ece"].ShouldBe(Math.Abs(0.75 - 3.28 / 4), 1e-6);
     }
 
+    [Trait("Category", "unit")]
     [Fact]
     public void Ensemble_nll_uses_the_mean_of_member_probabilities_not_the_mean_of_member_nlls()
     {

@@ -22,6 +22,7 @@ public class ParentWeightsTests(FinishedSpirals spirals) : IClassFixture<Finishe
     private SneResult RunFrom(string weights, string output, params string[] more) =>
         Sne.Run(["run", Repo.Example("spirals.yaml"), "--out", output, "--set", $"parent.weights={weights}", "--set", "parent.epochs=0", .. more]);
 
+    [Trait("Category", "e2e")]
     [Fact]
     public void A_pytorch_state_dict_written_by_the_test_becomes_the_parent_and_the_pipeline_runs_unchanged()
     {
@@ -43,6 +44,7 @@ public class ParentWeightsTests(FinishedSpirals spirals) : IClassFixture<Finishe
         mine["ensemble"]!["nll"]!.GetValue<double>().ShouldBe(original["ensemble"]!["nll"]!.GetValue<double>());
     }
 
+    [Trait("Category", "e2e")]
     [Fact]
     public void Safetensors_and_torchsharp_checkpoints_load_too()
     {
@@ -57,6 +59,7 @@ public class ParentWeightsTests(FinishedSpirals spirals) : IClassFixture<Finishe
         Sne.Results(spirals.Path_("from-ckpt"))["parent"]!["nll"]!.GetValue<double>().ShouldBe(nll);
     }
 
+    [Trait("Category", "e2e")]
     [Fact]
     public void Missing_unexpected_and_misshaped_keys_are_reported_before_anything_runs()
     {

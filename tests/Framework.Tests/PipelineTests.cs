@@ -9,6 +9,7 @@ public class PipelineTests
 {
     private static double Number(JsonNode? node) => node!.GetValue<double>();
 
+    [Trait("Category", "e2e")]
     [Fact]
     public void Spirals_runs_end_to_end_and_the_same_seed_gives_identical_results()
     {
@@ -40,6 +41,7 @@ public class PipelineTests
         foreach (var stage in new[] { "data", "parent", "children", "ensemble", "total" }) Number(ra["seconds"]![stage]).ShouldBeGreaterThanOrEqualTo(0);
     }
 
+    [Trait("Category", "e2e")]
     [Fact]
     public void A_finished_run_is_not_overwritten_without_force()
     {
@@ -51,6 +53,7 @@ public class PipelineTests
         again.Stderr.ShouldContain("already holds a finished run");
     }
 
+    [Trait("Category", "e2e")]
     [Fact]
     public void Fashion_mnist_subset_trains_a_real_parent_and_children_from_the_idx_files()
     {
@@ -70,6 +73,7 @@ public class PipelineTests
         r["parent"]!["history"]!.AsArray().Count.ShouldBe(3);
     }
 
+    [Trait("Category", "e2e")]
     [Fact]
     public void An_unknown_plugin_name_exits_2_with_the_known_names_and_creates_no_run_directory()
     {
@@ -82,6 +86,7 @@ public class PipelineTests
         Directory.Exists(run).ShouldBeFalse();
     }
 
+    [Trait("Category", "e2e")]
     [Fact]
     public void A_yaml_syntax_error_exits_2_naming_file_line_and_column()
     {
@@ -93,6 +98,7 @@ public class PipelineTests
         result.Stderr.ShouldNotContain("   at ");
     }
 
+    [Trait("Category", "e2e")]
     [Fact]
     public void Cuda_without_a_cuda_build_is_a_clear_error()
     {
@@ -101,6 +107,7 @@ public class PipelineTests
         result.Stderr.ShouldContain("CUDA is not available");
     }
 
+    [Trait("Category", "e2e")]
     [Fact]
     public void A_missing_data_directory_is_a_clear_error()
     {
@@ -109,6 +116,7 @@ public class PipelineTests
         result.Stderr.ShouldContain("/nonexistent/fmnist: directory not found; install Fashion-MNIST with 'apt-get install -y dataset-fashion-mnist'");
     }
 
+    [Trait("Category", "e2e")]
     [Fact]
     public void Usage_errors_exit_2_and_help_exits_0()
     {
@@ -119,6 +127,7 @@ public class PipelineTests
         help.Stdout.ShouldContain("--set");
     }
 
+    [Trait("Category", "e2e")]
     [Fact]
     public void Plugins_command_lists_every_plugin_with_its_options()
     {
@@ -142,6 +151,7 @@ public class PipelineTests
         none.Stderr.ShouldContain("known: ");
     }
 
+    [Trait("Category", "e2e")]
     [Fact]
     public void Plain_progress_lines_and_the_live_display_both_report_training()
     {
@@ -170,6 +180,7 @@ public class PipelineTests
 
 public class InterruptTests
 {
+    [Trait("Category", "e2e")]
     [Fact]
     public async Task Sigterm_stops_a_run_cleanly_with_exit_code_130_and_no_results()
     {

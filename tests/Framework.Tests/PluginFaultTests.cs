@@ -88,6 +88,7 @@ public class PluginFaultTests(FaultyPlugins faulty) : IClassFixture<FaultyPlugin
         Sne.Run(["run", Repo.Example("spirals.yaml"), "--out", output, "--plugins", faulty.Plugin("Faulty"), "--set", "parent.epochs=3",
             "--set", "children.tuning.epochs=2", .. more]);
 
+    [Trait("Category", "e2e")]
     [Fact]
     public void A_child_whose_training_diverges_is_recorded_as_failed_and_the_ensemble_is_evaluated_without_it()
     {
@@ -118,6 +119,7 @@ public class PluginFaultTests(FaultyPlugins faulty) : IClassFixture<FaultyPlugin
         File.Exists(Path.Combine(strict, "children", "child-002.json")).ShouldBeFalse("fail_fast stops at the first failure");
     }
 
+    [Trait("Category", "unit")]
     [Fact]
     public void Exceptions_inside_plugins_name_the_plugin_and_its_assembly_with_exit_3_and_no_stack_trace()
     {
@@ -137,6 +139,7 @@ public class PluginFaultTests(FaultyPlugins faulty) : IClassFixture<FaultyPlugin
         verbose.Stderr.ShouldContain("   at ");   // the trace is there when asked for
     }
 
+    [Trait("Category", "e2e")]
     [Theory]
     [InlineData("plugins/NeedsHelper", "NeedsHelper.dll has types that cannot be loaded (a missing dependency?)")]
     [InlineData("not-a-plugin", "Helper.dll contains no public class marked [Plugin(name, kind)]")]
@@ -150,6 +153,7 @@ public class PluginFaultTests(FaultyPlugins faulty) : IClassFixture<FaultyPlugin
         result.Stderr.ShouldNotContain("   at ");
     }
 
+    [Trait("Category", "e2e")]
     [Fact]
     public void A_plugin_allowlist_refuses_any_assembly_whose_hash_it_does_not_list()
     {

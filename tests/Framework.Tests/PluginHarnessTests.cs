@@ -42,9 +42,11 @@ public class PluginHarnessTests
     private static T Create<T>(PluginKind kind, string name, string yamlOptions = "{}") where T : class =>
         Services.GetRequiredService<PluginFactory>().Create<T>(Spec(kind, name, yamlOptions));
 
+    [Trait("Category", "unit")]
     [Fact]
     public void The_catalog_holds_every_plugin_of_the_method_catalogue() => AllPlugins().Count().ShouldBe(31);
 
+    [Trait("Category", "unit")]
     [Theory]
     [MemberData(nameof(AllPlugins))]
     public void Every_plugin_is_created_from_disk_with_valid_default_options(string kind, string name)
@@ -59,6 +61,7 @@ public class PluginHarnessTests
         descriptor.Description.ShouldNotBeNullOrWhiteSpace();
     }
 
+    [Trait("Category", "unit")]
     [Theory]
     [MemberData(nameof(AllPlugins))]
     public void Every_option_rejects_a_wrongly_typed_value_naming_the_key(string kind, string name)
@@ -80,6 +83,7 @@ public class PluginHarnessTests
 
     public static TheoryData<string> Samplers() => new() { "bernoulli", "structured", "partition", "magnitude", "full" };
 
+    [Trait("Category", "unit")]
     [Theory]
     [MemberData(nameof(Samplers))]
     public void Samplers_are_deterministic_under_a_seed(string name)
@@ -101,6 +105,7 @@ public class PluginHarnessTests
         { "temperature-anneal", "{ anneal_epochs: 2 }" }, { "random-anneal", "{ anneal_epochs: 2 }" }, { "identity", "{}" },
     };
 
+    [Trait("Category", "unit")]
     [Theory]
     [MemberData(nameof(Perturbations))]
     public void Perturbations_are_deterministic_under_a_seed(string name, string options)
@@ -127,6 +132,7 @@ public class PluginHarnessTests
         for (int i = 0; i < first.Length; i++) first[i].IsSameAs(second[i]).ShouldBeTrue($"{name} tensor {i}");
     }
 
+    [Trait("Category", "unit")]
     [Fact]
     public void Schedules_metrics_and_combiners_are_pure_functions_of_their_inputs()
     {

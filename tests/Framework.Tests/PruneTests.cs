@@ -16,6 +16,7 @@ public class PruneTests
 {
     public static TheoryData<string> Optimizers => new() { "sgd-nesterov-wd", "adam-wd" };
 
+    [Trait("Category", "unit")]
     [Theory]
     [MemberData(nameof(Optimizers))]
     public void Pruned_weights_stay_exactly_zero_through_many_optimizer_steps(string optimizerName)
@@ -51,6 +52,7 @@ public class PruneTests
         }
     }
 
+    [Trait("Category", "unit")]
     [Fact]
     public void Prune_sets_masked_weights_to_zero_and_keeps_the_rest_unchanged()
     {
@@ -67,6 +69,7 @@ public class PruneTests
         }
     }
 
+    [Trait("Category", "unit")]
     [Fact]
     public void An_all_ones_mask_changes_nothing_in_the_forward_pass()
     {
@@ -86,6 +89,7 @@ public class PruneTests
 
 public class DivergenceTests
 {
+    [Trait("Category", "unit")]
     [Fact]
     public void A_non_finite_loss_stops_training_at_the_step_it_appears()
     {

@@ -18,6 +18,7 @@ public class ReportTests(FinishedSpirals spirals) : IClassFixture<FinishedSpiral
         return (BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(16)), BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(20)));
     }
 
+    [Trait("Category", "e2e")]
     [Fact]
     public void A_run_writes_markdown_and_self_contained_html_reports_with_every_figure()
     {
@@ -39,6 +40,7 @@ public class ReportTests(FinishedSpirals spirals) : IClassFixture<FinishedSpiral
         md.ShouldContain("| ensemble (4 members, mean) |");
     }
 
+    [Trait("Category", "e2e")]
     [Fact]
     public void Metrics_jsonl_has_every_epoch_and_every_model()
     {
@@ -54,6 +56,7 @@ public class ReportTests(FinishedSpirals spirals) : IClassFixture<FinishedSpiral
         lines[^1]["accuracy"]!.GetValue<double>().ShouldBe(results["ensemble"]!["accuracy"]!.GetValue<double>());
     }
 
+    [Trait("Category", "e2e")]
     [Fact]
     public void TensorBoard_events_are_valid_records_holding_the_scalars()
     {
@@ -93,6 +96,7 @@ public class ReportTests(FinishedSpirals spirals) : IClassFixture<FinishedSpiral
         return ((crc >> 15) | (crc << 17)) + 0xa282ead8;
     }
 
+    [Trait("Category", "e2e")]
     [Fact]
     public void Sne_report_rewrites_the_report_of_a_finished_run_and_refuses_an_unfinished_one()
     {
@@ -110,6 +114,7 @@ public class ReportTests(FinishedSpirals spirals) : IClassFixture<FinishedSpiral
         missing.Stderr.ShouldContain("not a run directory");
     }
 
+    [Trait("Category", "unit")]
     [Fact]
     public void Reliability_bins_and_ensemble_size_curves_match_hand_computed_values()
     {

@@ -90,6 +90,7 @@ public class ResumeTests(UninterruptedSpirals reference) : IClassFixture<Uninter
         return run;
     }
 
+    [Trait("Category", "e2e")]
     [Fact]
     public void Kill_9_in_the_middle_of_a_childs_tuning_then_resume_equals_an_uninterrupted_run()
     {
@@ -107,6 +108,7 @@ public class ResumeTests(UninterruptedSpirals reference) : IClassFixture<Uninter
         Sne.DeterministicResults(run).ShouldBe(reference.Results);
     }
 
+    [Trait("Category", "e2e")]
     [Fact]
     public void Kill_9_during_parent_training_loses_at_most_the_current_epoch_and_resumes_identically()
     {
@@ -123,6 +125,7 @@ public class ResumeTests(UninterruptedSpirals reference) : IClassFixture<Uninter
         Sne.DeterministicResults(run).ShouldBe(reference.Results);
     }
 
+    [Trait("Category", "e2e")]
     [Fact]
     public void Sigterm_saves_the_exact_step_and_resuming_equals_an_uninterrupted_run()
     {
@@ -135,6 +138,7 @@ public class ResumeTests(UninterruptedSpirals reference) : IClassFixture<Uninter
         Sne.DeterministicResults(run).ShouldBe(reference.Results);
     }
 
+    [Trait("Category", "e2e")]
     [Fact]
     public void An_unfinished_run_of_another_configuration_is_not_overwritten_without_force()
     {

@@ -9,6 +9,7 @@ namespace SubnetworkEnsembles.Tests;
 
 public class SamplerTests
 {
+    [Trait("Category", "unit")]
     [Theory]
     [InlineData(2)]
     [InlineData(3)]
@@ -43,6 +44,7 @@ public class SamplerTests
         foreach (var child in set) child.Dispose();
     }
 
+    [Trait("Category", "unit")]
     [Fact]
     public void Same_generator_seed_gives_the_same_masks_and_another_seed_different_ones()
     {
@@ -61,6 +63,7 @@ public class SamplerTests
         }
     }
 
+    [Trait("Category", "unit")]
     [Fact]
     public void Bernoulli_sampler_keeps_about_one_minus_sparsity_and_exact_count_keeps_exactly()
     {
@@ -73,6 +76,7 @@ public class SamplerTests
             exact.Masks[w.Name].sum().ToDouble().ShouldBe(Math.Round(0.3 * w.Weight.numel()));
     }
 
+    [Trait("Category", "unit")]
     [Fact]
     public void Sampler_options_reject_out_of_range_values()
     {

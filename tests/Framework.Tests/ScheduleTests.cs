@@ -14,6 +14,7 @@ public class ScheduleTests
         LrInit = 0.001, LrMax = 0.1, LrMin = 1e-7, Warmup = 0.1, MomentumMax = 0.95, MomentumMin = 0.85,
     });
 
+    [Trait("Category", "unit")]
     [Fact]
     public void One_cycle_learning_rate_at_known_steps()
     {
@@ -27,6 +28,7 @@ public class ScheduleTests
         OneCycle.At(999, T).LearningRate.ShouldBeLessThan(1e-5);
     }
 
+    [Trait("Category", "unit")]
     [Fact]
     public void One_cycle_momentum_follows_the_inverse_cycle()
     {
@@ -39,6 +41,7 @@ public class ScheduleTests
         new OneCycleSchedule(new OneCycleScheduleOptions { CycleMomentum = false }).At(10, T).Momentum.ShouldBeNull();
     }
 
+    [Trait("Category", "unit")]
     [Fact]
     public void Linear_decay_is_the_spec_parent_schedule()
     {
@@ -51,6 +54,7 @@ public class ScheduleTests
         s.At(199, T).LearningRate.ShouldBe(0.001);
     }
 
+    [Trait("Category", "unit")]
     [Fact]
     public void Sgd_and_adam_take_learning_rate_and_momentum_from_the_schedule()
     {
@@ -67,6 +71,7 @@ public class ScheduleTests
         ((Adam.Options)((ParamGroup)adam.Optimizer.ParamGroups.Single()).Options).beta1.ShouldBe(0.8);
     }
 
+    [Trait("Category", "unit")]
     [Fact]
     public void Sgd_step_matches_the_momentum_formula()
     {
