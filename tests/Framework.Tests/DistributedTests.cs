@@ -1,11 +1,12 @@
 using System.Diagnostics;
 using Shouldly;
 using Xunit;
+using Xunit.Abstractions;
 
 namespace SubnetworkEnsembles.Tests;
 
 /// <summary>Stages against one run directory, as Slurm or Kubernetes run them, and a real single-node Slurm.</summary>
-public class DistributedTests
+public class DistributedTests(ITestOutputHelper output)
 {
     private static readonly string[] Small = ["--set", "threads=1", "--set", "parent.epochs=5", "--set", "children.tuning.epochs=2"];
 
@@ -126,14 +127,34 @@ public class DistributedTests
         submit.ExitCode.ShouldBe(0, submit.Output);
         var ids = submit.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).ToDictionary(l => l.Split(' ')[0], l => l.Split(' ')[1]);
         ids.Keys.ShouldBe(["parent", "children", "ensemble"]);
+        output.WriteLine($"slurm: submitted parent job {ids["parent"]}, children array job {ids["children"]}, ensemble job {ids["ensemble"]}");
         File.ReadAllText(Path.Combine(slurm, "slurm", "children.sbatch")).ShouldContain("#SBATCH --array=0-3");
 
-        var deadline = DateTime.UtcNow.AddMinutes(8);
-        while (JobActive(ids["ensemble"]) && DateTime.UtcNow < deadline) Thread.Sleep(1000);
+        var clock = Stopwatch.StartNew();
+        while (JobActive(ids["ensemble"]) && clock.Elapsed < TimeSpan.FromMinutes(8)) Thread.Sleep(1000);
         File.Exists(Path.Combine(slurm, "results.json")).ShouldBeTrue(string.Join("\n", Directory.GetFiles(Path.Combine(slurm, "slurm"), "*.out").Select(File.ReadAllText)));
+        // Slurm itself says every job completed (finished jobs stay visible to scontrol for MinJobAge, 300 s by default).
+        foreach (var (stage, id) in ids)
+        {
+            string state = JobStates(id);
+            output.WriteLine($"slurm: {stage} job {id}: {state}");
+            state.Split(' ').ShouldAllBe(s => s == "COMPLETED", $"{stage} job {id}");
+        }
+        JobStates(ids["children"]).Split(' ').Length.ShouldBe(4, "one array task per child");
+        output.WriteLine($"slurm: all jobs completed {clock.Elapsed.TotalSeconds:F0} s after submission");
         Sne.DeterministicResults(slurm).ShouldBe(Sne.DeterministicResults(single));
         Directory.GetFiles(Path.Combine(slurm, "slurm"), "children-*.out").Length.ShouldBe(4);   // four array tasks ran
         Sne.Run("status", slurm).Stdout.ShouldContain("4/4 children done, 0 failed, 0 pending");
+    }
+
+    /// <summary>The JobState of every job (every task of an array) with this id, as scontrol reports it.</summary>
+    private static string JobStates(string id)
+    {
+        var scontrol = Process.Start(new ProcessStartInfo("scontrol", ["show", "job", id, "--oneliner"]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        string text = scontrol.StandardOutput.ReadToEnd();
+        scontrol.WaitForExit();
+        return string.Join(' ', text.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(line => line.Split(' ').First(f => f.StartsWith("JobState=", StringComparison.Ordinal))["JobState=".Length..]));
     }
 
     private static bool JobActive(string id)
@@ -144,13 +165,26 @@ public class DistributedTests
         return state.Length > 0;
     }
 
-    /// <summary>Starts the single-node cluster of deploy/slurm/ when none answers (needs root and slurm-wlm + munge, as in CI).</summary>
+    /// <summary>
+    /// Starts the single-node cluster of deploy/slurm/ when none answers (<c>./sne test</c> installs slurm-wlm + munge and
+    /// starts it; as root this does it too). Where that is impossible the test fails with one line saying what to run.
+    /// </summary>
     private static void EnsureLocalSlurm()
     {
-        var start = Process.Start(new ProcessStartInfo("bash", [Path.Combine(Repo.Root, "deploy", "slurm", "start-local-cluster.sh"), "2"])
-            { RedirectStandardOutput = true, RedirectStandardError = true })!;
-        string output = start.StandardOutput.ReadToEnd() + start.StandardError.ReadToEnd();
-        start.WaitForExit();
-        start.ExitCode.ShouldBe(0, "a local Slurm cluster is needed (apt-get install -y slurm-wlm munge, as root): " + output);
+        string output;
+        int exitCode;
+        try
+        {
+            var start = Process.Start(new ProcessStartInfo("bash", [Path.Combine(Repo.Root, "deploy", "slurm", "start-local-cluster.sh"), "2"])
+                { RedirectStandardOutput = true, RedirectStandardError = true })!;
+            output = start.StandardOutput.ReadToEnd() + start.StandardError.ReadToEnd();
+            start.WaitForExit();
+            exitCode = start.ExitCode;
+        }
+        catch (System.ComponentModel.Win32Exception e) { (output, exitCode) = (e.Message, -1); }
+        if (exitCode != 0)
+            throw new Xunit.Sdk.XunitException("no local Slurm cluster answers and none could be started (" +
+                string.Join(' ', output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)) +
+                "); run the tests as root with `./sne test`, or once as root: apt-get install -y slurm-wlm munge && bash deploy/slurm/start-local-cluster.sh 2");
     }
 }
