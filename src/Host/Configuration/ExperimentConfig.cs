@@ -92,6 +92,9 @@ public sealed class ExperimentConfig
                 yield return ($"parent.rename[{i}]", $"expected 'old-prefix=new-prefix', got '{rule}'");
         foreach (var p in Children.Validate()) yield return p;
         if (Metrics.Count == 0) yield return ("metrics", "list at least one metric, e.g. [accuracy, nll, ece]");
+        string selectBy = Children.SelectBy == SelectionMetric.Nll ? "nll" : "accuracy";
+        if (Children.Keep > 0 && Metrics.Count > 0 && !Metrics.Any(m => m.Type == selectBy))
+            yield return ("children.select_by", $"model selection ranks children by {selectBy}, which is not among metrics: [{string.Join(", ", Metrics.Select(m => m.Type))}]; add {selectBy} to metrics or choose the other select_by");
         if ((Children.Keep > 0 || Children.TrustRegion is not null) && Data.Validation == 0)
             yield return ("data.validation", "model selection (children.keep) and the trust-region search score on the validation split: set data.validation > 0");
         if (ReferenceEpochs < 0) yield return ("reference_epochs", $"must be ≥ 0 (0 = parent.epochs), got {ReferenceEpochs}");
