@@ -36,6 +36,8 @@ SchedulerType=sched/backfill
 SelectType=select/cons_tres
 SelectTypeParameters=CR_CPU
 ReturnToService=2
+# Finished jobs stay visible to scontrol for an hour (default 300 s), so a test can read their final states.
+MinJobAge=3600
 MpiDefault=none
 NodeName=${host} NodeAddr=127.0.0.1 CPUs=${ncpus} RealMemory=${mem} State=UNKNOWN
 PartitionName=debug Nodes=${host} Default=YES MaxTime=INFINITE State=UP

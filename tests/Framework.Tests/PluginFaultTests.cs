@@ -119,7 +119,7 @@ public class PluginFaultTests(FaultyPlugins faulty) : IClassFixture<FaultyPlugin
         File.Exists(Path.Combine(strict, "children", "child-002.json")).ShouldBeFalse("fail_fast stops at the first failure");
     }
 
-    [Trait("Category", "unit")]
+    [Trait("Category", "e2e")]
     [Fact]
     public void Exceptions_inside_plugins_name_the_plugin_and_its_assembly_with_exit_3_and_no_stack_trace()
     {
