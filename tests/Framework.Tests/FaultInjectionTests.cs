@@ -10,13 +10,29 @@ public sealed class ReferenceSpirals : IDisposable
 
     public ReferenceSpirals()
     {
-        string run = Path.Combine(_dir.Path, "reference");
-        var result = Sne.Run("run", Repo.Example("spirals.yaml"), "--out", run);
+        Directory = Path.Combine(_dir.Path, "reference");
+        var result = Sne.Run("run", Repo.Example("spirals.yaml"), "--out", Directory);
         result.ExitCode.ShouldBe(0, result.Output);
-        Results = Sne.DeterministicResults(run);
+        Results = Sne.DeterministicResults(Directory);
     }
 
+    /// <summary>The reference run directory.</summary>
+    public string Directory { get; }
+
+    /// <summary>Its results.json without wall times.</summary>
     public string Results { get; }
+
+    /// <summary>
+    /// Asserts that <paramref name="run"/> equals the reference in every deterministic output: results.json and
+    /// metrics.jsonl without wall times, and the prediction files byte for byte.
+    /// </summary>
+    public void ShouldEqual(string run)
+    {
+        Sne.DeterministicResults(run).ShouldBe(Results);
+        Sne.DeterministicMetricsLog(run).ShouldBe(Sne.DeterministicMetricsLog(Directory));
+        foreach (var name in new[] { "members.npy", "parent.npy", "labels.npy" })
+            File.ReadAllBytes(Path.Combine(run, "predictions", name)).ShouldBe(File.ReadAllBytes(Path.Combine(Directory, "predictions", name)), name);
+    }
 
     public void Dispose() => _dir.Dispose();
 }
@@ -32,23 +48,28 @@ public class FaultInjectionTests(ReferenceSpirals reference) : IClassFixture<Ref
         Sne.RunWithEnvironment(fault is null ? new Dictionary<string, string>() : new() { ["SNE_FAULT"] = fault },
             "run", Repo.Example("spirals.yaml"), "--out", run);
 
+    /// <summary>
+    /// Each case: the fault, a line the resumed run must print (proof that it continued from the last finished unit
+    /// rather than starting again — a rerun from scratch would reach the same numbers) and one it must not print (the
+    /// interrupted unit is not taken as finished).
+    /// </summary>
     [Trait("Category", "e2e")]
     [Theory]
-    [InlineData("kill:parent-step#100")]             // inside parent epoch 3
-    [InlineData("kill:parent-epoch#5")]              // right after the epoch-5 resume point is saved
-    [InlineData("kill:write:parent.training#7")]     // the epoch-7 resume point is written but not yet renamed into place
-    [InlineData("kill:parent-epoch#20")]             // the last epoch is saved, the parent not yet evaluated or written
-    [InlineData("kill:write:parent.ckpt")]           // the parent checkpoint is half in place
-    [InlineData("kill:write:parent.json")]           // the parent is complete but not yet marked done
-    [InlineData("kill:child-start#2")]               // between child 1 and child 2
-    [InlineData("kill:child-step#500")]              // inside child 2's tuning (360 steps a child)
-    [InlineData("kill:write:child-002.ckpt")]        // child 3's checkpoint is being written
-    [InlineData("kill:child-written#4")]             // child 4's files are written, its results not yet
-    [InlineData("kill:child-done#4")]                // every child is done, the ensemble not yet gathered
-    [InlineData("kill:report")]                      // the figures are drawn, the report files not yet written
-    [InlineData("kill:write:metrics.jsonl")]         // while writing metrics.jsonl
-    [InlineData("kill:write:results.json")]          // results.json is written but not yet renamed into place
-    public void Killed_at_a_point_then_resumed_equals_an_uninterrupted_run(string fault)
+    [InlineData("kill:parent-step#100", "parent: resuming at epoch 3/20, batch 1/36", "parent epoch 2/20:")]      // inside parent epoch 3
+    [InlineData("kill:parent-epoch#5", "parent: resuming at epoch 6/20, batch 1/36", "parent epoch 5/20:")]       // right after the epoch-5 resume point is saved
+    [InlineData("kill:write:parent.training#7", "parent: resuming at epoch 7/20, batch 1/36", "parent epoch 6/20:")] // the epoch-7 point is written but not yet renamed into place
+    [InlineData("kill:parent-epoch#20", "parent: resuming at epoch 21/20", "parent epoch 20/20:")]               // the last epoch is saved, the parent not yet evaluated or written
+    [InlineData("kill:write:parent.ckpt", "parent: resuming at epoch 21/20", "Parent: done earlier")]            // the parent checkpoint is half in place
+    [InlineData("kill:write:parent.json", "parent: resuming at epoch 21/20", "Parent: done earlier")]            // the parent is complete but not yet marked done
+    [InlineData("kill:child-start#2", "Child 1/4: done earlier", "Child 2/4: done earlier")]                     // between child 1 and child 2
+    [InlineData("kill:child-step#500", "Child 1/4: done earlier", "Child 2/4: done earlier")]                    // inside child 2's tuning (360 steps a child)
+    [InlineData("kill:write:child-002.ckpt", "Child 2/4: done earlier", "Child 3/4: done earlier")]              // child 3's checkpoint is being written
+    [InlineData("kill:child-written#4", "Child 3/4: done earlier", "Child 4/4: done earlier")]                   // child 4's files are written, its results not yet
+    [InlineData("kill:child-done#4", "Child 4/4: done earlier", "parent epoch")]                                 // every child is done, the ensemble not yet gathered
+    [InlineData("kill:report", "Child 4/4: done earlier", "parent epoch")]                                       // the figures are drawn, the report files not yet written
+    [InlineData("kill:write:metrics.jsonl", "Child 4/4: done earlier", "parent epoch")]                          // while writing metrics.jsonl
+    [InlineData("kill:write:results.json", "Child 4/4: done earlier", "parent epoch")]                           // results.json is written but not yet renamed into place
+    public void Killed_at_a_point_then_resumed_equals_an_uninterrupted_run(string fault, string resumedFrom, string notRedone)
     {
         using var dir = new TempDir();
         string run = Path.Combine(dir.Path, "run");
@@ -58,7 +79,11 @@ public class FaultInjectionTests(ReferenceSpirals reference) : IClassFixture<Ref
 
         var resumed = Run(run, null);
         resumed.ExitCode.ShouldBe(0, resumed.Output);
-        Sne.DeterministicResults(run).ShouldBe(reference.Results);
+        resumed.Stdout.ShouldContain(resumedFrom, Case.Sensitive);
+        resumed.Stdout.ShouldNotContain(notRedone, Case.Sensitive);
+        reference.ShouldEqual(run);
+        foreach (var file in new[] { "report.md", "report.html", "report/reliability.png", "metrics.jsonl" })
+            File.Exists(Path.Combine(run, file)).ShouldBeTrue(file);
         Directory.GetFiles(run, "*.tmp-*", SearchOption.AllDirectories).ShouldBeEmpty("no temporary file may be left behind after a finished run");
     }
 
@@ -76,16 +101,22 @@ public class FaultInjectionTests(ReferenceSpirals reference) : IClassFixture<Ref
 
         var resumed = Run(run, null);
         resumed.ExitCode.ShouldBe(0, resumed.Output);
-        resumed.Stdout.ShouldContain("parent: resuming at epoch 6/20");   // the epoch-5 point survived the failed save of epoch 6
-        Sne.DeterministicResults(run).ShouldBe(reference.Results);
+        resumed.Stdout.ShouldContain("parent: resuming at epoch 6/20", Case.Sensitive);   // the epoch-5 point survived the failed save of epoch 6
+        reference.ShouldEqual(run);
 
         using var dir2 = new TempDir();
         string run2 = Path.Combine(dir2.Path, "run");
         var childFull = Run(run2, "enospc:write:child-001.npy");
         childFull.ExitCode.ShouldBe(3, childFull.Output);
+        childFull.Stderr.ShouldContain("the disk is full");
+        childFull.Stderr.ShouldNotContain("   at ");
         File.Exists(Path.Combine(run2, "children", "child-000.json")).ShouldBeTrue();
-        Run(run2, null).ExitCode.ShouldBe(0);
-        Sne.DeterministicResults(run2).ShouldBe(reference.Results);
+        File.Exists(Path.Combine(run2, "children", "child-001.json")).ShouldBeFalse("the child whose predictions could not be saved is not done");
+        var resumed2 = Run(run2, null);
+        resumed2.ExitCode.ShouldBe(0, resumed2.Output);
+        resumed2.Stdout.ShouldContain("Child 1/4: done earlier", Case.Sensitive);
+        resumed2.Stdout.ShouldNotContain("Child 2/4: done earlier", Case.Sensitive);
+        reference.ShouldEqual(run2);
     }
 
     [Trait("Category", "e2e")]
