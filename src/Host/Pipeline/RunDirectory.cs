@@ -57,7 +57,7 @@ public sealed class RunDirectory
     {
         foreach (var dir in new[] { "children", "predictions" })
             if (Directory.Exists(Combine(dir))) Directory.Delete(Combine(dir), recursive: true);
-        foreach (var file in new[] { ResultsFile, ParentResults, ParentCheckpoint, TrustRegionFile, ParentTrainingState })
+        foreach (var file in new[] { ResultsFile, ParentResults, ParentCheckpoint, TrustRegionFile, ParentTrainingState, Combine("grow.pending") })
             if (File.Exists(file)) File.Delete(file);
     }
 
