@@ -133,23 +133,34 @@ public class ResumePromiseTests(QuickSpiralsReference reference) : IClassFixture
     }
 
     [Trait("Category", "e2e")]
-    [Theory]
-    [InlineData("sigint:parent-step#50", "parent: resuming at epoch 2/5, batch 15/36")]   // stops before step 51: epoch 2, batch 15
-    [InlineData("sigterm:child-step#100", "Child 1/2: done earlier")]                     // inside child 2's tuning, redone from its start
-    public void A_graceful_interrupt_exits_130_and_resuming_equals_an_uninterrupted_run(string fault, string resumedAt)
+    [Fact]
+    public void Sigint_in_the_parent_and_sigterm_in_a_child_each_exit_130_and_resuming_equals_an_uninterrupted_run()
     {
         using var dir = new TempDir();
         string run = Path.Combine(dir.Path, "run");
-        var interrupted = QuickSpirals.Run(run, fault);
-        interrupted.ExitCode.ShouldBe(130, interrupted.Output);
-        interrupted.Stdout.ShouldContain("Interrupted; progress is saved. Continue with: sne run");
-        interrupted.Stderr.ShouldNotContain("   at ");
-        File.Exists(Path.Combine(run, "results.json")).ShouldBeFalse("an interrupted run must not look finished");
-        File.Exists(Path.Combine(run, "parent.training")).ShouldBe(fault.Contains("parent-step"), "the parent's exact step is saved while it trains");
+        void ShouldBeInterrupted(SneResult interrupted)
+        {
+            interrupted.ExitCode.ShouldBe(130, interrupted.Output);
+            interrupted.Stdout.ShouldContain("Interrupted; progress is saved. Continue with: sne run");
+            interrupted.Stderr.ShouldNotContain("   at ");
+            File.Exists(Path.Combine(run, "results.json")).ShouldBeFalse("an interrupted run must not look finished");
+        }
+
+        // Ctrl+C after parent step 50 (epoch 2, batch 14): the exact step is saved, training goes on at batch 15.
+        ShouldBeInterrupted(QuickSpirals.Run(run, "sigint:parent-step#50"));
+        File.Exists(Path.Combine(run, "parent.training")).ShouldBeTrue("the parent's exact step is saved");
+
+        // SIGTERM inside child 2's tuning (this process's child steps 73–144 are child 2's): child 1 is kept, child 2 is made again.
+        var second = QuickSpirals.Run(run, "sigterm:child-step#100");
+        second.Stdout.ShouldContain("parent: resuming at epoch 2/5, batch 15/36");
+        ShouldBeInterrupted(second);
+        File.Exists(Path.Combine(run, "children", "child-000.json")).ShouldBeTrue();
+        File.Exists(Path.Combine(run, "children", "child-001.json")).ShouldBeFalse();
 
         var resumed = QuickSpirals.Run(run);
         resumed.ExitCode.ShouldBe(0, resumed.Output);
-        resumed.Stdout.ShouldContain(resumedAt);
+        resumed.Stdout.ShouldContain("Parent: done earlier");
+        resumed.Stdout.ShouldContain("Child 1/2: done earlier");
         resumed.Stdout.ShouldNotContain("Child 2/2: done earlier");
         RunOutputs.ShouldMatch(run, reference.Run);
     }
@@ -177,57 +188,50 @@ public class ResumePromiseTests(QuickSpiralsReference reference) : IClassFixture
     }
 }
 
-/// <summary>A trust-region search with model selection (Noisy SE on spirals), uninterrupted: the reference of <see cref="TrustRegionResumeTests"/>.</summary>
-public sealed class TrustRegionReference : IDisposable
+/// <summary>
+/// A trust-region search with model selection (Noisy SE on spirals: untuned noisy children, 4 made, the best 2 kept, σ
+/// chosen by a 3-point search), killed inside the search and between children, resumes to the uninterrupted numbers.
+/// </summary>
+public class TrustRegionResumeTests
 {
-    private readonly TempDir _dir = new();
-
-    public TrustRegionReference()
-    {
-        Run = Path.Combine(_dir.Path, "reference");
-        var result = Execute(Run);
-        result.ExitCode.ShouldBe(0, result.Output);
-    }
-
-    /// <summary>Untuned noisy children, 4 made and the best 2 kept, σ chosen by a 3-point search.</summary>
-    public static readonly string[] Overrides =
+    private static readonly string[] Overrides =
     [
         "--set", "children.count=4", "--set", "children.keep=2", "--set", "children.tuning=none",
         "--set", "children.sampler={type: bernoulli, sparsity: 0.5}", "--set", "children.perturbation={type: noise, sigma: 0.05}",
         "--set", "children.trust_region={sigmas: [0.01, 0.05, 0.2], samples: 250, draws: 2}",
     ];
 
-    /// <summary>Runs the experiment into <paramref name="run"/>, with an optional <c>SNE_FAULT</c>.</summary>
-    public static SneResult Execute(string run, string? fault = null) => QuickSpirals.Run(run, fault, Overrides);
+    private static SneResult Execute(string run, string? fault = null) => QuickSpirals.Run(run, fault, Overrides);
 
-    /// <summary>The finished run directory.</summary>
-    public string Run { get; }
-
-    public void Dispose() => _dir.Dispose();
-}
-
-/// <summary>A trust-region run with <c>keep:</c>, killed inside the search and between children, resumes to the same numbers.</summary>
-public class TrustRegionResumeTests(TrustRegionReference reference) : IClassFixture<TrustRegionReference>
-{
     [Trait("Category", "e2e")]
-    [Theory]
-    [InlineData("kill:trust-region#2", "parent: all 5 epochs were trained earlier")]   // the search has measured σ 0.01 and 0.05, not yet 0.2
-    [InlineData("kill:child-start#3", "Child 2/4: done earlier")]                     // children 1 and 2 are made, 3 and 4 not
-    public void A_trust_region_run_with_keep_killed_then_run_again_equals_an_uninterrupted_run(string fault, string resumedAt)
+    [Fact]
+    public void A_trust_region_run_with_keep_killed_inside_the_search_and_between_children_resumes_to_the_uninterrupted_numbers()
     {
-        var table = Sne.Results(reference.Run)["trust_region"]!["table"]!.AsArray();
-        table.Count.ShouldBe(3);
-        Sne.Results(reference.Run)["ensemble"]!["member_indices"]!.AsArray().Count.ShouldBe(2, "keep: 2 of 4");
-
         using var dir = new TempDir();
-        string run = Path.Combine(dir.Path, "run");
-        var killed = TrustRegionReference.Execute(run, fault);
-        killed.ExitCode.ShouldBe(137, killed.Output);
+        string reference = Path.Combine(dir.Path, "reference"), run = Path.Combine(dir.Path, "run");
+        var uninterrupted = Execute(reference);
+        uninterrupted.ExitCode.ShouldBe(0, uninterrupted.Output);
+        Sne.Results(reference)["trust_region"]!["table"]!.AsArray().Count.ShouldBe(3);
+        Sne.Results(reference)["ensemble"]!["member_indices"]!.AsArray().Count.ShouldBe(2, "keep: 2 of 4");
+
+        // Inside the search: σ 0.01 and 0.05 are measured, 0.2 is not; the parent's last resume point is on disk.
+        var inSearch = Execute(run, "kill:trust-region#2");
+        inSearch.ExitCode.ShouldBe(137, inSearch.Output);
+        File.Exists(Path.Combine(run, "trust_region.json")).ShouldBeFalse();
+
+        // Run again, and killed again between children 2 and 3: the search is redone on the trained parent.
+        var betweenChildren = Execute(run, "kill:child-start#3");
+        betweenChildren.ExitCode.ShouldBe(137, betweenChildren.Output);
+        betweenChildren.Stdout.ShouldContain("parent: all 5 epochs were trained earlier");
+        betweenChildren.Stdout.ShouldNotContain("parent epoch");
+        File.Exists(Path.Combine(run, "children", "child-001.json")).ShouldBeTrue();
         File.Exists(Path.Combine(run, "results.json")).ShouldBeFalse();
 
-        var resumed = TrustRegionReference.Execute(run);
+        // Finished: selection ranks the two children made by the previous process with the two made now.
+        var resumed = Execute(run);
         resumed.ExitCode.ShouldBe(0, resumed.Output);
-        resumed.Stdout.ShouldContain(resumedAt);
-        RunOutputs.ShouldMatch(run, reference.Run);
+        resumed.Stdout.ShouldContain("Parent: done earlier");
+        resumed.Stdout.ShouldContain("Child 2/4: done earlier");
+        RunOutputs.ShouldMatch(run, reference);
     }
 }
