@@ -339,7 +339,7 @@ public static class Commands
         if (children < 0) throw new UsageException($"--children must be ≥ 0, got {children}");
         var (run, config) = OpenRun(runDirectory);
         if (!RunStatus.ParentFinished(run)) throw new UsageException($"{run.Path}: the parent has not finished; resume the run with sne run first");
-        string pending = run.Combine("grow.pending");
+        string pending = run.GrowPending;
         int from = config.Children.Count, total = from + children;
         if (File.Exists(pending) && File.Exists(run.ResultsFile)) File.Delete(pending);   // that grow finished by other means (sne run)
         bool resuming = File.Exists(pending);

@@ -6,13 +6,13 @@ namespace SubnetworkEnsembles.Host.Diagnostics;
 /// Fault injection for the resilience tests, off unless <c>SNE_FAULT</c> is set:
 /// <c>SNE_FAULT=kill:POINT[#N]</c> sends SIGKILL to this very process the N-th time (default 1st) it reaches POINT —
 /// a real, uncatchable kill at an exact place — and <c>SNE_FAULT=enospc:POINT[#N]</c> throws the I/O error of a full
-/// disk there; <c>SNE_FAULT=sigint:POINT[#N]</c> and <c>SNE_FAULT=sigterm:POINT[#N]</c> send SIGINT (Ctrl+C) or SIGTERM to
-/// this process there and wait until the host has turned the signal into a stop request, so a graceful interrupt lands
-/// at an exact step (training stops before the next one). Points: <c>parent-step</c>, <c>parent-epoch</c> (after the resume point is saved), <c>child-start</c>,
-/// <c>child-step</c>, <c>child-written</c> (checkpoint and predictions written, results not yet), <c>child-done</c>,
-/// <c>report</c> (figures drawn, report files not yet), <c>trust-region</c> (one σ × sparsity setting of the search
-/// measured), and <c>write:FILE</c> (FILE's temporary copy is complete, the
-/// rename into place has not happened).
+/// disk there; <c>SNE_FAULT=sigint:POINT[#N]</c> and <c>SNE_FAULT=sigterm:POINT[#N]</c> send SIGINT (Ctrl+C) or SIGTERM
+/// to this process there and wait until the host has turned the signal into a stop request, so a graceful interrupt
+/// lands at an exact step (training stops before the next one). Points: <c>parent-step</c>, <c>parent-epoch</c> (after
+/// the resume point is saved), <c>child-start</c>, <c>child-step</c>, <c>child-written</c> (checkpoint and predictions
+/// written, results not yet), <c>child-done</c>, <c>report</c> (figures drawn, report files not yet),
+/// <c>trust-region</c> (one σ × sparsity setting of the search measured), and <c>write:FILE</c> (FILE's temporary copy
+/// is complete, the rename into place has not happened).
 /// </summary>
 public static class FaultInjection
 {
