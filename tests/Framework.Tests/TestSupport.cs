@@ -224,3 +224,64 @@ public static class NpyReader
         return (shape, values);
     }
 }
+
+/// <summary>The small spirals experiment the promise tests run: examples/spirals.yaml made quick (a few seconds a run).</summary>
+public static class QuickSpirals
+{
+    /// <summary>One thread, a 5-epoch parent (36 steps an epoch), 2 children tuned 2 epochs each.</summary>
+    public static readonly string[] Overrides =
+        ["--set", "threads=1", "--set", "parent.epochs=5", "--set", "children.tuning.epochs=2", "--set", "children.count=2"];
+
+    /// <summary><c>sne run examples/spirals.yaml --out RUN</c> with <see cref="Overrides"/>, more overrides and an optional <c>SNE_FAULT</c>.</summary>
+    public static SneResult Run(string run, string? fault = null, params string[] more) =>
+        Sne.RunWithEnvironment(fault is null ? new Dictionary<string, string>() : new() { ["SNE_FAULT"] = fault },
+            ["run", Repo.Example("spirals.yaml"), "--out", run, .. Overrides, .. more]);
+}
+
+/// <summary>What a finished run wrote, compared between two runs.</summary>
+public static class RunOutputs
+{
+    /// <summary>metrics.jsonl with the wall-time field ("seconds") of every record removed, one canonical line per record.</summary>
+    public static string DeterministicMetricsLog(string runDirectory) =>
+        string.Join('\n', File.ReadAllLines(Path.Combine(runDirectory, "metrics.jsonl")).Where(l => l.Length > 0).Select(line =>
+        {
+            var record = JsonNode.Parse(line)!.AsObject();
+            record.Remove("seconds");
+            return record.ToJsonString();
+        }));
+
+    /// <summary>
+    /// <paramref name="run"/> wrote what <paramref name="reference"/> wrote: results.json and metrics.jsonl equal but for
+    /// wall times, and every predictions/*.npy equal byte for byte (the same files in both).
+    /// </summary>
+    public static void ShouldMatch(string run, string reference)
+    {
+        Sne.DeterministicResults(run).ShouldBe(Sne.DeterministicResults(reference), "results.json (wall times aside)");
+        DeterministicMetricsLog(run).ShouldBe(DeterministicMetricsLog(reference), "metrics.jsonl (wall times aside)");
+        var expected = Directory.GetFiles(Path.Combine(reference, "predictions"), "*.npy").Select(Path.GetFileName).Order().ToList();
+        expected.ShouldNotBeEmpty();
+        Directory.GetFiles(Path.Combine(run, "predictions"), "*.npy").Select(Path.GetFileName).Order().ShouldBe(expected);
+        foreach (var file in expected)
+            File.ReadAllBytes(Path.Combine(run, "predictions", file!)).SequenceEqual(File.ReadAllBytes(Path.Combine(reference, "predictions", file!)))
+                .ShouldBeTrue($"predictions/{file} differs from the uninterrupted run's");
+    }
+
+    /// <summary>Copies a run directory (to grow or damage a copy while the original stays the reference).</summary>
+    public static string Copy(string source, string target)
+    {
+        foreach (var dir in Directory.GetDirectories(source, "*", SearchOption.AllDirectories))
+            Directory.CreateDirectory(Path.Combine(target, Path.GetRelativePath(source, dir)));
+        Directory.CreateDirectory(target);
+        foreach (var file in Directory.GetFiles(source, "*", SearchOption.AllDirectories))
+            File.Copy(file, Path.Combine(target, Path.GetRelativePath(source, file)));
+        return target;
+    }
+
+    /// <summary>Flips one byte in the middle of <paramref name="file"/>.</summary>
+    public static void Damage(string file)
+    {
+        var bytes = File.ReadAllBytes(file);
+        bytes[bytes.Length / 2] ^= 0xFF;
+        File.WriteAllBytes(file, bytes);
+    }
+}

@@ -60,8 +60,11 @@ public sealed class Trainer(ILogger logger)
         {
             using var state = tensor(resumed.ShuffleState);
             shuffle.set_state(state);
-            logger.LogInformation("{Label}: resuming at epoch {Epoch}/{Epochs}, batch {Batch}/{Batches}",
-                label, resumed.Epoch + 1, settings.Epochs, resumed.Batch + 1, stepsPerEpoch);
+            if (resumed.Epoch >= settings.Epochs)
+                logger.LogInformation("{Label}: all {Epochs} epochs were trained earlier", label, settings.Epochs);
+            else
+                logger.LogInformation("{Label}: resuming at epoch {Epoch}/{Epochs}, batch {Batch}/{Batches}",
+                    label, resumed.Epoch + 1, settings.Epochs, resumed.Batch + 1, stepsPerEpoch);
         }
         model.train();
         for (int epoch = firstEpoch; epoch < settings.Epochs; epoch++)

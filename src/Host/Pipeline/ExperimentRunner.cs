@@ -88,6 +88,9 @@ public sealed class ExperimentRunner(PluginFactory plugins, PluginCatalog catalo
             logger.LogInformation("Parent: done earlier ({File})", run.ParentResults);
             return;
         }
+        if (File.Exists(run.ParentResults))
+            logger.LogWarning("{File} {Problem}; the parent stage is done again (it gives the same weights)", run.ParentCheckpoint,
+                File.Exists(run.ParentCheckpoint + ".sha256") ? "fails its SHA-256 check (damaged or truncated)" : "is missing or has no checksum");
         var clock = Stopwatch.StartNew();
         logger.LogInformation("Data {Name}: {Train} train, {Validation} validation, {Test} test rows; device {Device}; {Threads} threads",
             data.Name, data.Train.Count, data.Validation.Count, data.Test.Count, device, get_num_threads());
@@ -181,6 +184,14 @@ public sealed class ExperimentRunner(PluginFactory plugins, PluginCatalog catalo
             var (child, history) = builder.Build(index, tune: true, cancellation, previous);
             using (child)
             {
+                // Training checks its own result; a child made by ξ alone (tuning: none) is checked here.
+                foreach (var (name, p) in child.named_parameters())
+                {
+                    using var finite = p.isfinite().all();
+                    if (!finite.ToBoolean())
+                        throw new TrainingDivergedException($"child {index + 1}/{config.Children.Count}: parameter {name} is not finite after the perturbation " +
+                            $"'{config.Children.Perturbation.Type}'; weaken it (e.g. a smaller sigma)");
+                }
                 var evaluation = Evaluation(config);
                 using var probs = Evaluator.Probabilities(child, data.Test.Inputs);
                 using var labels = data.Test.Labels.cpu();

@@ -28,6 +28,9 @@ public sealed class RunDirectory
     /// <summary>The parent's training resume point (checksummed); exists only while the parent stage is unfinished.</summary>
     public string ParentTrainingState => Combine("parent.training");
 
+    /// <summary>While a <c>sne grow</c> is unfinished: the child counts it grows from and to ("FROM TO").</summary>
+    public string GrowPending => Combine("grow.pending");
+
     /// <summary>The resolved configuration the run was started with.</summary>
     public string ConfigFile => Combine("config.yaml");
 
@@ -57,7 +60,7 @@ public sealed class RunDirectory
     {
         foreach (var dir in new[] { "children", "predictions" })
             if (Directory.Exists(Combine(dir))) Directory.Delete(Combine(dir), recursive: true);
-        foreach (var file in new[] { ResultsFile, ParentResults, ParentCheckpoint, TrustRegionFile, ParentTrainingState })
+        foreach (var file in new[] { ResultsFile, ParentResults, ParentCheckpoint, TrustRegionFile, ParentTrainingState, GrowPending })
             if (File.Exists(file)) File.Delete(file);
     }
 

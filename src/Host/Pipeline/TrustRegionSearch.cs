@@ -65,6 +65,7 @@ public static class TrustRegionSearch
                 table.Add(row);
                 rows.Add((sigma, sparsity, kl, sigma * sigma * (1 - s), row));
                 logger.LogInformation("Trust region: σ {Sigma:G4}, sparsity {Sparsity:P0}: KL {Kl:F4}, validation accuracy {Accuracy:P2}", sigma, s, kl, accuracy);
+                if (Diagnostics.FaultInjection.Enabled) Diagnostics.FaultInjection.At("trust-region");
             }
         }
         var within = rows.Where(r => r.Kl <= region.TargetKl).ToList();
