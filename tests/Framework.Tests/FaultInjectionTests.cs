@@ -26,13 +26,7 @@ public sealed class ReferenceSpirals : IDisposable
     /// Asserts that <paramref name="run"/> equals the reference in every deterministic output: results.json and
     /// metrics.jsonl without wall times, and the prediction files byte for byte.
     /// </summary>
-    public void ShouldEqual(string run)
-    {
-        Sne.DeterministicResults(run).ShouldBe(Results);
-        Sne.DeterministicMetricsLog(run).ShouldBe(Sne.DeterministicMetricsLog(Directory));
-        foreach (var name in new[] { "members.npy", "parent.npy", "labels.npy" })
-            File.ReadAllBytes(Path.Combine(run, "predictions", name)).ShouldBe(File.ReadAllBytes(Path.Combine(Directory, "predictions", name)), name);
-    }
+    public void ShouldEqual(string run) => RunOutputs.ShouldMatch(run, Directory);
 
     public void Dispose() => _dir.Dispose();
 }
@@ -58,9 +52,9 @@ public class FaultInjectionTests(ReferenceSpirals reference) : IClassFixture<Ref
     [InlineData("kill:parent-step#100", "parent: resuming at epoch 3/20, batch 1/36", "parent epoch 2/20:")]      // inside parent epoch 3
     [InlineData("kill:parent-epoch#5", "parent: resuming at epoch 6/20, batch 1/36", "parent epoch 5/20:")]       // right after the epoch-5 resume point is saved
     [InlineData("kill:write:parent.training#7", "parent: resuming at epoch 7/20, batch 1/36", "parent epoch 6/20:")] // the epoch-7 point is written but not yet renamed into place
-    [InlineData("kill:parent-epoch#20", "parent: resuming at epoch 21/20", "parent epoch 20/20:")]               // the last epoch is saved, the parent not yet evaluated or written
-    [InlineData("kill:write:parent.ckpt", "parent: resuming at epoch 21/20", "Parent: done earlier")]            // the parent checkpoint is half in place
-    [InlineData("kill:write:parent.json", "parent: resuming at epoch 21/20", "Parent: done earlier")]            // the parent is complete but not yet marked done
+    [InlineData("kill:parent-epoch#20", "parent: all 20 epochs were trained earlier", "parent epoch 20/20:")]               // the last epoch is saved, the parent not yet evaluated or written
+    [InlineData("kill:write:parent.ckpt", "parent: all 20 epochs were trained earlier", "Parent: done earlier")]            // the parent checkpoint is half in place
+    [InlineData("kill:write:parent.json", "parent: all 20 epochs were trained earlier", "Parent: done earlier")]            // the parent is complete but not yet marked done
     [InlineData("kill:child-start#2", "Child 1/4: done earlier", "Child 2/4: done earlier")]                     // between child 1 and child 2
     [InlineData("kill:child-step#500", "Child 1/4: done earlier", "Child 2/4: done earlier")]                    // inside child 2's tuning (360 steps a child)
     [InlineData("kill:write:child-002.ckpt", "Child 2/4: done earlier", "Child 3/4: done earlier")]              // child 3's checkpoint is being written

@@ -83,15 +83,6 @@ public static class Sne
         return copy.ToJsonString();
     }
 
-    /// <summary>metrics.jsonl without its wall times (<c>seconds</c>), one canonical JSON text per line.</summary>
-    public static string DeterministicMetricsLog(string runDirectory) =>
-        string.Join('\n', File.ReadAllLines(Path.Combine(runDirectory, "metrics.jsonl")).Select(line =>
-        {
-            var record = JsonNode.Parse(line)!.AsObject();
-            record.Remove("seconds");
-            return record.ToJsonString();
-        }));
-
     private static void StripSeconds(JsonNode? history)
     {
         foreach (var e in history!.AsArray()) e!.AsObject().Remove("seconds");
