@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Shouldly;
+using TorchSharp;
 using Xunit;
 
 namespace SubnetworkEnsembles.Tests;
@@ -8,6 +9,14 @@ namespace SubnetworkEnsembles.Tests;
 public class MethodPipelineTests
 {
     private static double D(JsonNode? n) => n!.GetValue<double>();
+
+    /// <summary>The spirals example's MLP (2 → 64 → 64 → 64 → 2) with a checkpoint's weights and masks.</summary>
+    private static SubnetworkEnsembles.Engine.Models.Mlp LoadSpiralsMlp(string checkpoint)
+    {
+        var model = new SubnetworkEnsembles.Engine.Models.Mlp([2], [64, 64, 64], 2);
+        model.LoadCheckpoint(checkpoint);
+        return model;
+    }
 
     [Trait("Category", "e2e")]
     [Fact]
@@ -18,7 +27,7 @@ public class MethodPipelineTests
         var result = Sne.Run("run", Repo.Example("spirals.yaml"), "--out", run,
             "--set", "children.count=8", "--set", "children.keep=3", "--set", "children.tuning=none",
             "--set", "children.sampler={type: partition, k: 2, mirror: true}",
-            "--set", "children.perturbation={type: mirrored-noise, sigma: 0.1}",
+            "--set", "children.perturbation={type: mirrored-noise, sigma: 7}",   // off the grid: the children must use the chosen σ
             "--set", "children.trust_region={sigmas: [0.001, 0.01, 0.1, 1.0], target_kl: 0.02, samples: 200}");
         result.ExitCode.ShouldBe(0, result.Output);
         var r = Sne.Results(run);
@@ -42,6 +51,29 @@ public class MethodPipelineTests
         members.Where(m => m!["selected"]!.GetValue<bool>()).Select(m => m!["index"]!.GetValue<int>()).ShouldBe(best);
         r["ensemble"]!["members"]!.GetValue<int>().ShouldBe(3);
         r["ensemble"]!["member_indices"]!.AsArray().Select(i => i!.GetValue<int>()).ShouldBe(best);
+
+        // The children carry the chosen σ, not the configured 7: on the parent's weights, child 0 adds N ⊙ M₁, child 1
+        // N ⊙ M₂ (M₂ = 1 − M₁), children 2 and 3 subtract the same draws, so 0 and 2 average back to the parent
+        // and the non-zero changes have standard deviation σ.
+        double sigma = D(r["trust_region"]!["chosen"]!["sigma"]);
+        using var parent = LoadSpiralsMlp(Path.Combine(run, "parent.ckpt"));
+        using var child0 = LoadSpiralsMlp(Path.Combine(run, "children", "child-000.ckpt"));
+        using var child1 = LoadSpiralsMlp(Path.Combine(run, "children", "child-001.ckpt"));
+        using var child2 = LoadSpiralsMlp(Path.Combine(run, "children", "child-002.ckpt"));
+        var (p, c0, c1, c2) = (parent.state_dict(), child0.state_dict(), child1.state_dict(), child2.state_dict());
+        foreach (var layer in parent.MaskedLayers.Select(l => l.Name))
+        {
+            using var d0 = c0[layer] - p[layer];
+            using var d1 = c1[layer] - p[layer];
+            using var mean = (c0[layer] + c2[layer]) / 2 - p[layer];
+            mean.abs().max().ToDouble().ShouldBeLessThan(1e-5, $"{layer}: mirrored children average back to the parent");
+            using var overlap = d0.ne(0).logical_and(d1.ne(0)).sum();
+            overlap.ToInt64().ShouldBe(0, $"{layer}: the two halves of the partition are disjoint");
+            using var changed = d0.ne(0).logical_or(d1.ne(0)).to_type(TorchSharp.torch.ScalarType.Float32).mean();
+            changed.ToDouble().ShouldBeGreaterThan(0.99, $"{layer}: together they perturb every weight");
+            using var all = (d0 + d1).std();
+            all.ToDouble().ShouldBe(sigma, sigma * 0.15, $"{layer}: the noise has the chosen σ");
+        }
 
         // The report plots the search and tabulates it.
         File.Exists(Path.Combine(run, "report", "trust-region.png")).ShouldBeTrue();

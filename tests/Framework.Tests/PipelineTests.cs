@@ -48,10 +48,23 @@ public class PipelineTests
         using var dir = new TempDir();
         string run = Path.Combine(dir.Path, "run");
         Sne.Run("run", Repo.Example("spirals.yaml"), "--out", run, "--set", "parent.epochs=1", "--set", "children.tuning.epochs=1").ExitCode.ShouldBe(0);
+        var before = Snapshot(run);
         var again = Sne.Run("run", Repo.Example("spirals.yaml"), "--out", run);
         again.ExitCode.ShouldBe(2);
         again.Stderr.ShouldContain("already holds a finished run");
+        Snapshot(run).ShouldBe(before, "a refused run leaves every file of the finished run as it was");
+
+        // --force replaces it: the parent now has 2 epochs instead of 1.
+        var forced = Sne.Run("run", Repo.Example("spirals.yaml"), "--out", run, "--force", "--set", "parent.epochs=2", "--set", "children.tuning.epochs=1");
+        forced.ExitCode.ShouldBe(0, forced.Output);
+        Sne.Results(run)["parent"]!["history"]!.AsArray().Count.ShouldBe(2);
     }
+
+    /// <summary>Every file under <paramref name="directory"/> with its SHA-256 and modification time.</summary>
+    private static Dictionary<string, string> Snapshot(string directory) =>
+        Directory.GetFiles(directory, "*", SearchOption.AllDirectories).ToDictionary(
+            f => Path.GetRelativePath(directory, f),
+            f => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(f))) + " " + File.GetLastWriteTimeUtc(f).Ticks);
 
     [Trait("Category", "e2e")]
     [Fact]
