@@ -253,6 +253,7 @@ public static class Commands
         host.Start();
         var lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellation, lifetime.ApplicationStopping);
+        Diagnostics.FaultInjection.ObserveStopping(linked.Token);
         var logger = host.Services.GetRequiredService<ILogger<ExperimentRunner>>();
         logger.LogInformation("{Verb} {Name} (seed {Seed}), stage {Stage}{Index} → {Directory}", resumed ? "Resuming" : "Run", config.Name, config.Seed,
             request.Stage.ToString().ToLowerInvariant(), request.Stage == Stage.Child ? $" {index}" : "", run.Path);
