@@ -253,7 +253,7 @@ public static class Commands
         host.Start();
         var lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellation, lifetime.ApplicationStopping);
-        if (Diagnostics.FaultInjection.Enabled) Diagnostics.FaultInjection.Watch(linked.Token);
+        Diagnostics.FaultInjection.ObserveStopping(linked.Token);
         var logger = host.Services.GetRequiredService<ILogger<ExperimentRunner>>();
         logger.LogInformation("{Verb} {Name} (seed {Seed}), stage {Stage}{Index} → {Directory}", resumed ? "Resuming" : "Run", config.Name, config.Seed,
             request.Stage.ToString().ToLowerInvariant(), request.Stage == Stage.Child ? $" {index}" : "", run.Path);

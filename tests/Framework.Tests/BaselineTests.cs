@@ -64,11 +64,12 @@ public class BaselineTests
     public void Dropout_baseline_reports_the_deterministic_network_and_monte_carlo_dropout()
     {
         using var dir = new TempDir();
-        var (r, _) = Baseline(dir, "dropout.yaml", "parent.epochs=3", "model.dropout=0.2");
+        var (r, run) = Baseline(dir, "dropout.yaml", "parent.epochs=3", "model.dropout=0.2");
         var mc = r["parent"]!["mc_dropout"]!;
         mc["samples"]!.GetValue<int>().ShouldBe(16);
         D(mc["nll"]).ShouldNotBe(D(r["parent"]!["nll"]), "16 stochastic passes differ from the deterministic network");
         D(mc["accuracy"]).ShouldBeGreaterThan(0.6);
+        McDropoutRecomputation.AssertReportedIsTheMeanOfSeededPasses(run, passes: 16);
         D(r["ensemble"]!["accuracy"]).ShouldBe(D(r["parent"]!["accuracy"]));
     }
 

@@ -87,10 +87,22 @@ public class BenchmarkSuiteTests
         var t4 = Csv(Path.Combine(output, "T4.csv"));
         t4.Where(kv => kv.Key.Metric == "KL").ShouldAllBe(kv => kv.Value <= 0.02 + 1e-12, "σ is the strongest setting within the target KL");
 
-        // A second invocation finds every run finished and only re-tabulates.
+        // A second invocation finds every run finished and only re-tabulates: no file of any run directory is written
+        // again (a run that trained would rewrite at least its results.json, checkpoints and log), and T6 is the same.
+        string runs = Path.Combine(output, "runs");
+        var filesBefore = RunFiles(runs);
+        filesBefore.ShouldContain(f => f.StartsWith(Path.Combine("t6-64-children-s0", "results.json") + " ", StringComparison.Ordinal));
+        string t6Before = File.ReadAllText(Path.Combine(output, "T6.csv"));
+        File.Delete(Path.Combine(output, "T6.csv"));
         var again = Sne.Run("bench", "smoke", "--out", output, "--tables", "T6");
         again.ExitCode.ShouldBe(0, again.Output);
-        File.ReadAllText(Path.Combine(output, "T6.csv")).ShouldBe(File.ReadAllText(Path.Combine(output, "T6.csv")));
+        RunFiles(runs).ShouldBe(filesBefore, "the second invocation trained nothing");
+        File.ReadAllText(Path.Combine(output, "T6.csv")).ShouldBe(t6Before);
         again.Stdout.ShouldContain("| 64 |");
     }
+
+    /// <summary>Every file under <paramref name="runs"/> as "relative path, length, last write time (ticks)", sorted.</summary>
+    private static List<string> RunFiles(string runs) =>
+        Directory.GetFiles(runs, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal)
+            .Select(f => $"{Path.GetRelativePath(runs, f)} {new FileInfo(f).Length} {File.GetLastWriteTimeUtc(f).Ticks}").ToList();
 }

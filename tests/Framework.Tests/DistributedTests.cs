@@ -61,11 +61,21 @@ public class DistributedTests(ITestOutputHelper output)
         string parent = Path.Combine(run, "parent.ckpt");
         File.Move(parent, parent + ".away");
         var failed = Sne.Run("run", config, "--out", run, "--stage", "child", "--index", "1");
-        failed.ExitCode.ShouldNotBe(0);
+        failed.ExitCode.ShouldBe(3, failed.Output);
+        string reason = $"child 1 needs the parent: {parent} is missing (run --stage parent first)";
+        failed.Stderr.Trim().ShouldBe($"sne: error: {reason}", "one line, no stack trace");
         File.Move(parent + ".away", parent);
+        string marker = Path.Combine(run, "children", "child-001.failed");
+        File.Exists(marker).ShouldBeTrue("a failed child leaves children/child-NNN.failed");
+        File.ReadAllText(marker).ShouldContain(reason);
+        var status = Sne.Run("status", run);
+        status.ExitCode.ShouldBe(0, status.Output);
+        status.Stdout.Split('\n').ShouldContain(l => l.StartsWith("child 1   failed: ", StringComparison.Ordinal) && l.Contains(reason), status.Stdout);
+        status.Stdout.ShouldContain("child 0   done");
+        status.Stdout.ShouldContain("1/2 children done, 1 failed, 0 pending");
         var gather = Sne.Run("run", config, "--out", run, "--stage", "ensemble");
         gather.ExitCode.ShouldBe(3);
-        gather.Stderr.ShouldContain("child 1");
+        gather.Stderr.ShouldContain($"child 1 failed: IncompleteRunException: {reason}");
 
         var rerun = Sne.Run("run", config, "--out", run, "--stage", "child", "--index", "1");
         rerun.ExitCode.ShouldBe(0, rerun.Output);

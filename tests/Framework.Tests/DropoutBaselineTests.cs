@@ -1,6 +1,9 @@
 using Shouldly;
+using SubnetworkEnsembles.Abstractions;
+using SubnetworkEnsembles.Engine.Data;
 using SubnetworkEnsembles.Engine.Models;
 using SubnetworkEnsembles.Engine.Training;
+using SubnetworkEnsembles.Host.Configuration;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
@@ -53,6 +56,53 @@ public class DropoutBaselineTests
         var mc = Sne.Results(run)["parent"]!["mc_dropout"]!;
         mc["samples"]!.GetValue<int>().ShouldBe(10);
         mc["accuracy"]!.GetValue<double>().ShouldBeGreaterThan(0.75);
-        mc["nll"]!.GetValue<double>().ShouldBeGreaterThan(0);
+        McDropoutRecomputation.AssertReportedIsTheMeanOfSeededPasses(run, passes: 10);
+    }
+}
+
+/// <summary>
+/// Recomputes a run's Monte-Carlo dropout evaluation of the parent independently of the product's evaluator, from
+/// parent.ckpt and the test rows: the mean softmax of T forward passes with dropout active, torch's global generator
+/// seeded with Seeds.Derive(seed, "mc-dropout") before the first pass — and checks results.json's parent.mc_dropout.
+/// </summary>
+internal static class McDropoutRecomputation
+{
+    /// <summary>Accuracy and NLL of the mean of <paramref name="passes"/> dropout passes over <paramref name="inputs"/> after seeding with <paramref name="seed"/>.</summary>
+    private static (double Accuracy, double Nll) MeanOfPasses(MaskedNetwork model, Tensor inputs, Tensor labels, int passes, long seed)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        manual_seed(seed);
+        model.train();
+        var sum = zeros(inputs.shape[0], model.Classes);
+        for (int t = 0; t < passes; t++) sum.add_(nn.functional.softmax(model.call(inputs), 1));
+        var mean = sum.div(passes);
+        double accuracy = mean.argmax(1).eq(labels).to_type(ScalarType.Float64).mean().ToDouble();
+        double nll = -mean.to_type(ScalarType.Float64).gather(1, labels.unsqueeze(1)).clamp_min(1e-12).log().mean().ToDouble();
+        return (accuracy, nll);
+    }
+
+    /// <summary>
+    /// Asserts that parent.mc_dropout of <paramref name="run"/> is the mean of <paramref name="passes"/> seeded passes,
+    /// and that neither one pass nor another seed would give the same numbers (so the check can tell them apart).
+    /// </summary>
+    public static void AssertReportedIsTheMeanOfSeededPasses(string run, int passes)
+    {
+        var (_, config, _) = ExperimentLoader.Read(Path.Combine(run, "config.yaml"), [], environment: new Dictionary<string, string>());
+        using var data = DatasetLoader.Load(config.Data);
+        // The product draws the passes batch by batch (1024 rows); one batch keeps the draws in the same order here.
+        data.Test.Count.ShouldBeLessThanOrEqualTo(1024);
+        using var model = config.Model.Build(data.InputShape, data.Classes);
+        model.LoadCheckpoint(Path.Combine(run, "parent.ckpt"));
+        long seed = Seeds.Derive(config.Seed, "mc-dropout");
+
+        var (accuracy, nll) = MeanOfPasses(model, data.Test.Inputs, data.Test.Labels, passes, seed);
+        var reported = Sne.Results(run)["parent"]!["mc_dropout"]!;
+        reported["samples"]!.GetValue<int>().ShouldBe(passes);
+        reported["accuracy"]!.GetValue<double>().ShouldBe(accuracy, 1e-12, "accuracy of the mean of the seeded passes");
+        reported["nll"]!.GetValue<double>().ShouldBe(nll, 1e-6, "NLL of the mean of the seeded passes");
+
+        Math.Abs(MeanOfPasses(model, data.Test.Inputs, data.Test.Labels, 1, seed).Nll - nll).ShouldBeGreaterThan(1e-6, "one pass is not the mean of T");
+        Math.Abs(MeanOfPasses(model, data.Test.Inputs, data.Test.Labels, passes, seed + 1).Nll - nll).ShouldBeGreaterThan(1e-6, "another seed draws other passes");
     }
 }

@@ -1,5 +1,9 @@
 using System.Globalization;
+using System.IO.Compression;
+using System.Text;
 using Shouldly;
+using SubnetworkEnsembles.Engine.Data;
+using SubnetworkEnsembles.Host.Configuration;
 using Xunit;
 
 namespace SubnetworkEnsembles.Tests;
@@ -45,6 +49,7 @@ public class GrowTests
     }
 }
 
+/// <summary>A finished spirals run whose ensemble is the best 2 of its 4 children (selected on the validation split).</summary>
 public sealed class FinishedSpirals : IDisposable
 {
     private readonly TempDir _dir = new();
@@ -52,7 +57,7 @@ public sealed class FinishedSpirals : IDisposable
     public FinishedSpirals()
     {
         Run = Path.Combine(_dir.Path, "run");
-        var r = Sne.Run("run", Repo.Example("spirals.yaml"), "--out", Run);
+        var r = Sne.Run("run", Repo.Example("spirals.yaml"), "--out", Run, "--set", "children.keep=2");
         r.ExitCode.ShouldBe(0, r.Output);
     }
 
@@ -95,11 +100,94 @@ public class PredictTests(FinishedSpirals spirals) : IClassFixture<FinishedSpira
             r[3].ShouldBe(r[1] >= r[2] ? 0 : 1);
             double entropy = -(r[1] * Math.Log(Math.Max(r[1], 1e-12)) + r[2] * Math.Log(Math.Max(r[2], 1e-12)));
             r[4].ShouldBe(entropy, 1e-4);
-            (r[5] * 4).ShouldBe(Math.Round(r[5] * 4), 1e-5);   // a share of 4 members
+            (r[5] * 2).ShouldBe(Math.Round(r[5] * 2), 1e-5);   // a share of the 2 selected members
             r[5].ShouldBeInRange(0, 1);
         }
         rows[0][4].ShouldBeLessThan(0.3);   // confident on the arms
     }
+
+    /// <summary>
+    /// Checks the run's saved predictions against its results.json — predictions/members.npy holds, in order, exactly
+    /// the members marked selected (each equal to its children/child-NNN.npy) on the test rows whose labels are
+    /// <paramref name="testLabels"/> — then that <c>sne predict</c> on <paramref name="input"/> (those test rows in the
+    /// dataset's own units) gives, row by row, the mean of those members' probabilities (1e-6).
+    /// </summary>
+    internal static void PredictEqualsTheMeanOfTheSelectedMembers(string run, string input, long[] testLabels, int expectedMembers)
+    {
+        var results = Sne.Results(run);
+        var selected = results["members"]!.AsArray().Where(m => m!["selected"]!.GetValue<bool>()).Select(m => m!["index"]!.GetValue<int>()).ToList();
+        selected.Count.ShouldBe(expectedMembers);
+        results["members"]!.AsArray().Count.ShouldBeGreaterThan(expectedMembers, "selection must leave some children out for this check to mean anything");
+        results["ensemble"]!["member_indices"]!.AsArray().Select(n => n!.GetValue<int>()).ShouldBe(selected);
+
+        NpyReader.ReadLong(Path.Combine(run, "predictions", "labels.npy")).Data.ShouldBe(testLabels, "members.npy covers the test rows, in order");
+        var (shape, members) = NpyReader.ReadFloat(Path.Combine(run, "predictions", "members.npy"));
+        shape.ShouldBe([selected.Count, testLabels.Length, shape[2]]);
+        int rows = testLabels.Length, classes = (int)shape[2], size = rows * classes;
+        for (int k = 0; k < selected.Count; k++)
+            members[(k * size)..((k + 1) * size)].ShouldBe(NpyReader.ReadFloat(Path.Combine(run, "children", $"child-{selected[k]:D3}.npy")).Data, $"member {k} is child {selected[k]}");
+
+        string output = Path.Combine(Path.GetDirectoryName(input)!, "predicted.csv");
+        var result = Sne.Run("predict", run, "--input", input, "--output", output);
+        result.ExitCode.ShouldBe(0, result.Output);
+        var predicted = ReadCsv(output, out string header);
+        header.ShouldBe("row," + string.Join(',', Enumerable.Range(0, classes).Select(c => $"p{c}")) + ",predicted,entropy,disagreement");
+        predicted.Count.ShouldBe(rows);
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < classes; c++)
+            {
+                double mean = Enumerable.Range(0, selected.Count).Average(k => (double)members[k * size + r * classes + c]);
+                predicted[r][1 + c].ShouldBe(mean, 1e-6, $"row {r}, class {c}");
+            }
+    }
+
+    [Trait("Category", "e2e")]
+    [Fact]
+    public void Predict_on_the_spirals_test_rows_equals_the_mean_of_the_selected_members()
+    {
+        // The test rows as the run generated them (spirals are made from the split seed), written as exact CSV.
+        var (_, config, _) = ExperimentLoader.Read(Path.Combine(spirals.Run, "config.yaml"), [], environment: new Dictionary<string, string>());
+        using var data = DatasetLoader.Load(config.Data);
+        var points = data.Test.Inputs.data<float>().ToArray();
+        var csv = new StringBuilder("x,y\n");
+        for (int i = 0; i < points.Length; i += 2)
+            csv.Append(points[i].ToString("R", CultureInfo.InvariantCulture)).Append(',').Append(points[i + 1].ToString("R", CultureInfo.InvariantCulture)).Append('\n');
+        using var dir = new TempDir();
+        string input = dir.File("test-rows.csv", csv.ToString());
+        PredictEqualsTheMeanOfTheSelectedMembers(spirals.Run, input, data.Test.Labels.data<long>().ToArray(), expectedMembers: 2);
+    }
+
+    [Trait("Category", "e2e")]
+    [Fact]
+    public void Predict_on_raw_fashion_mnist_idx_rows_equals_the_mean_of_the_selected_members()
+    {
+        const int rows = 200;
+        using var dir = new TempDir();
+        string run = Path.Combine(dir.Path, "fm");
+        var trained = Sne.Run("run", Repo.Example("fashion-mnist-sparse.yaml"), "--out", run, "--quiet",
+            "--set", "data.train_subset=1000", "--set", $"data.test_subset={rows}", "--set", "data.validation=500", "--set", "model.hidden=[64]",
+            "--set", "parent.epochs=2", "--set", "children.count=3", "--set", "children.keep=2", "--set", "children.tuning.epochs=1");
+        trained.ExitCode.ShouldBe(0, trained.Output);
+
+        // The first 200 test images as the dataset ships them (pixels 0–255), as an uncompressed IDX file of their own.
+        const string images = "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz", labels = "/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz";
+        byte[] pixels = Gunzip(images)[16..(16 + rows * 28 * 28)];
+        string input = Path.Combine(dir.Path, "first-200-images-idx3-ubyte");
+        File.WriteAllBytes(input, [0, 0, 8, 3, .. BigEndian(rows), .. BigEndian(28), .. BigEndian(28), .. pixels]);
+        long[] testLabels = Gunzip(labels)[8..(8 + rows)].Select(b => (long)b).ToArray();
+        PredictEqualsTheMeanOfTheSelectedMembers(run, input, testLabels, expectedMembers: 2);
+    }
+
+    private static byte[] Gunzip(string path)
+    {
+        using var file = File.OpenRead(path);
+        using var gzip = new GZipStream(file, CompressionMode.Decompress);
+        using var memory = new MemoryStream();
+        gzip.CopyTo(memory);
+        return memory.ToArray();
+    }
+
+    private static byte[] BigEndian(int value) => [(byte)(value >> 24), (byte)(value >> 16), (byte)(value >> 8), (byte)value];
 
     [Trait("Category", "e2e")]
     [Fact]

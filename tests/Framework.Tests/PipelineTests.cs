@@ -190,27 +190,3 @@ public class PipelineTests
         Sne.DeterministicResults(Path.Combine(dir.Path, "live")).ShouldBe(Sne.DeterministicResults(Path.Combine(dir.Path, "plain")));
     }
 }
-
-public class InterruptTests
-{
-    [Trait("Category", "e2e")]
-    [Fact]
-    public async Task Sigterm_stops_a_run_cleanly_with_exit_code_130_and_no_results()
-    {
-        using var dir = new TempDir();
-        string run = Path.Combine(dir.Path, "run");
-        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Repo.Root };
-        foreach (var a in new[] { Repo.SneDll, "run", Repo.Example("spirals.yaml"), "--out", run, "--set", "parent.epochs=100000" }) start.ArgumentList.Add(a);
-        using var process = System.Diagnostics.Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        // Wait until training is under way, then ask it to stop as a scheduler would.
-        string? line;
-        while ((line = process.StandardOutput.ReadLine()) is not null && !line.Contains("parent epoch 2/")) { }
-        line.ShouldNotBeNull("training never started");
-        using (var kill = System.Diagnostics.Process.Start("kill", ["-TERM", process.Id.ToString()])!) kill.WaitForExit();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
-        await process.WaitForExitAsync(timeout.Token);
-        process.ExitCode.ShouldBe(130, await stderr);
-        File.Exists(Path.Combine(run, "results.json")).ShouldBeFalse();
-    }
-}

@@ -14,8 +14,9 @@ namespace SubnetworkEnsembles.Tests;
 
 /// <summary>
 /// One harness run over every plugin registered on disk (timm's test_optim style): each is created through the
-/// host's factory with its default options, its options reject wrongly typed values with the key named, and it is
-/// deterministic under a seed.
+/// host's factory with its default options, its options reject wrongly typed values with the key named (a plugin
+/// without options refuses every key), and two fresh instances with the same seed behave the same while another seed
+/// changes what a random plugin draws.
 /// </summary>
 public class PluginHarnessTests
 {
@@ -67,8 +68,14 @@ public class PluginHarnessTests
     public void Every_option_rejects_a_wrongly_typed_value_naming_the_key(string kind, string name)
     {
         var descriptor = Catalog.Find(Enum.Parse<PluginKind>(kind), name)!;
-        if (descriptor.OptionsType is null) return;
-        foreach (var property in descriptor.OptionsType.GetProperties().Where(p => p.CanWrite && p.PropertyType != typeof(string)))
+        if (descriptor.OptionsType is null)
+        {
+            Any_option_key_is_refused_by_a_plugin_without_options(descriptor);
+            return;
+        }
+        var typed = descriptor.OptionsType.GetProperties().Where(p => p.CanWrite && p.PropertyType != typeof(string)).ToList();
+        typed.ShouldNotBeEmpty($"{name} has an options class; its options must be checkable");
+        foreach (var property in typed)
         {
             string key = ConfigNames.Key(property.Name);
             var options = (YamlMappingNode)YamlDocumentReader.Parse($"o: {{ {key}: not-a-valid-value }}", "bad.yaml").Children[new YamlScalarNode("o")];
@@ -81,7 +88,61 @@ public class PluginHarnessTests
         }
     }
 
-    public static TheoryData<string> Samplers() => new() { "bernoulli", "structured", "partition", "magnitude", "full" };
+    /// <summary>Where a configuration names a plugin of each kind (the first metric for metrics).</summary>
+    private static string PathOf(PluginKind kind) => kind switch
+    {
+        PluginKind.Sampler => "children.sampler",
+        PluginKind.Perturbation => "children.perturbation",
+        PluginKind.Optimizer => "parent.optimizer",
+        PluginKind.Schedule => "parent.schedule",
+        PluginKind.Metric => "metrics[0]",
+        _ => "combiner",
+    };
+
+    /// <summary>
+    /// A plugin without an options class, given two option keys in a configuration, is refused through the loader that
+    /// <c>sne run</c> uses: one problem per key, at the key's line, naming it — nothing is silently ignored.
+    /// </summary>
+    private static void Any_option_key_is_refused_by_a_plugin_without_options(PluginDescriptor descriptor)
+    {
+        string path = PathOf(descriptor.Kind);
+        string block = $"type: {descriptor.Name}\nbogus_key: 1\nanother_key: [a, b]";
+        string yaml = descriptor.Kind switch
+        {
+            PluginKind.Metric => "metrics:\n  - " + block.Replace("\n", "\n    "),
+            _ when path.Contains('.') => $"{path.Split('.')[0]}:\n  {path.Split('.')[1]}:\n    " + block.Replace("\n", "\n    "),
+            _ => $"{path}:\n  " + block.Replace("\n", "\n  "),
+        };
+        using var dir = new TempDir();
+        string file = dir.File("options.yaml", yaml + "\n");
+        var (_, config, binder) = ExperimentLoader.Read(file, [], environment: new Dictionary<string, string>());
+        var error = Should.Throw<ConfigException>(() => ExperimentLoader.Resolve(config, binder, Catalog), yaml);
+        var refused = error.Problems.Where(p => p.Location.KeyPath.StartsWith(path + ".", StringComparison.Ordinal)).ToList();
+        refused.Select(p => p.Location.KeyPath).ShouldBe([$"{path}.bogus_key", $"{path}.another_key"], yaml);
+        refused.Select(p => p.Location.Line).ShouldBe([yaml.Split('\n').ToList().FindIndex(l => l.Contains("bogus_key")) + 1, yaml.Split('\n').Length], yaml);
+        string kind = descriptor.Kind.ToString().ToLowerInvariant();
+        refused[0].Message.ShouldBe($"unknown key 'bogus_key': {kind} '{descriptor.Name}' takes no options");
+        refused[1].Message.ShouldBe($"unknown key 'another_key': {kind} '{descriptor.Name}' takes no options");
+    }
+
+    [Trait("Category", "e2e")]
+    [Fact]
+    public void Sne_refuses_an_option_of_a_plugin_without_options_in_one_line_with_exit_code_2()
+    {
+        var result = Sne.Run("validate", Repo.Example("spirals.yaml"), "--set", "children.perturbation={type: prune, amount: 0.5}");
+        result.ExitCode.ShouldBe(2, result.Output);
+        result.Stderr.Trim().Split('\n').ShouldHaveSingleItem(result.Stderr);
+        result.Stderr.ShouldContain("children.perturbation.amount: unknown key 'amount': perturbation 'prune' takes no options");
+    }
+
+    public static TheoryData<string> Samplers() => [.. Catalog.NamesOf(PluginKind.Sampler)];
+
+    /// <summary>Samplers whose masks do not depend on the generator, and why; every other sampler must draw its masks from it.</summary>
+    private static readonly Dictionary<string, string> SeedIndependentSamplers = new()
+    {
+        ["full"] = "every weight is kept",
+        ["magnitude"] = "the largest weights are kept",
+    };
 
     [Trait("Category", "unit")]
     [Theory]
@@ -89,68 +150,122 @@ public class PluginHarnessTests
     public void Samplers_are_deterministic_under_a_seed(string name)
     {
         using var model = new LeNet5(LeNetSize.Small, [1, 28, 28], 10);
-        var sampler = Create<ISubnetworkSampler>(PluginKind.Sampler, name);
-        using var g1 = new Generator(5);
-        using var g2 = new Generator(5);
-        var a = sampler.SampleSet(model.MaskableWeights, g1);
-        var b = sampler.SampleSet(model.MaskableWeights, g2);
-        a.Count.ShouldBe(sampler.SetSize);
-        for (int i = 0; i < a.Count; i++)
-            foreach (var w in model.MaskableWeights) a[i].Masks[w.Name].IsSameAs(b[i].Masks[w.Name]).ShouldBeTrue($"{name} {w.Name}");
+        var instances = new List<ISubnetworkSampler>();
+        IReadOnlyList<ChildMask> Draw(ulong seed)
+        {
+            var sampler = Create<ISubnetworkSampler>(PluginKind.Sampler, name);
+            instances.Add(sampler);
+            using var generator = new Generator(seed);
+            var set = sampler.SampleSet(model.MaskableWeights, generator);
+            set.Count.ShouldBe(sampler.SetSize);
+            return set;
+        }
+        bool Same(IReadOnlyList<ChildMask> a, IReadOnlyList<ChildMask> b) =>
+            a.Count == b.Count && a.Zip(b).All(p => model.MaskableWeights.All(w => p.First.Masks[w.Name].IsSameAs(p.Second.Masks[w.Name])));
+
+        var first = Draw(5);
+        var again = Draw(5);
+        var otherSeed = Draw(6);
+        instances.Distinct().Count().ShouldBe(3, "each draw comes from a fresh instance");
+        Same(first, again).ShouldBeTrue($"{name}: two fresh instances with the same seed draw the same masks");
+        if (SeedIndependentSamplers.TryGetValue(name, out var why))
+            Same(first, otherSeed).ShouldBeTrue($"{name} is the same under every seed: {why}");
+        else
+            Same(first, otherSeed).ShouldBeFalse($"{name}: another seed must draw other masks");
     }
 
-    public static TheoryData<string, string> Perturbations() => new()
+    public static TheoryData<string> Perturbations() => [.. Catalog.NamesOf(PluginKind.Perturbation)];
+
+    /// <summary>Options that keep a perturbation's schedule within the six steps the test runs.</summary>
+    private static readonly Dictionary<string, string> PerturbationOptions = new()
     {
-        { "prune", "{}" }, { "noise", "{ sigma: 0.05 }" }, { "iterative-prune", "{ epochs: 2 }" },
-        { "temperature-anneal", "{ anneal_epochs: 2 }" }, { "random-anneal", "{ anneal_epochs: 2 }" }, { "identity", "{}" },
+        ["iterative-prune"] = "{ epochs: 2 }",
+        ["temperature-anneal"] = "{ anneal_epochs: 2 }",
+        ["random-anneal"] = "{ anneal_epochs: 2 }",
+    };
+
+    /// <summary>Perturbations that draw nothing, and why; every other perturbation must take its randomness from the context.</summary>
+    private static readonly Dictionary<string, string> SeedIndependentPerturbations = new()
+    {
+        ["identity"] = "it changes nothing",
+        ["prune"] = "it applies the given mask",
     };
 
     [Trait("Category", "unit")]
     [Theory]
     [MemberData(nameof(Perturbations))]
-    public void Perturbations_are_deterministic_under_a_seed(string name, string options)
+    public void Perturbations_are_deterministic_under_a_seed(string name)
     {
-        Tensor[] Run()
+        var instances = new List<IPerturbation>();
+        // The child's weights, masks and every training forward pass (which draws any stochastic mask) of a fresh
+        // instance applied to the same parent and mask, with the run seed and both generators from seed.
+        Tensor[] Run(ulong seed)
         {
             using var model = TestModels.SmallMlp(seed: 4);
-            var perturbation = Create<IPerturbation>(PluginKind.Perturbation, name, options);
-            using var g = new Generator(9);
-            using var maskGen = new Generator(3);
-            var mask = Create<ISubnetworkSampler>(PluginKind.Sampler, "bernoulli").SampleSet(model.MaskableWeights, maskGen)[0];
-            perturbation.Apply(model.MaskableWeights, mask, TestModels.Context(g));
+            var perturbation = Create<IPerturbation>(PluginKind.Perturbation, name, PerturbationOptions.GetValueOrDefault(name, "{}"));
+            instances.Add(perturbation);
+            using var maskGenerator = new Generator(3);
+            using var mask = Create<ISubnetworkSampler>(PluginKind.Sampler, "bernoulli").SampleSet(model.MaskableWeights, maskGenerator)[0];
+            using var generator = new Generator(seed);
+            using var setGenerator = new Generator(seed + 1000);
+            // Member 0 of a set of 2, so that perturbations working on mirrored sets (mirrored-noise) apply too.
+            perturbation.Apply(model.MaskableWeights, mask, new PerturbationContext(0, 0, 0, 2, (long)seed, generator, setGenerator));
+            var observed = new List<Tensor>();
             for (int step = 0; step < 6; step++)
             {
                 perturbation.OnTuningStep(model.MaskableWeights, new TrainingProgress(step, 6, step / 2, 2));
                 model.train();
                 using var x = ones(2, 1, 8, 8);
-                using var y = model.call(x);       // draws any stochastic mask
+                observed.Add(model.call(x).detach().clone());
             }
-            return model.MaskableWeights.SelectMany(w => new[] { w.Weight.detach().clone(), w.Mask.clone() }).ToArray();
+            observed.AddRange(model.MaskableWeights.SelectMany(w => new[] { w.Weight.detach().clone(), w.Mask.clone() }));
+            return [.. observed];
         }
-        var first = Run();
-        var second = Run();
-        for (int i = 0; i < first.Length; i++) first[i].IsSameAs(second[i]).ShouldBeTrue($"{name} tensor {i}");
+        static bool Same(Tensor[] a, Tensor[] b) => a.Length == b.Length && a.Zip(b).All(p => p.First.IsSameAs(p.Second));
+
+        var first = Run(9);
+        var again = Run(9);
+        var otherSeed = Run(10);
+        instances.Distinct().Count().ShouldBe(3, "each run uses a fresh instance");
+        Same(first, again).ShouldBeTrue($"{name}: two fresh instances with the same seed make the same child");
+        if (SeedIndependentPerturbations.TryGetValue(name, out var why))
+            Same(first, otherSeed).ShouldBeTrue($"{name} is the same under every seed: {why}");
+        else
+            Same(first, otherSeed).ShouldBeFalse($"{name}: another seed must make another child");
     }
 
     [Trait("Category", "unit")]
     [Fact]
     public void Schedules_metrics_and_combiners_are_pure_functions_of_their_inputs()
     {
+        var steps = Enumerable.Range(0, 15).Select(i => 7L * i).ToList();
         foreach (var name in Catalog.NamesOf(PluginKind.Schedule))
         {
-            var s = Create<ISchedule>(PluginKind.Schedule, name);
-            for (long t = 0; t < 100; t += 7) s.At(t, 100).ShouldBe(s.At(t, 100), name);
+            // Two fresh instances, one asked forwards and one backwards: equal values mean no state is carried between calls.
+            var forwards = Create<ISchedule>(PluginKind.Schedule, name);
+            var backwards = Create<ISchedule>(PluginKind.Schedule, name);
+            ReferenceEquals(forwards, backwards).ShouldBeFalse();
+            var early = steps.Select(t => forwards.At(t, 100)).ToList();
+            var late = Enumerable.Reverse(steps).Select(t => backwards.At(t, 100)).Reverse().ToList();
+            late.ShouldBe(early, name);
         }
         using var g = new Generator(1);
         using var members = rand([3, 50, 4], generator: g).softmax(2);
         using var labels = randint(0, 4, [50], generator: g);
         using var combined = members.mean([0]);
+        var input = new MetricInput(members, combined, labels);
         foreach (var name in Catalog.NamesOf(PluginKind.Metric))
         {
-            var m = Create<IMetric>(PluginKind.Metric, name);
-            var input = new MetricInput(members, combined, labels);
-            m.Compute(input).ShouldBe(m.Compute(input), name);
-            m.Compute(input).Values.ShouldAllBe(v => double.IsFinite(v));
+            // A used instance (its second call) and a fresh one agree.
+            var used = Create<IMetric>(PluginKind.Metric, name);
+            var fresh = Create<IMetric>(PluginKind.Metric, name);
+            ReferenceEquals(used, fresh).ShouldBeFalse();
+            var firstCall = used.Compute(input);
+            var secondCall = used.Compute(input);
+            var freshCall = fresh.Compute(input);
+            freshCall.ShouldBe(firstCall, name);
+            secondCall.ShouldBe(freshCall, name);
+            freshCall.Values.ShouldAllBe(v => double.IsFinite(v));
         }
         foreach (var name in Catalog.NamesOf(PluginKind.Combiner))
         {

@@ -1,21 +1,88 @@
 using System.Buffers.Binary;
 using System.Text.Json.Nodes;
 using Shouldly;
+using SkiaSharp;
 using SubnetworkEnsembles.Host.Reporting;
 using Xunit;
 using static TorchSharp.torch;
 
 namespace SubnetworkEnsembles.Tests;
 
-public class ReportTests(FinishedSpirals spirals) : IClassFixture<FinishedSpirals>
+/// <summary>
+/// A finished spirals run that draws every figure the README lists: noise children chosen by a trust-region search
+/// (trust-region.png) and three pairwise diversity metrics (diversity-&lt;metric&gt;.png), besides the training curves,
+/// reliability, ensemble-size and decision-boundary figures. Tests read it only; a test that changes a run copies it.
+/// </summary>
+public sealed class ReportedSpirals : IDisposable
 {
-    private static readonly string[] Figures = ["training-curves.png", "reliability.png", "ensemble-size.png", "diversity-disagreement.png", "decision-boundaries.png"];
+    private readonly TempDir _dir = new();
 
-    private static (int Width, int Height) PngSize(string path)
+    public ReportedSpirals()
     {
-        var bytes = File.ReadAllBytes(path);
-        bytes[..8].ShouldBe(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A }, path);
-        return (BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(16)), BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(20)));
+        Run = Path.Combine(_dir.Path, "run");
+        var result = Sne.Run("run", Repo.Example("spirals.yaml"), "--out", Run,
+            "--set", "children.perturbation={type: noise, sigma: 0.01}",
+            "--set", "children.trust_region={sigmas: [0.005, 0.02, 0.05], samples: 250, draws: 1}",
+            "--set", "metrics=[accuracy, nll, {type: ece, bins: 15}, disagreement, kl-diversity, correlation]");
+        result.ExitCode.ShouldBe(0, result.Output);
+    }
+
+    public string Run { get; }
+
+    /// <summary>A copy of the run directory, for a test that rewrites or deletes its files.</summary>
+    public string CopyTo(string directory)
+    {
+        foreach (var file in Directory.GetFiles(Run, "*", SearchOption.AllDirectories))
+        {
+            string target = Path.Combine(directory, Path.GetRelativePath(Run, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+        return directory;
+    }
+
+    public void Dispose() => _dir.Dispose();
+}
+
+public class ReportTests(ReportedSpirals spirals) : IClassFixture<ReportedSpirals>
+{
+    /// <summary>
+    /// Every figure the README lists for this run (report/*.png) and its size in pixels: 900 × 520 plots, 600 × 520
+    /// heatmaps, and the decision-boundary grid of 3 sparsities × (parent + 3 σ) panels of 300 × 300.
+    /// </summary>
+    private static readonly Dictionary<string, (int Width, int Height)> Figures = new()
+    {
+        ["training-curves.png"] = (900, 520),
+        ["reliability.png"] = (900, 520),
+        ["ensemble-size.png"] = (900, 520),
+        ["diversity-disagreement.png"] = (600, 520),
+        ["diversity-kl_diversity.png"] = (600, 520),
+        ["diversity-correlation.png"] = (600, 520),
+        ["trust-region.png"] = (900, 520),
+        ["decision-boundaries.png"] = (900, 1200),
+    };
+
+    /// <summary>
+    /// report/ of <paramref name="run"/> holds exactly <see cref="Figures"/>, each a PNG that decodes to its size and
+    /// is not blank: its grey levels vary (a plot on a plain background has lines, text and markers).
+    /// </summary>
+    private static void AssertEveryFigureIsDrawn(string run)
+    {
+        Directory.GetFiles(Path.Combine(run, "report")).Select(Path.GetFileName).Order(StringComparer.Ordinal)
+            .ShouldBe(Figures.Keys.Order(StringComparer.Ordinal));
+        foreach (var (figure, size) in Figures)
+        {
+            string path = Path.Combine(run, "report", figure);
+            File.ReadAllBytes(path)[..8].ShouldBe(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A }, figure);
+            using var bitmap = SKBitmap.Decode(path);
+            bitmap.ShouldNotBeNull($"{figure} does not decode as an image");
+            (bitmap.Width, bitmap.Height).ShouldBe(size, figure);
+            var grey = bitmap.Pixels.Select(p => 0.299 * p.Red + 0.587 * p.Green + 0.114 * p.Blue).ToArray();
+            double mean = grey.Average();
+            double variance = grey.Sum(g => (g - mean) * (g - mean)) / grey.Length;
+            variance.ShouldBeGreaterThan(25, $"{figure} is blank (grey-level variance {variance:F2})");
+            bitmap.Pixels.Distinct().Count().ShouldBeGreaterThan(16, $"{figure} has almost no distinct colours");
+        }
     }
 
     [Trait("Category", "e2e")]
@@ -25,15 +92,9 @@ public class ReportTests(FinishedSpirals spirals) : IClassFixture<FinishedSpiral
         string md = File.ReadAllText(Path.Combine(spirals.Run, "report.md"));
         string html = File.ReadAllText(Path.Combine(spirals.Run, "report.html"));
         var results = Sne.Results(spirals.Run);
-        foreach (var figure in Figures.Where(f => f != "diversity-disagreement.png"))
-        {
-            var (w, h) = PngSize(Path.Combine(spirals.Run, "report", figure));
-            w.ShouldBeGreaterThan(200);
-            h.ShouldBeGreaterThan(200);
-            md.ShouldContain($"(report/{figure})");
-        }
-        PngSize(Path.Combine(spirals.Run, "report", "decision-boundaries.png")).ShouldBe((900, 1200));   // 3 sparsities × (parent + 3 σ)
-        System.Text.RegularExpressions.Regex.Matches(html, "src=\"data:image/png;base64,").Count.ShouldBe(4);
+        AssertEveryFigureIsDrawn(spirals.Run);
+        foreach (var figure in Figures.Keys) md.ShouldContain($"(report/{figure})");
+        System.Text.RegularExpressions.Regex.Matches(html, "src=\"data:image/png;base64,").Count.ShouldBe(Figures.Count);
         html.ShouldNotContain("src=\"report/");
         // Tables carry the run's numbers.
         md.ShouldContain($"| parent | {results["parent"]!["accuracy"]!.GetValue<double>():F4} |");
@@ -100,18 +161,26 @@ public class ReportTests(FinishedSpirals spirals) : IClassFixture<FinishedSpiral
     [Fact]
     public void Sne_report_rewrites_the_report_of_a_finished_run_and_refuses_an_unfinished_one()
     {
-        string md = File.ReadAllText(Path.Combine(spirals.Run, "report.md"));
-        Directory.Delete(Path.Combine(spirals.Run, "report"), recursive: true);
-        File.Delete(Path.Combine(spirals.Run, "report.md"));
-        var result = Sne.Run("report", spirals.Run);
-        result.ExitCode.ShouldBe(0, result.Output);
-        File.ReadAllText(Path.Combine(spirals.Run, "report.md")).ShouldBe(md);
-        foreach (var figure in Figures.Where(f => f != "diversity-disagreement.png")) File.Exists(Path.Combine(spirals.Run, "report", figure)).ShouldBeTrue(figure);
-
         using var dir = new TempDir();
-        var missing = Sne.Run("report", dir.Path);
+        string run = spirals.CopyTo(Path.Combine(dir.Path, "run"));
+        string md = File.ReadAllText(Path.Combine(run, "report.md"));
+        Directory.Delete(Path.Combine(run, "report"), recursive: true);
+        File.Delete(Path.Combine(run, "report.md"));
+        var result = Sne.Run("report", run);
+        result.ExitCode.ShouldBe(0, result.Output);
+        File.ReadAllText(Path.Combine(run, "report.md")).ShouldBe(md);
+        AssertEveryFigureIsDrawn(run);
+
+        File.Delete(Path.Combine(run, "results.json"));
+        var unfinished = Sne.Run("report", run);
+        unfinished.ExitCode.ShouldBe(2, unfinished.Output);
+        unfinished.Stderr.ShouldContain("has no results.json: the run has not finished");
+        var missing = Sne.Run("report", Path.Combine(dir.Path, "nothing-here"));
         missing.ExitCode.ShouldBe(2);
-        missing.Stderr.ShouldContain("not a run directory");
+        missing.Stderr.ShouldContain("does not exist");
+        var notRun = Sne.Run("report", dir.Path);
+        notRun.ExitCode.ShouldBe(2);
+        notRun.Stderr.ShouldContain("not a run directory");
     }
 
     [Trait("Category", "unit")]

@@ -78,10 +78,11 @@ public static class ExperimentLoader
         }
         if (descriptor.OptionsType is null)
         {
-            if (spec.Options.Children.Count > 0)
+            // Every key beside 'type:' is refused, each at its own line, so none is silently ignored.
+            foreach (var key in spec.Options.Children.Keys)
             {
-                var first = spec.Options.Children.First().Key;
-                binder.Report(binder.Locate(first, $"{path}.{first}"), $"{kind.ToString().ToLowerInvariant()} '{spec.Type}' takes no options");
+                string name = key is YamlDotNet.RepresentationModel.YamlScalarNode { Value: { } text } ? text : key.ToString();
+                binder.Report(binder.Locate(key, $"{path}.{name}"), $"unknown key '{name}': {kind.ToString().ToLowerInvariant()} '{spec.Type}' takes no options");
             }
             return;
         }

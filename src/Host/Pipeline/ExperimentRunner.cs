@@ -166,12 +166,13 @@ public sealed class ExperimentRunner(PluginFactory plugins, PluginCatalog catalo
     {
         if (index < 0 || index >= config.Children.Count)
             throw new InvalidOperationException($"child index {index} is outside 0 … {config.Children.Count - 1} (children.count = {config.Children.Count})");
-        if (!File.Exists(run.ParentResults) || !File.Exists(run.ParentCheckpoint))
-            throw new InvalidOperationException($"child {index} needs the parent: {run.ParentCheckpoint} is missing (run --stage parent first)");
         File.Delete(run.ChildFailure(index));
         if (Diagnostics.FaultInjection.Enabled) Diagnostics.FaultInjection.At("child-start");
         try
         {
+            // A child without its parent fails like any other (children/child-NNN.failed says why), in one line, exit 3.
+            if (!File.Exists(run.ParentResults) || !File.Exists(run.ParentCheckpoint))
+                throw new IncompleteRunException($"child {index} needs the parent: {run.ParentCheckpoint} is missing (run --stage parent first)");
             var clock = Stopwatch.StartNew();
             using var parent = RunDirectory.LoadModel(config.Model, data.InputShape, data.Classes, run.ParentCheckpoint);
             parent.to(device);
@@ -395,5 +396,5 @@ public sealed class ExperimentRunner(PluginFactory plugins, PluginCatalog catalo
         string.Join(", ", metrics.Select(kv => $"{kv.Key} {kv.Value:F4}"));
 }
 
-/// <summary>The ensemble cannot be gathered: the parent or some children are missing or failed.</summary>
+/// <summary>A stage lacks what an earlier stage makes: a child without its parent, or an ensemble whose parent or children are missing or failed.</summary>
 public sealed class IncompleteRunException(string message) : Exception(message);
