@@ -108,8 +108,21 @@ public class PluginFaultTests(FaultyPlugins faulty) : IClassFixture<FaultyPlugin
         r["ensemble"]!["excluded_failed"]!.AsArray().Select(n => n!.GetValue<int>()).ShouldBe([1]);
         double.IsFinite(r["ensemble"]!["nll"]!.GetValue<double>()).ShouldBeTrue();
 
-        // Resuming keeps the diverged child as a finished (failed) unit rather than repeating it.
-        Run(run, "--set", "children.perturbation={type: poison, children: [1]}").ExitCode.ShouldBe(2);   // finished: not overwritten
+        File.ReadAllText(Path.Combine(run, "children", "child-001.failed")).ShouldStartWith("TrainingDivergedException: child 2/4: the training loss is NaN");
+
+        // Resuming keeps the diverged child as a finished (failed) unit rather than repeating it: killed before child 3,
+        // the run continues past the failure without training child 2 again and ends with the uninterrupted numbers.
+        string resumed = Path.Combine(dir.Path, "resumed");
+        var killed = Sne.RunWithEnvironment(new Dictionary<string, string> { ["SNE_FAULT"] = "kill:child-start#3" },
+            ["run", Repo.Example("spirals.yaml"), "--out", resumed, "--plugins", faulty.Plugin("Faulty"), "--set", "parent.epochs=3",
+             "--set", "children.tuning.epochs=2", "--set", "children.perturbation={type: poison, children: [1]}"]);
+        killed.ExitCode.ShouldBe(137, killed.Output);
+        File.Exists(Path.Combine(resumed, "children", "child-001.failed")).ShouldBeTrue();
+        var again = Run(resumed, "--set", "children.perturbation={type: poison, children: [1]}");
+        again.ExitCode.ShouldBe(0, again.Output);
+        again.Stdout.ShouldContain("Child 2/4: failed earlier (training diverged)", Case.Sensitive);
+        again.Stdout.ShouldNotContain("Child 2/4 failed: child 2/4: the training loss is NaN", Case.Sensitive);   // not trained again
+        Sne.DeterministicResults(resumed).ShouldBe(Sne.DeterministicResults(run));
 
         string strict = Path.Combine(dir.Path, "strict");
         var failFast = Run(strict, "--set", "children.perturbation={type: poison, children: [1]}", "--set", "fail_fast=true");

@@ -78,7 +78,11 @@ public static class Sne
     {
         var copy = Results(runDirectory);
         copy.Remove("seconds");
-        foreach (var m in copy["members"]!.AsArray()) { m!.AsObject().Remove("seconds"); StripSeconds(m["history"]); }
+        foreach (var m in copy["members"]!.AsArray())
+        {
+            m!.AsObject().Remove("seconds");
+            if (m["failed"] is null) StripSeconds(m["history"]);   // a failed child has a reason instead of a history
+        }
         StripSeconds(copy["parent"]!["history"]);
         return copy.ToJsonString();
     }
