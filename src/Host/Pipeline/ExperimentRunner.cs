@@ -139,7 +139,7 @@ public sealed class ExperimentRunner(PluginFactory plugins, PluginCatalog catalo
             RunDirectory.WriteAllTextAtomic(run.TrustRegionFile, choice.Report.ToJsonString(Indented));
         }
         Directory.CreateDirectory(run.Combine("predictions"));
-        NpyFile.Write(run.Combine("predictions", "parent.npy"), probs);
+        NpyFile.WriteChecksummed(run.Combine("predictions", "parent.npy"), probs);
         RunDirectory.WriteCheckpoint(run.ParentCheckpoint, tmp => parent.save(tmp));
         RunDirectory.WriteAllTextAtomic(run.ParentResults, json.ToJsonString(Indented));   // last: marks the stage done
         File.Delete(run.ParentTrainingState);
@@ -208,7 +208,7 @@ public sealed class ExperimentRunner(PluginFactory plugins, PluginCatalog catalo
                 member["nonzero_parameters"] = child.NonZeroParameterCount;
                 member["seconds"] = clock.Elapsed.TotalSeconds;
                 member["history"] = HistoryJson(history);
-                NpyFile.Write(run.ChildPredictions(index), probs);
+                NpyFile.WriteChecksummed(run.ChildPredictions(index), probs);
                 RunDirectory.WriteCheckpoint(run.ChildCheckpoint(index), tmp => child.save(tmp));
                 if (Diagnostics.FaultInjection.Enabled) Diagnostics.FaultInjection.At("child-written");
                 RunDirectory.WriteAllTextAtomic(run.ChildResults(index), member.ToJsonString(Indented));   // last: marks the child done
@@ -284,8 +284,8 @@ public sealed class ExperimentRunner(PluginFactory plugins, PluginCatalog catalo
                 string.Join(", ", evaluation.Values.Keys.Where(k => parentJson[k] is not null).Select(k => $"{k} {parentJson[k]!.GetValue<double>():F4}")));
             if (config.SavePredictions)
             {
-                NpyFile.Write(run.Combine("predictions", "members.npy"), stacked);
-                NpyFile.Write(run.Combine("predictions", "labels.npy"), labels);
+                NpyFile.WriteChecksummed(run.Combine("predictions", "members.npy"), stacked);
+                NpyFile.WriteChecksummed(run.Combine("predictions", "labels.npy"), labels);
             }
             var ensembleJson = new JsonObject
             {

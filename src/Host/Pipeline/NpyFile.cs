@@ -35,6 +35,12 @@ public static class NpyFile
         });
     }
 
+    /// <summary>
+    /// <see cref="Write"/>, then the file's SHA-256 beside it (<c>FILE.sha256</c>, as for checkpoints), so a damaged
+    /// prediction file — even one whose damaged values still look like probabilities — is detected where it is read.
+    /// </summary>
+    public static void WriteChecksummed(string path, Tensor tensor) => RunDirectory.WriteCheckpoint(path, tmp => Write(tmp, tensor));
+
     /// <summary>Reads a float32 C-order .npy file written by <see cref="Write"/>; throws <see cref="InvalidDataException"/> when it is not one.</summary>
     public static Tensor ReadFloat32(string path)
     {

@@ -171,7 +171,9 @@ public sealed class RunDirectory
     {
         if (!File.Exists(file)) throw new CorruptFileException(file, "is missing");
         if (!CheckpointIntact(file))
-            throw new CorruptFileException(file, File.Exists(file + ".sha256") ? "fails its SHA-256 check (damaged or truncated); it is not used" : "has no checksum (FILE.sha256); it is not used");
+            throw new CorruptFileException(file, File.Exists(file + ".sha256")
+                ? $"fails its SHA-256 check against {System.IO.Path.GetFileName(file)}.sha256 (damaged or truncated); it is not used"
+                : $"has no checksum ({System.IO.Path.GetFileName(file)}.sha256); it is not used");
     }
 
     private static string Sha256(string file)

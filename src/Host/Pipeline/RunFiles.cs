@@ -10,7 +10,8 @@ namespace SubnetworkEnsembles.Host.Pipeline;
 /// predict, status, resume) either gets what the stages wrote or a <see cref="CorruptFileException"/> naming the file
 /// and what was expected — never a parser's stack trace, and never numbers computed from a damaged file. JSON files are
 /// checked against the keys their readers use (<see cref="JsonShape"/>); probability files must be finite, in [0, 1],
-/// with rows summing to 1; label files must hold class indices.
+/// with rows summing to 1; label files must hold class indices; a .npy with a SHA-256 sidecar (FILE.sha256, written by
+/// <see cref="NpyFile.WriteChecksummed"/>) must match it.
 /// </summary>
 public static class RunFiles
 {
@@ -152,6 +153,7 @@ public static class RunFiles
     private static Tensor ReadNpy(string path, Func<string, Tensor> read)
     {
         if (!File.Exists(path)) throw new CorruptFileException(path, "is missing");
+        if (File.Exists(path + ".sha256")) RunDirectory.VerifyCheckpoint(path);
         try
         {
             return read(path);

@@ -38,7 +38,7 @@ public static class RunReport
         string parentFile = run.Combine("predictions", "parent.npy");
         if (predictionsSaved ?? (File.Exists(labelsFile) && File.Exists(membersFile) && File.Exists(parentFile)))
         {
-            long rows = results["data"]!["test"]!.GetValue<int>();
+            long rows = results["data"]!["test"]!.GetValue<long>();
             using var members = RunFiles.ReadProbabilities(membersFile, rows, stacked: true);
             using var parent = RunFiles.ReadProbabilities(parentFile, rows, members.shape[2]);
             using var labels = RunFiles.ReadLabels(labelsFile, rows, members.shape[2]);
