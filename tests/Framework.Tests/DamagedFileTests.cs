@@ -127,22 +127,9 @@ public class DamagedFileTests(PristineSpiralsRun spirals)
         return lines[0];
     }
 
-    /// <summary>Runs a command in this process, as <c>sne</c> would (finding the built plugins through $SNE_PLUGIN_PATH), capturing stderr.</summary>
     private static (int Code, string Stderr) InProcess(Func<int> command)
     {
-        var error = new StringWriter();
-        var previous = Console.Error;
-        string? path = Environment.GetEnvironmentVariable("SNE_PLUGIN_PATH");
-        Console.SetError(error);
-        Environment.SetEnvironmentVariable("SNE_PLUGIN_PATH", Repo.PluginsDirectory);
-        try
-        {
-            return (command(), error.ToString());
-        }
-        finally
-        {
-            Console.SetError(previous);
-            Environment.SetEnvironmentVariable("SNE_PLUGIN_PATH", path);
-        }
+        var result = SneInProcess.Run(command);
+        return (result.ExitCode, result.Stderr);
     }
 }

@@ -1,4 +1,5 @@
 using Shouldly;
+using SubnetworkEnsembles.Host;
 using Xunit;
 
 namespace SubnetworkEnsembles.Tests;
@@ -23,11 +24,12 @@ public sealed class PristineSpiralsRun : IDisposable
         result.ExitCode.ShouldBe(0, result.Output);
         Input = _dir.File("points.csv", "x,y\n0.66,0\n-0.66,0\n0.1,0.2\n");
         string scratch = Copy("baseline");
-        Status = Sne.Run("status", scratch).Stdout.Replace(scratch, "RUN");
-        Sne.Run("report", scratch).ExitCode.ShouldBe(0);
+        Status = SneInProcess.Run(() => Commands.Status(scratch, verbose: false)).Stdout.Replace(scratch, "RUN");
+        SneInProcess.Run(() => Commands.Report(scratch, verbose: false)).ExitCode.ShouldBe(0);
         Report = ReportOf(scratch);
-        Sne.Run("predict", scratch, "--input", Input, "--output", Path.Combine(_dir.Path, "baseline.csv")).ExitCode.ShouldBe(0);
-        Predictions = File.ReadAllText(Path.Combine(_dir.Path, "baseline.csv"));
+        string predictions = Path.Combine(_dir.Path, "baseline.csv");
+        SneInProcess.Run(() => Commands.Predict(scratch, Input, predictions, verbose: false)).ExitCode.ShouldBe(0);
+        Predictions = File.ReadAllText(predictions);
         Results = Sne.DeterministicResults(Run);
         string grown = Copy("grown");
         Sne.Run("grow", grown, "--children", "1", "--quiet").ExitCode.ShouldBe(0);
@@ -78,6 +80,35 @@ public sealed class PristineSpiralsRun : IDisposable
     public void Dispose() => _dir.Dispose();
 }
 
+/// <summary>
+/// Runs an sne command in this process through its own entry point (<see cref="Host.Commands"/>), capturing stdout and
+/// stderr and finding the built plugins through $SNE_PLUGIN_PATH: the same code path as the executable without a
+/// process start and a LibTorch load per call (seconds on a loaded 2-core machine).
+/// </summary>
+public static class SneInProcess
+{
+    public static SneResult Run(Func<int> command)
+    {
+        var (output, error) = (new StringWriter(), new StringWriter());
+        var (previousOut, previousError) = (Console.Out, Console.Error);
+        string? path = Environment.GetEnvironmentVariable("SNE_PLUGIN_PATH");
+        Console.SetOut(output);
+        Console.SetError(error);
+        Environment.SetEnvironmentVariable("SNE_PLUGIN_PATH", Repo.PluginsDirectory);
+        try
+        {
+            int code = command();
+            return new SneResult(code, output.ToString(), error.ToString());
+        }
+        finally
+        {
+            Console.SetOut(previousOut);
+            Console.SetError(previousError);
+            Environment.SetEnvironmentVariable("SNE_PLUGIN_PATH", path);
+        }
+    }
+}
+
 [CollectionDefinition(Name)]
 public sealed class PristineSpiralsRunCollection : ICollectionFixture<PristineSpiralsRun>
 {
@@ -94,9 +125,11 @@ public sealed class PristineSpiralsRunCollection : ICollectionFixture<PristineSp
 /// computed from the damaged file.
 /// <para>
 /// Damages are deterministic: truncate to half, XOR 0xFF three bytes at positions drawn from a generator seeded by the
-/// file name, empty, delete. Cost: every case is a separate sne process (0.3 s for status, 1.5–3 s for predict and
-/// report, 4–6 s for grow and resume, which train), so the matrix is chosen rather than complete — about 70 s in all on
-/// two cores: <c>status</c> sees every damage of every file (it is cheap); <c>report</c> and <c>predict</c> see every
+/// file name, empty, delete. Cost: as separate sne processes the matrix took almost 4 minutes on the shared 2-core
+/// machine (a process start with LibTorch costs 1–5 s there), so <c>status</c>, <c>report</c> and <c>predict</c> run
+/// in this process through <see cref="SneInProcess"/> (their own code path, milliseconds to a second each), while
+/// <c>grow</c> and resuming, which train and start the generic host, stay real processes. The matrix is chosen rather
+/// than complete: <c>status</c> sees (almost) every damage of every file; <c>report</c> and <c>predict</c> see every
 /// damage of the files they read and one damage of a file they do not; <c>grow</c> and resuming, which recover by
 /// regenerating, see one damage of each file they read, rotating the kind. Checkpoints are verified by SHA-256 before
 /// anything else, so truncating, emptying and flipping them take the same path — one or two kinds suffice.
@@ -165,9 +198,9 @@ public class RunDirectoryFuzzTests(PristineSpiralsRun pristine)
         string output = Path.Combine(run, "..", Path.GetFileName(run) + ".csv");
         var result = command switch
         {
-            "status" => Sne.Run("status", run),
-            "report" => Sne.Run("report", run),
-            "predict" => Sne.Run("predict", run, "--input", pristine.Input, "--output", output),
+            "status" => SneInProcess.Run(() => Commands.Status(run, verbose: false)),
+            "report" => SneInProcess.Run(() => Commands.Report(run, verbose: false)),
+            "predict" => SneInProcess.Run(() => Commands.Predict(run, pristine.Input, output, verbose: false)),
             "grow" => Sne.Run("grow", run, "--children", "1", "--quiet"),
             _ => Sne.Run(["run", PristineSpiralsRun.Config, "--out", run, "--quiet", .. PristineSpiralsRun.Settings]),
         };
