@@ -204,13 +204,14 @@ public static class Commands
         }
         using var data = DatasetLoader.Load(config.Data);
         double dataSeconds = clock.Elapsed.TotalSeconds;
+        if (config.Parent.Weights is { } weightsFile)
+        {
+            // Before a run directory exists: weights that are not what their extension says create nothing.
+            using var model = config.Model.Build(data.InputShape, data.Classes);
+            ParentWeights.Load(model, weightsFile, config.Parent.Rename);
+        }
         if (!train)
         {
-            if (config.Parent.Weights is { } weightsFile)
-            {
-                using var model = config.Model.Build(data.InputShape, data.Classes);
-                ParentWeights.Load(model, weightsFile, config.Parent.Rename);
-            }
             Console.WriteLine($"{request.ConfigPath}{point?.Suffix}: valid ({data.Name}: {data.Train.Count} train, {data.Validation.Count} validation, {data.Test.Count} test rows; " +
                 $"{catalog.All.Count} plugins available)");
             return (ExitCodes.Ok, null);
@@ -315,14 +316,13 @@ public static class Commands
         var (run, config) = OpenRun(runDirectory);
         var status = RunStatus.Read(run, config.Children.Count);
         Console.WriteLine($"{run.Path}: {config.Name}, seed {config.Seed}");
-        Console.WriteLine($"parent    {(status.ParentDone ? "done" : "pending")}");
-        for (int i = 0; i < config.Children.Count; i++)
-        {
-            string state = status.Done.Contains(i) ? "done" : status.Failed.TryGetValue(i, out var reason) ? $"failed: {reason}" : "pending";
-            Console.WriteLine($"child {i,-3} {state}");
-        }
-        Console.WriteLine($"ensemble  {(status.EnsembleDone ? "done" : "pending")}");
-        Console.WriteLine($"{status.Done.Count}/{config.Children.Count} children done, {status.Failed.Count} failed, {status.Missing.Count} pending");
+        Console.WriteLine($"parent    {RunStatus.ParentState(run)}");
+        var states = Enumerable.Range(0, config.Children.Count).Select(i => status.ChildState(run, i)).ToList();
+        for (int i = 0; i < states.Count; i++) Console.WriteLine($"child {i,-3} {states[i]}");
+        Console.WriteLine($"ensemble  {RunStatus.EnsembleState(run)}");
+        int damaged = states.Count(s => s.StartsWith("damaged", StringComparison.Ordinal));
+        Console.WriteLine($"{status.Done.Count - damaged}/{config.Children.Count} children done, {status.Failed.Count} failed, {status.Missing.Count} pending" +
+            (damaged > 0 ? $", {damaged} damaged" : ""));
         return ExitCodes.Ok;
     });
 
@@ -338,7 +338,8 @@ public static class Commands
     {
         if (children < 0) throw new UsageException($"--children must be ≥ 0, got {children}");
         var (run, config) = OpenRun(runDirectory);
-        if (!RunStatus.ParentFinished(run)) throw new UsageException($"{run.Path}: the parent has not finished; resume the run with sne run first");
+        // A damaged parent (or child) is made again by the run below, deterministically.
+        if (!File.Exists(run.ParentResults)) throw new UsageException($"{run.Path}: the parent has not finished (no parent.json); resume the run with sne run first");
         string pending = run.GrowPending;
         int from = config.Children.Count, total = from + children;
         if (File.Exists(pending) && File.Exists(run.ResultsFile)) File.Delete(pending);   // that grow finished by other means (sne run)
@@ -377,6 +378,7 @@ public static class Commands
         using var logging = ConsoleLoggerFactory(request with { Quiet = true });
         var (config, catalog, device) = Resolve(request, logging.CreateLogger("sne"));
         var (shape, classes) = DatasetLoader.ShapeOf(config.Data);
+        string target = OutputPaths.CheckFile(output ?? run.Combine("predictions", Path.GetFileNameWithoutExtension(input.TrimEnd('/')) + ".csv"), "--output");
         using var inputs = Inference.InputReader.Read(input, config.Data, shape);
         using var services = new ServiceCollection().AddLogging().AddSubnetworkPlugins(catalog).BuildServiceProvider();
         using var predictor = new Inference.EnsemblePredictor(run, config, services.GetRequiredService<PluginFactory>(), shape, classes, device);
@@ -387,8 +389,6 @@ public static class Commands
         var predicted = ensemble.argmax(1).cpu().data<long>().ToArray();
         var entropy = Inference.EnsemblePredictor.Entropy(ensemble).cpu().data<float>().ToArray();
         var disagreement = Inference.EnsemblePredictor.Disagreement(members, ensemble).cpu().data<float>().ToArray();
-        string target = Path.GetFullPath(output ?? run.Combine("predictions", Path.GetFileNameWithoutExtension(input.TrimEnd('/')) + ".csv"));
-        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
         var text = new System.Text.StringBuilder();
         text.AppendLine("row," + string.Join(',', Enumerable.Range(0, classes).Select(c => $"p{c}")) + ",predicted,entropy,disagreement");
         var inv = System.Globalization.CultureInfo.InvariantCulture;
@@ -398,6 +398,7 @@ public static class Commands
             for (int c = 0; c < classes; c++) text.Append(',').Append(probabilities[r * classes + c].ToString("G6", inv));
             text.Append(',').Append(predicted[r].ToString(inv)).Append(',').Append(entropy[r].ToString("G6", inv)).Append(',').Append(disagreement[r].ToString("G6", inv)).AppendLine();
         }
+        OutputPaths.CreateParent(target, "--output");
         RunDirectory.WriteAllTextAtomic(target, text.ToString());
         Console.WriteLine($"{predicted.Length} rows → {target} (ensemble of {predictor.MemberIndices.Count} members; columns row, p0…p{classes - 1}, predicted, entropy, disagreement)");
         return ExitCodes.Ok;
@@ -413,8 +414,8 @@ public static class Commands
         var (config, catalog, device, data) = Prepare(request, logging.CreateLogger("sne"));
         using var _ = data;
         using var services = new ServiceCollection().AddLogging(b => b.AddProvider(new ConsoleLoggerForwarder(logging))).AddSubnetworkPlugins(catalog).BuildServiceProvider();
-        var results = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(run.ResultsFile))!.AsObject();
-        var figures = Reporting.RunReport.Write(run, results, file => Reporting.DecisionBoundaryGrid.Draw(file, config, data, run, services.GetRequiredService<PluginFactory>(), catalog));
+        var results = RunFiles.ReadResults(run.ResultsFile);
+        var figures = Reporting.RunReport.Write(run, results, config.SavePredictions, file => Reporting.DecisionBoundaryGrid.Draw(file, config, data, run, services.GetRequiredService<PluginFactory>(), catalog));
         Console.WriteLine($"{run.Combine("report.html")}, {run.Combine("report.md")}: {figures.Count} figures ({string.Join(", ", figures.Select(f => f.File))}); " +
             "metrics.jsonl, tensorboard/");
         return ExitCodes.Ok;
@@ -475,6 +476,7 @@ public static class Commands
                 ExitCodes.RuntimeFailure, verbose ? e : null);
         }
         catch (ParentWeightsException e) { return Fail(e.Message, ExitCodes.ConfigurationError, verbose ? e : null); }
+        catch (UnauthorizedAccessException e) { return Fail(e.Message, ExitCodes.ConfigurationError, verbose ? e : null); }
         catch (TrainingDivergedException e) { return Fail(e.Message, ExitCodes.RuntimeFailure, verbose ? e : null); }
         catch (OperationCanceledException) { return Fail("interrupted", ExitCodes.Interrupted, null); }
         catch (Exception e) { return Fail($"unexpected failure: {e.Message}", ExitCodes.RuntimeFailure, e); }

@@ -86,7 +86,7 @@ public static class BenchmarkRunner
             Progress: ProgressMode.Plain, ProgressInterval: 1e9);
         var (code, _) = Commands.ExecuteOne(runRequest, true, null, directory, cancellation, log, keepFinished: true);
         if (code != ExitCodes.Ok) throw new InvalidOperationException($"run {run.Name} (seed {seed}) ended with exit code {code}; see {directory}/run.log");
-        return JsonNode.Parse(File.ReadAllText(Path.Combine(directory, "results.json")))!.AsObject();
+        return RunFiles.ReadResults(Path.Combine(directory, "results.json"));
     }
 
     /// <summary>CSV of every value and the markdown table of mean ± standard error over seeds.</summary>
@@ -152,8 +152,8 @@ public static class FirstMembers
     {
         if (!Cache.TryGetValue(runDirectory, out var curves))
         {
-            using var members = NpyFile.ReadFloat32(Path.Combine(runDirectory, "predictions", "members.npy"));
-            using var labels = NpyFile.ReadInt64(Path.Combine(runDirectory, "predictions", "labels.npy"));
+            using var members = RunFiles.ReadProbabilities(Path.Combine(runDirectory, "predictions", "members.npy"), stacked: true);
+            using var labels = RunFiles.ReadLabels(Path.Combine(runDirectory, "predictions", "labels.npy"), members.shape[1], members.shape[2]);
             var (accuracy, nll) = Reporting.RunReport.BySize(members, labels);
             var ece = new double[accuracy.Length];
             for (int m = 1; m <= ece.Length; m++)

@@ -23,7 +23,7 @@ public sealed class EnsemblePredictor : IDisposable
     public EnsemblePredictor(RunDirectory run, ExperimentConfig config, PluginFactory plugins, long[] inputShape, int classes, Device device)
     {
         if (!File.Exists(run.ResultsFile)) throw new UsageException($"{run.Path} has no results.json: the run has not finished (resume it with sne run)");
-        var results = JsonNode.Parse(File.ReadAllText(run.ResultsFile))!;
+        var results = RunFiles.ReadResults(run.ResultsFile);
         MemberIndices = results["ensemble"]!["member_indices"]!.AsArray().Select(n => n!.GetValue<int>()).ToList();
         foreach (int i in MemberIndices)
         {

@@ -61,7 +61,7 @@ public sealed class ExperimentRunner(PluginFactory plugins, PluginCatalog catalo
                 RunParent(config, data, device, run, dataSeconds, cancellation);
                 return null;
             case Stage.Child:
-                if (RunStatus.ChildFinished(run, index)) logger.LogInformation("Child {Index}: done earlier", index);
+                if (ChildDoneEarlier(run, index)) logger.LogInformation("Child {Index}: done earlier", index);
                 else RunChildTolerant(config, data, device, run, index, cancellation);
                 return null;
             case Stage.Ensemble:
@@ -72,7 +72,7 @@ public sealed class ExperimentRunner(PluginFactory plugins, PluginCatalog catalo
                 {
                     // Resuming: a finished child is a finished unit (so is one whose training diverged, unless fail_fast);
                     // an unfinished one is made again from its seeds.
-                    if (RunStatus.ChildFinished(run, i)) logger.LogInformation("Child {Index}/{Count}: done earlier", i + 1, config.Children.Count);
+                    if (ChildDoneEarlier(run, i)) logger.LogInformation("Child {Index}/{Count}: done earlier", i + 1, config.Children.Count);
                     else if (!config.FailFast && RunStatus.ChildDiverged(run, i)) logger.LogWarning("Child {Index}/{Count}: failed earlier (training diverged)", i + 1, config.Children.Count);
                     else RunChildTolerant(config, data, device, run, i, cancellation);
                 }
@@ -83,10 +83,14 @@ public sealed class ExperimentRunner(PluginFactory plugins, PluginCatalog catalo
     /// <summary>Stage 1: trains and evaluates the parent; runs the trust-region search when configured.</summary>
     public void RunParent(ExperimentConfig config, DataSplits data, Device device, RunDirectory run, double dataSeconds, CancellationToken cancellation)
     {
-        if (RunStatus.ParentFinished(run))
+        if (File.Exists(run.ParentResults))
         {
-            logger.LogInformation("Parent: done earlier ({File})", run.ParentResults);
-            return;
+            if (RunFiles.ParentDamage(run) is not { } damage)
+            {
+                logger.LogInformation("Parent: done earlier ({File})", run.ParentResults);
+                return;
+            }
+            logger.LogWarning("{Damage}; the parent stage is run again (deterministically, so nothing changes)", damage);
         }
         if (File.Exists(run.ParentResults))
             logger.LogWarning("{File} {Problem}; the parent stage is done again (it gives the same weights)", run.ParentCheckpoint,
@@ -138,7 +142,7 @@ public sealed class ExperimentRunner(PluginFactory plugins, PluginCatalog catalo
             RunDirectory.WriteAllTextAtomic(run.TrustRegionFile, choice.Report.ToJsonString(Indented));
         }
         Directory.CreateDirectory(run.Combine("predictions"));
-        NpyFile.Write(run.Combine("predictions", "parent.npy"), probs);
+        NpyFile.WriteChecksummed(run.Combine("predictions", "parent.npy"), probs);
         RunDirectory.WriteCheckpoint(run.ParentCheckpoint, tmp => parent.save(tmp));
         RunDirectory.WriteAllTextAtomic(run.ParentResults, json.ToJsonString(Indented));   // last: marks the stage done
         File.Delete(run.ParentTrainingState);
@@ -216,7 +220,7 @@ public sealed class ExperimentRunner(PluginFactory plugins, PluginCatalog catalo
                 member["nonzero_parameters"] = child.NonZeroParameterCount;
                 member["seconds"] = clock.Elapsed.TotalSeconds;
                 member["history"] = HistoryJson(history);
-                NpyFile.Write(run.ChildPredictions(index), probs);
+                NpyFile.WriteChecksummed(run.ChildPredictions(index), probs);
                 RunDirectory.WriteCheckpoint(run.ChildCheckpoint(index), tmp => child.save(tmp));
                 if (Diagnostics.FaultInjection.Enabled) Diagnostics.FaultInjection.At("child-written");
                 RunDirectory.WriteAllTextAtomic(run.ChildResults(index), member.ToJsonString(Indented));   // last: marks the child done
@@ -230,6 +234,15 @@ public sealed class ExperimentRunner(PluginFactory plugins, PluginCatalog catalo
             RunDirectory.WriteAllTextAtomic(run.ChildFailure(index), $"{e.GetType().Name}: {e.Message}\n");
             throw;
         }
+    }
+
+    /// <summary>Whether child <paramref name="index"/> finished earlier with intact files; a damaged child is reported, and made again.</summary>
+    private bool ChildDoneEarlier(RunDirectory run, int index)
+    {
+        if (!File.Exists(run.ChildResults(index))) return false;
+        if (RunFiles.ChildDamage(run, index) is not { } damage) return true;
+        logger.LogWarning("{Damage}; child {Index} is made again (deterministically, so nothing changes)", damage, index);
+        return false;
     }
 
     /// <summary>children.start: previous — child <paramref name="index"/> − 1, which must have finished.</summary>
@@ -255,11 +268,11 @@ public sealed class ExperimentRunner(PluginFactory plugins, PluginCatalog catalo
         if (status.Done.Count == 0 && !withParent) throw new IncompleteRunException($"{run.Path}: every child failed, there is no ensemble: " + status.Describe());
         if (status.Failed.Count > 0)
             logger.LogWarning("The ensemble is evaluated without the failed {Which}: {Reasons}", status.Failed.Count == 1 ? "child" : "children", status.Describe());
-        var parentJson = JsonNode.Parse(File.ReadAllText(run.ParentResults))!.AsObject();
+        var parentJson = RunFiles.ReadParentResults(run);
         // Members in child order; selection ranks finished children only (failed ones are reported, never used).
         var done = status.Done;
-        var memberJson = done.ToDictionary(i => i, i => JsonNode.Parse(File.ReadAllText(run.ChildResults(i)))!.AsObject());
         string scoreKey = config.Children.SelectBy == SelectionMetric.Nll ? "validation_nll" : "validation_accuracy";
+        var memberJson = done.ToDictionary(i => i, i => RunFiles.ReadChildResults(run, i, config.Children.Keep > 0 ? scoreKey : null));
         double Score(int i) => config.Children.SelectBy == SelectionMetric.Nll ? memberJson[i][scoreKey]!.GetValue<double>() : -memberJson[i][scoreKey]!.GetValue<double>();
         var selected = config.Children.Keep > 0
             ? done.OrderBy(Score).ThenBy(i => i).Take(config.Children.Keep).Order().ToList()
@@ -271,9 +284,11 @@ public sealed class ExperimentRunner(PluginFactory plugins, PluginCatalog catalo
 
         // With include_parent the parent is member −1, first.
         var memberIndices = withParent ? selected.Prepend(-1).ToList() : selected;
-        var probs = memberIndices.Select(i => NpyFile.ReadFloat32(i < 0 ? run.Combine("predictions", "parent.npy") : run.ChildPredictions(i))).ToList();
+        var probs = new List<Tensor>();
         try
         {
+            foreach (int i in memberIndices)
+                probs.Add(RunFiles.ReadProbabilities(i < 0 ? run.Combine("predictions", "parent.npy") : run.ChildPredictions(i), data.Test.Count, data.Classes));
             using var stacked = stack(probs, 0);
             using var labels = data.Test.Labels.cpu();
             var evaluation = Evaluation(config).Ensemble(stacked, labels);
@@ -281,8 +296,8 @@ public sealed class ExperimentRunner(PluginFactory plugins, PluginCatalog catalo
                 string.Join(", ", evaluation.Values.Keys.Where(k => parentJson[k] is not null).Select(k => $"{k} {parentJson[k]!.GetValue<double>():F4}")));
             if (config.SavePredictions)
             {
-                NpyFile.Write(run.Combine("predictions", "members.npy"), stacked);
-                NpyFile.Write(run.Combine("predictions", "labels.npy"), labels);
+                NpyFile.WriteChecksummed(run.Combine("predictions", "members.npy"), stacked);
+                NpyFile.WriteChecksummed(run.Combine("predictions", "labels.npy"), labels);
             }
             var ensembleJson = new JsonObject
             {
@@ -310,7 +325,7 @@ public sealed class ExperimentRunner(PluginFactory plugins, PluginCatalog catalo
             double searchSeconds = 0;
             if (File.Exists(run.TrustRegionFile))
             {
-                var report = JsonNode.Parse(File.ReadAllText(run.TrustRegionFile))!.AsObject();
+                var report = ReadTrustRegion(run);
                 searchSeconds = report["seconds"]?.GetValue<double>() ?? 0;
                 report.Remove("seconds");
                 results["trust_region"] = report;
@@ -354,7 +369,7 @@ public sealed class ExperimentRunner(PluginFactory plugins, PluginCatalog catalo
         var clock = Stopwatch.StartNew();
         try
         {
-            var figures = Reporting.RunReport.Write(run, results, file => Reporting.DecisionBoundaryGrid.Draw(file, config, data, run, plugins, catalog));
+            var figures = Reporting.RunReport.Write(run, results, config.SavePredictions, file => Reporting.DecisionBoundaryGrid.Draw(file, config, data, run, plugins, catalog));
             logger.LogInformation("Report: {Report} ({Figures}: {Names}; {Seconds:F1} s)", run.Combine("report.html"), figures.Count,
                 string.Join(", ", figures.Select(f => f.File)), clock.Elapsed.TotalSeconds);
         }
@@ -372,10 +387,14 @@ public sealed class ExperimentRunner(PluginFactory plugins, PluginCatalog catalo
     {
         if (config.Children.TrustRegion is not { } region) return (null, null);
         if (!File.Exists(run.TrustRegionFile)) throw new InvalidOperationException($"{run.TrustRegionFile} is missing: the parent stage runs the trust-region search");
-        var chosen = JsonNode.Parse(File.ReadAllText(run.TrustRegionFile))!["chosen"]!;
+        var chosen = ReadTrustRegion(run)["chosen"]!;
         var sampler = region.Sparsities.Count > 0 ? new Dictionary<string, object> { [region.SparsityKey] = chosen["sparsity"]!.GetValue<double>() } : null;
         return (sampler, new Dictionary<string, object> { [region.SigmaKey] = chosen["sigma"]!.GetValue<double>() });
     }
+
+    /// <summary>trust_region.json, with the choice the children use.</summary>
+    private static JsonObject ReadTrustRegion(RunDirectory run) =>
+        JsonShape.Check(RunFiles.ReadJson(run.TrustRegionFile), run.TrustRegionFile, ["chosen.sigma:number", "chosen.sparsity:number", "table[].sigma:number"]);
 
     private static void AddMetrics(JsonObject target, IReadOnlyDictionary<string, double> metrics)
     {

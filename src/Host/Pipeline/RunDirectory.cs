@@ -64,6 +64,11 @@ public sealed class RunDirectory
             if (File.Exists(file)) File.Delete(file);
     }
 
+    /// <summary>Whether a stage has written anything here (parent files or any child's).</summary>
+    private static bool HasStageOutputs(RunDirectory run) =>
+        File.Exists(run.ParentResults) || File.Exists(run.ParentCheckpoint) || File.Exists(run.ParentTrainingState) ||
+        (Directory.Exists(run.Combine("children")) && Directory.EnumerateFileSystemEntries(run.Combine("children")).Any());
+
     /// <summary>
     /// Deletes temporary files (<c>FILE.tmp-PID</c>) left by a process that was killed mid-write, when that process is
     /// no longer running here. The finished file they were meant to replace is untouched (the rename never happened).
@@ -111,11 +116,13 @@ public sealed class RunDirectory
     /// </summary>
     public static (RunDirectory Run, bool Resumed) CreateOrResume(string path, string resolvedConfig, bool force)
     {
-        string full = System.IO.Path.GetFullPath(path);
-        if (File.Exists(full)) throw new IOException($"output path {full} is a file, expected a directory");
+        string full = OutputPaths.CheckDirectory(path, "--out");
         var run = new RunDirectory(full);
         bool finished = File.Exists(run.ResultsFile);
         if (finished && !force) throw new RunDirectoryExistsException(full);
+        if (!File.Exists(run.ConfigFile) && !force && HasStageOutputs(run))
+            throw new RunDirectoryExistsException(full, $"{full} holds a run's outputs but no config.yaml (deleted or renamed), so it cannot be resumed safely; " +
+                "restore config.yaml, choose another --out, or pass --force to start it again");
         bool sameConfig = SameConfig(run, resolvedConfig);
         if (File.Exists(run.ConfigFile) && !sameConfig && !force)
             throw new RunDirectoryExistsException(full, $"{full} holds an unfinished run of a different configuration (its config.yaml); " +
@@ -167,7 +174,9 @@ public sealed class RunDirectory
     {
         if (!File.Exists(file)) throw new CorruptFileException(file, "is missing");
         if (!CheckpointIntact(file))
-            throw new CorruptFileException(file, File.Exists(file + ".sha256") ? "fails its SHA-256 check (damaged or truncated); it is not used" : "has no checksum (FILE.sha256); it is not used");
+            throw new CorruptFileException(file, File.Exists(file + ".sha256")
+                ? $"fails its SHA-256 check against {System.IO.Path.GetFileName(file)}.sha256 (damaged or truncated); it is not used"
+                : $"has no checksum ({System.IO.Path.GetFileName(file)}.sha256); it is not used");
     }
 
     private static string Sha256(string file)

@@ -18,13 +18,32 @@ public sealed record RunStatus(bool ParentDone, IReadOnlyList<int> Done, IReadOn
         return new RunStatus(File.Exists(run.ParentResults), done, missing, failed, File.Exists(run.ResultsFile));
     }
 
-    /// <summary>Whether the parent stage finished: its results (written last) and an intact checkpoint exist.</summary>
-    /// A checkpoint that fails its checksum does not count: the stage is done again (deterministically, so nothing changes).
-    public static bool ParentFinished(RunDirectory run) => File.Exists(run.ParentResults) && RunDirectory.CheckpointIntact(run.ParentCheckpoint);
+    /// <summary>Whether child <paramref name="index"/> finished: its results (written last), predictions and checkpoint exist and are intact.</summary>
+    public static bool ChildFinished(RunDirectory run, int index) => File.Exists(run.ChildResults(index)) && RunFiles.ChildDamage(run, index) is null;
 
-    /// <summary>Whether child <paramref name="index"/> finished: results (written last), predictions and an intact checkpoint exist.</summary>
-    public static bool ChildFinished(RunDirectory run, int index) =>
-        File.Exists(run.ChildResults(index)) && File.Exists(run.ChildPredictions(index)) && RunDirectory.CheckpointIntact(run.ChildCheckpoint(index));
+    /// <summary>"done", "pending" or "damaged: …" for the parent stage (what <c>sne status</c> shows).</summary>
+    public static string ParentState(RunDirectory run) =>
+        !File.Exists(run.ParentResults) ? "pending" : RunFiles.ParentDamage(run) is { } damage ? $"damaged: {damage} (resuming runs it again)" : "done";
+
+    /// <summary>"done", "pending", "failed: …" or "damaged: …" for child <paramref name="index"/>.</summary>
+    public string ChildState(RunDirectory run, int index) =>
+        Done.Contains(index) ? RunFiles.ChildDamage(run, index) is { } damage ? $"damaged: {damage} (resuming makes it again)" : "done"
+        : Failed.TryGetValue(index, out var reason) ? $"failed: {reason}" : "pending";
+
+    /// <summary>"done", "pending" or "damaged: …" for the ensemble stage (results.json).</summary>
+    public static string EnsembleState(RunDirectory run)
+    {
+        if (!File.Exists(run.ResultsFile)) return "pending";
+        try
+        {
+            RunFiles.ReadResults(run.ResultsFile);
+            return "done";
+        }
+        catch (CorruptFileException e)
+        {
+            return $"damaged: {e.Message} (delete it and resume to gather the ensemble again)";
+        }
+    }
 
     /// <summary>Whether child <paramref name="index"/> is recorded as failed because its training diverged (NaN/Inf).</summary>
     public static bool ChildDiverged(RunDirectory run, int index) =>

@@ -22,8 +22,11 @@ public static class RunReport
 {
     private const int Width = 900, Height = 520, Bins = 15;
 
-    /// <summary>Writes the report; returns the figures drawn.</summary>
-    public static IReadOnlyList<Figure> Write(RunDirectory run, JsonObject results, Func<string, Figure?>? decisionBoundaries = null)
+    /// <summary>
+    /// Writes the report from <paramref name="results"/> (read with <see cref="RunFiles.ReadResults"/>) and, when the run
+    /// saved them (<paramref name="predictionsSaved"/>; null: when they exist), predictions/*.npy; returns the figures drawn.
+    /// </summary>
+    public static IReadOnlyList<Figure> Write(RunDirectory run, JsonObject results, bool? predictionsSaved, Func<string, Figure?>? decisionBoundaries = null)
     {
         string figures = run.Combine("report");
         Directory.CreateDirectory(figures);
@@ -33,11 +36,12 @@ public static class RunReport
         };
         string labelsFile = run.Combine("predictions", "labels.npy"), membersFile = run.Combine("predictions", "members.npy");
         string parentFile = run.Combine("predictions", "parent.npy");
-        if (File.Exists(labelsFile) && File.Exists(membersFile) && File.Exists(parentFile))
+        if (predictionsSaved ?? (File.Exists(labelsFile) && File.Exists(membersFile) && File.Exists(parentFile)))
         {
-            using var labels = NpyFile.ReadInt64(labelsFile);
-            using var members = NpyFile.ReadFloat32(membersFile);
-            using var parent = NpyFile.ReadFloat32(parentFile);
+            long rows = results["data"]!["test"]!.GetValue<long>();
+            using var members = RunFiles.ReadProbabilities(membersFile, rows, stacked: true);
+            using var parent = RunFiles.ReadProbabilities(parentFile, rows, members.shape[2]);
+            using var labels = RunFiles.ReadLabels(labelsFile, rows, members.shape[2]);
             using var ensemble = members.mean([0]);
             drawn.Add(Reliability(parent, ensemble, labels, Path.Combine(figures, "reliability.png")));
             drawn.Add(EnsembleSize(members, labels, results, Path.Combine(figures, "ensemble-size.png")));

@@ -99,7 +99,7 @@ public static class SweepRunner
     /// <summary>The summary table as CSV and markdown, from each point's results.json.</summary>
     public static (string Csv, string Markdown) Summary(IReadOnlyList<SweepAxis> axes, IReadOnlyList<SweepPoint> points, IReadOnlyList<string> runs)
     {
-        var results = runs.Select(r => JsonNode.Parse(File.ReadAllText(Path.Combine(r, "results.json")))!.AsObject()).ToList();
+        var results = runs.Select(r => RunFiles.ReadResults(Path.Combine(r, "results.json"))).ToList();
         var metrics = results[0]["ensemble"]!.AsObject().Where(kv => kv.Value is JsonValue v && v.TryGetValue<double>(out _) && kv.Key != "members")
             .Select(kv => kv.Key).ToList();
         var header = new List<string> { "point" };
