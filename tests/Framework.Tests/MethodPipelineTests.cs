@@ -10,14 +10,6 @@ public class MethodPipelineTests
 {
     private static double D(JsonNode? n) => n!.GetValue<double>();
 
-    /// <summary>The spirals example's MLP (2 → 64 → 64 → 64 → 2) with a checkpoint's weights and masks.</summary>
-    private static SubnetworkEnsembles.Engine.Models.Mlp LoadSpiralsMlp(string checkpoint)
-    {
-        var model = new SubnetworkEnsembles.Engine.Models.Mlp([2], [64, 64, 64], 2);
-        model.LoadCheckpoint(checkpoint);
-        return model;
-    }
-
     [Trait("Category", "e2e")]
     [Fact]
     public void Noisy_children_with_a_trust_region_search_and_model_selection()
@@ -56,10 +48,10 @@ public class MethodPipelineTests
         // N ⊙ M₂ (M₂ = 1 − M₁), children 2 and 3 subtract the same draws, so 0 and 2 average back to the parent
         // and the non-zero changes have standard deviation σ.
         double sigma = D(r["trust_region"]!["chosen"]!["sigma"]);
-        using var parent = LoadSpiralsMlp(Path.Combine(run, "parent.ckpt"));
-        using var child0 = LoadSpiralsMlp(Path.Combine(run, "children", "child-000.ckpt"));
-        using var child1 = LoadSpiralsMlp(Path.Combine(run, "children", "child-001.ckpt"));
-        using var child2 = LoadSpiralsMlp(Path.Combine(run, "children", "child-002.ckpt"));
+        using var parent = TestModels.SpiralsMlp(Path.Combine(run, "parent.ckpt"));
+        using var child0 = TestModels.SpiralsMlp(Path.Combine(run, "children", "child-000.ckpt"));
+        using var child1 = TestModels.SpiralsMlp(Path.Combine(run, "children", "child-001.ckpt"));
+        using var child2 = TestModels.SpiralsMlp(Path.Combine(run, "children", "child-002.ckpt"));
         var (p, c0, c1, c2) = (parent.state_dict(), child0.state_dict(), child1.state_dict(), child2.state_dict());
         foreach (var layer in parent.MaskedLayers.Select(l => l.Name))
         {

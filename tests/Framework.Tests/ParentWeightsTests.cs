@@ -20,7 +20,8 @@ public class ParentWeightsTests(FinishedSpirals spirals) : IClassFixture<Finishe
     }
 
     private SneResult RunFrom(string weights, string output, params string[] more) =>
-        Sne.Run(["run", Repo.Example("spirals.yaml"), "--out", output, "--set", $"parent.weights={weights}", "--set", "parent.epochs=0", .. more]);
+        Sne.Run(["run", Repo.Example("spirals.yaml"), "--out", output, "--set", $"parent.weights={weights}", "--set", "parent.epochs=0",
+            "--set", "children.keep=2", .. more]);   // the configuration of the finished run (FinishedSpirals) but for the parent
 
     [Trait("Category", "e2e")]
     [Fact]
@@ -41,6 +42,9 @@ public class ParentWeightsTests(FinishedSpirals spirals) : IClassFixture<Finishe
         mine["parent"]!["weights"]!["sha256"]!.GetValue<string>().Length.ShouldBe(64);
         mine["members"]!.AsArray().Count.ShouldBe(4);
         // The children come from the same parent and seeds, so they equal the original run's too.
+        for (int i = 0; i < 4; i++)
+            mine["members"]![i]!["nll"]!.GetValue<double>().ShouldBe(original["members"]![i]!["nll"]!.GetValue<double>(), $"child {i}");
+        mine["ensemble"]!["member_indices"]!.ToJsonString().ShouldBe(original["ensemble"]!["member_indices"]!.ToJsonString());
         mine["ensemble"]!["nll"]!.GetValue<double>().ShouldBe(original["ensemble"]!["nll"]!.GetValue<double>());
     }
 

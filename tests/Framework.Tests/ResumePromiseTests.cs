@@ -177,7 +177,7 @@ public class ResumePromiseTests(QuickSpiralsReference reference) : IClassFixture
 
         var child = Sne.Run("run", Path.Combine(run, "config.yaml"), "--out", run, "--stage", "child", "--index", "0");
         child.ExitCode.ShouldBe(3, child.Output);
-        child.Stderr.Trim().ShouldBe($"sne: error: {checkpoint} fails its SHA-256 check (damaged or truncated); it is not used");
+        child.Stderr.Trim().ShouldBe($"sne: error: {checkpoint} fails its SHA-256 check against parent.ckpt.sha256 (damaged or truncated); it is not used");
         File.Exists(Path.Combine(run, "children", "child-000.json")).ShouldBeFalse("no child is made from a damaged parent");
 
         var resumed = QuickSpirals.Run(run);

@@ -137,9 +137,9 @@ public class RunPromiseTests
             "--set", $"children.maskable={maskable}", "--set", $"children.mask_output_layer={(outputLayer ? "true" : "false")}");
         result.ExitCode.ShouldBe(0, result.Output);
 
-        using var parent = Load(Path.Combine(run, "parent.ckpt"));
-        using var first = Load(Path.Combine(run, "children", "child-000.ckpt"));
-        using var second = Load(Path.Combine(run, "children", "child-001.ckpt"));
+        using var parent = TestModels.SpiralsMlp(Path.Combine(run, "parent.ckpt"));
+        using var first = TestModels.SpiralsMlp(Path.Combine(run, "children", "child-000.ckpt"));
+        using var second = TestModels.SpiralsMlp(Path.Combine(run, "children", "child-001.ckpt"));
         var masked = expected.Split(',');
         var parentState = parent.state_dict();
         foreach (var child in new[] { first, second })
@@ -165,13 +165,6 @@ public class RunPromiseTests
             using var complement = sum.eq(1).all();
             complement.ToBoolean().ShouldBeTrue($"{name}: M and 1 − M");
         }
-    }
-
-    private static Mlp Load(string checkpoint)
-    {
-        var model = new Mlp([2], [64, 64, 64], 2);
-        model.LoadCheckpoint(checkpoint);
-        return model;
     }
 
     [Trait("Category", "e2e")]

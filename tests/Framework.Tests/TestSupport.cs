@@ -166,6 +166,14 @@ public static class TestModels
         return new Mlp([1, 8, 8], [32, 16], 5);
     }
 
+    /// <summary>The spirals example's MLP (2 → 64 → 64 → 64 → 2) loaded from a run's checkpoint (weights and masks).</summary>
+    public static Mlp SpiralsMlp(string checkpoint)
+    {
+        var model = new Mlp([2], [64, 64, 64], 2);
+        model.LoadCheckpoint(checkpoint);
+        return model;
+    }
+
     /// <summary>A perturbation context for child <paramref name="child"/> of a set (both generators given).</summary>
     public static PerturbationContext Context(TorchSharp.torch.Generator g, int child = 0, int set = 0, int member = 0, int setSize = 1, TorchSharp.torch.Generator? shared = null) =>
         new(child, set, member, setSize, 0, g, shared ?? g);
