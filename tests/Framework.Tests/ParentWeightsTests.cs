@@ -39,7 +39,11 @@ public class ParentWeightsTests(FinishedSpirals spirals) : IClassFixture<Finishe
         // Same weights → the same parent predictions, to the last digit.
         mine["parent"]!["nll"]!.GetValue<double>().ShouldBe(original["parent"]!["nll"]!.GetValue<double>());
         mine["parent"]!["accuracy"]!.GetValue<double>().ShouldBe(original["parent"]!["accuracy"]!.GetValue<double>());
-        mine["parent"]!["weights"]!["sha256"]!.GetValue<string>().Length.ShouldBe(64);
+        // The file's SHA-256 is recorded in results.json and parent.json.
+        string sha256 = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(pt)));
+        mine["parent"]!["weights"]!["sha256"]!.GetValue<string>().ShouldBe(sha256, StringCompareShould.IgnoreCase);
+        System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(run, "parent.json")))!["weights"]!["sha256"]!.GetValue<string>()
+            .ShouldBe(sha256, StringCompareShould.IgnoreCase);
         mine["members"]!.AsArray().Count.ShouldBe(4);
         // The children come from the same parent and seeds, so they equal the original run's too.
         for (int i = 0; i < 4; i++)

@@ -140,6 +140,30 @@ public class PipelineTests
         help.Stdout.ShouldContain("--set");
     }
 
+    /// <summary>The README promises <c>--help</c> with examples on every command.</summary>
+    [Trait("Category", "e2e")]
+    [Theory]
+    [InlineData("run", "sne run <config>")]
+    [InlineData("validate", "sne validate <config>")]
+    [InlineData("plugins", "sne plugins")]
+    [InlineData("report", "sne report <run-dir>")]
+    [InlineData("grow", "sne grow <run-dir>")]
+    [InlineData("predict", "sne predict <run-dir>")]
+    [InlineData("submit", "sne submit <config>")]
+    [InlineData("status", "sne status <run-dir>")]
+    [InlineData("bench", "sne bench")]
+    public void Every_command_has_help_with_its_usage_and_an_example(string verb, string usage)
+    {
+        var help = Sne.Run(verb, "--help");
+        help.ExitCode.ShouldBe(0, help.Output);
+        help.Stdout.ShouldContain(usage, Case.Sensitive);
+        // "Example: sne VERB …" or an "Examples:" block whose lines start with "sne VERB".
+        var lines = help.Stdout.Split('\n').Select(l => l.Trim()).ToList();
+        int examples = lines.FindIndex(l => l.StartsWith("Example", StringComparison.Ordinal));
+        examples.ShouldBeGreaterThanOrEqualTo(0, "an example in the help text");
+        lines.Skip(examples).Take(4).ShouldContain(l => l.Contains("sne " + verb + " ", StringComparison.Ordinal) && !l.Contains('<'), "a concrete example of this command");
+    }
+
     [Trait("Category", "e2e")]
     [Fact]
     public void Plugins_command_lists_every_plugin_with_its_options()
