@@ -13,19 +13,6 @@ using static TorchSharp.torch;
 
 namespace SubnetworkEnsembles.Host.Pipeline;
 
-/// <summary>The stages of a run; a distributed run executes them as separate processes against one run directory.</summary>
-public enum Stage
-{
-    /// <summary>Parent, every child, then the ensemble, in one process.</summary>
-    All,
-    /// <summary>Train and evaluate the parent (and run the trust-region search, when configured).</summary>
-    Parent,
-    /// <summary>Make, tune and evaluate one child from the saved parent.</summary>
-    Child,
-    /// <summary>Gather the children, select, combine, evaluate, write results.json.</summary>
-    Ensemble,
-}
-
 /// <summary>
 /// The pipeline of one experiment as three stages that communicate only through files in the run directory:
 /// <b>parent</b> (train → parent.ckpt, parent.json, predictions/parent.npy; trust_region.json when a search is
@@ -115,22 +102,22 @@ public sealed class ExperimentRunner(PluginFactory plugins, PluginCatalog catalo
         using var probs = Evaluator.Probabilities(parent, data.Test.Inputs);
         using var labels = data.Test.Labels.cpu();
         var evaluation = Evaluation(config).Single(probs, labels);
-        logger.LogInformation("Parent test: {Metrics}", Format(evaluation.Values));
+        logger.LogInformation("Parent test: {Metrics}", ResultsJson.Format(evaluation.Values));
         var json = new JsonObject();
-        AddMetrics(json, evaluation.Values);
+        ResultsJson.AddMetrics(json, evaluation.Values);
         json["train_rows"] = config.Parent.Rows(data.Train.Count);
         json["parameters"] = parent.ParameterCount;
         json["nonzero_parameters"] = parent.NonZeroParameterCount;
-        json["history"] = HistoryJson(history);
+        json["history"] = ResultsJson.HistoryJson(history);
         if (weights is not null) json["weights"] = weights;
         if (config.McDropout > 0)
         {
             using var mcProbs = Evaluator.McDropoutProbabilities(parent, data.Test.Inputs, config.McDropout, Seeds.Derive(config.Seed, "mc-dropout"));
             var mc = Evaluation(config).Single(mcProbs, labels).Values;
             var mcJson = new JsonObject { ["samples"] = config.McDropout };
-            AddMetrics(mcJson, mc);
+            ResultsJson.AddMetrics(mcJson, mc);
             json["mc_dropout"] = mcJson;
-            logger.LogInformation("Parent with MC dropout ({Samples} passes) test: {Metrics}", config.McDropout, Format(mc));
+            logger.LogInformation("Parent with MC dropout ({Samples} passes) test: {Metrics}", config.McDropout, ResultsJson.Format(mc));
         }
         json["seconds"] = new JsonObject { ["data"] = dataSeconds, ["training"] = trainSeconds };
 
@@ -182,7 +169,7 @@ public sealed class ExperimentRunner(PluginFactory plugins, PluginCatalog catalo
             parent.to(device);
             using var previous = config.Children.Start == ChildStart.Previous && index > 0 ? PreviousChild(config, data, run, index) : null;
             previous?.to(device);
-            var overrides = TrustRegionOverrides(config, run);
+            var overrides = TrustRegionSearch.ChosenOverrides(config, run);
             var sampler = plugins.Create<ISubnetworkSampler>(config.Children.Sampler, overrides.Sampler);
             var perturbation = plugins.Create<IPerturbation>(config.Children.Perturbation, overrides.Perturbation);
             using var builder = new ChildBuilder(config, data, device, NewTrainer(), parent, plugins, sampler, perturbation);
@@ -207,7 +194,7 @@ public sealed class ExperimentRunner(PluginFactory plugins, PluginCatalog catalo
                     ["start"] = config.Children.Start switch { ChildStart.Scratch => "scratch", ChildStart.Previous when index > 0 => $"child {index - 1}", _ => "parent" },
                     ["train_rows"] = config.Children.Tuning is { Epochs: > 0 } t ? t.Rows(data.Train.Count) : 0,
                 };
-                AddMetrics(member, values);
+                ResultsJson.AddMetrics(member, values);
                 if (config.Children.Keep > 0)
                 {
                     using var validationProbs = Evaluator.Probabilities(child, data.Validation.Inputs);
@@ -219,14 +206,14 @@ public sealed class ExperimentRunner(PluginFactory plugins, PluginCatalog catalo
                 member["sparsity"] = child.Sparsity;
                 member["nonzero_parameters"] = child.NonZeroParameterCount;
                 member["seconds"] = clock.Elapsed.TotalSeconds;
-                member["history"] = HistoryJson(history);
+                member["history"] = ResultsJson.HistoryJson(history);
                 NpyFile.WriteChecksummed(run.ChildPredictions(index), probs);
                 RunDirectory.WriteCheckpoint(run.ChildCheckpoint(index), tmp => child.save(tmp));
                 if (Diagnostics.FaultInjection.Enabled) Diagnostics.FaultInjection.At("child-written");
                 RunDirectory.WriteAllTextAtomic(run.ChildResults(index), member.ToJsonString(Indented));   // last: marks the child done
                 if (Diagnostics.FaultInjection.Enabled) Diagnostics.FaultInjection.At("child-done");
                 logger.LogInformation("Child {Index}/{Count} test: {Metrics}, sparsity {Sparsity:P1}, {Seconds:F1} s",
-                    index + 1, config.Children.Count, Format(values), child.Sparsity, clock.Elapsed.TotalSeconds);
+                    index + 1, config.Children.Count, ResultsJson.Format(values), child.Sparsity, clock.Elapsed.TotalSeconds);
             }
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -292,7 +279,7 @@ public sealed class ExperimentRunner(PluginFactory plugins, PluginCatalog catalo
             using var stacked = stack(probs, 0);
             using var labels = data.Test.Labels.cpu();
             var evaluation = Evaluation(config).Ensemble(stacked, labels);
-            logger.LogInformation("Ensemble of {Count} test: {Metrics} (parent: {Parent})", memberIndices.Count, Format(evaluation.Values),
+            logger.LogInformation("Ensemble of {Count} test: {Metrics} (parent: {Parent})", memberIndices.Count, ResultsJson.Format(evaluation.Values),
                 string.Join(", ", evaluation.Values.Keys.Where(k => parentJson[k] is not null).Select(k => $"{k} {parentJson[k]!.GetValue<double>():F4}")));
             if (config.SavePredictions)
             {
@@ -304,10 +291,10 @@ public sealed class ExperimentRunner(PluginFactory plugins, PluginCatalog catalo
                 ["combiner"] = config.Combiner.Type, ["members"] = memberIndices.Count, ["includes_parent"] = withParent,
                 ["member_indices"] = new JsonArray(memberIndices.Select(i => (JsonNode)i).ToArray()),
             };
-            AddMetrics(ensembleJson, evaluation.Values);
+            ResultsJson.AddMetrics(ensembleJson, evaluation.Values);
             if (status.Failed.Count > 0) ensembleJson["excluded_failed"] = new JsonArray(status.Failed.Keys.Select(i => (JsonNode)i).ToArray());
             if (evaluation.Pairwise.Count > 0)
-                ensembleJson["pairwise"] = new JsonObject(evaluation.Pairwise.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)MatrixJson(kv.Value))));
+                ensembleJson["pairwise"] = new JsonObject(evaluation.Pairwise.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)ResultsJson.MatrixJson(kv.Value))));
 
             var parentSeconds = parentJson["seconds"]!.AsObject();
             parentJson.Remove("seconds");
@@ -325,7 +312,7 @@ public sealed class ExperimentRunner(PluginFactory plugins, PluginCatalog catalo
             double searchSeconds = 0;
             if (File.Exists(run.TrustRegionFile))
             {
-                var report = ReadTrustRegion(run);
+                var report = TrustRegionSearch.ReadChoice(run);
                 searchSeconds = report["seconds"]?.GetValue<double>() ?? 0;
                 report.Remove("seconds");
                 results["trust_region"] = report;
@@ -381,39 +368,4 @@ public sealed class ExperimentRunner(PluginFactory plugins, PluginCatalog catalo
 
     private MemberEvaluation Evaluation(ExperimentConfig config) =>
         new(config.Metrics.Select(m => (m.Type, plugins.Create<IMetric>(m))).ToList(), plugins.Create<IEnsembleCombiner>(config.Combiner));
-
-    /// <summary>The sampler and perturbation option overrides the trust-region search chose (none without a search).</summary>
-    private static (Dictionary<string, object>? Sampler, Dictionary<string, object>? Perturbation) TrustRegionOverrides(ExperimentConfig config, RunDirectory run)
-    {
-        if (config.Children.TrustRegion is not { } region) return (null, null);
-        if (!File.Exists(run.TrustRegionFile)) throw new InvalidOperationException($"{run.TrustRegionFile} is missing: the parent stage runs the trust-region search");
-        var chosen = ReadTrustRegion(run)["chosen"]!;
-        var sampler = region.Sparsities.Count > 0 ? new Dictionary<string, object> { [region.SparsityKey] = chosen["sparsity"]!.GetValue<double>() } : null;
-        return (sampler, new Dictionary<string, object> { [region.SigmaKey] = chosen["sigma"]!.GetValue<double>() });
-    }
-
-    /// <summary>trust_region.json, with the choice the children use.</summary>
-    private static JsonObject ReadTrustRegion(RunDirectory run) =>
-        JsonShape.Check(RunFiles.ReadJson(run.TrustRegionFile), run.TrustRegionFile, ["chosen.sigma:number", "chosen.sparsity:number", "table[].sigma:number"]);
-
-    private static void AddMetrics(JsonObject target, IReadOnlyDictionary<string, double> metrics)
-    {
-        foreach (var (k, v) in metrics) target[k] = double.IsFinite(v) ? v : null;
-    }
-
-    private static JsonArray MatrixJson(double[][] matrix) =>
-        new(matrix.Select(row => (JsonNode)new JsonArray(row.Select(v => (JsonNode?)(double.IsFinite(v) ? JsonValue.Create(v) : null)).ToArray())).ToArray());
-
-    private static JsonArray HistoryJson(IReadOnlyList<EpochRecord> history) =>
-        new(history.Select(h => (JsonNode)new JsonObject
-        {
-            ["epoch"] = h.Epoch, ["loss"] = double.IsFinite(h.Loss) ? h.Loss : null, ["accuracy"] = h.Accuracy,
-            ["lr"] = h.LearningRate, ["seconds"] = h.Seconds,
-        }).ToArray());
-
-    private static string Format(IReadOnlyDictionary<string, double> metrics) =>
-        string.Join(", ", metrics.Select(kv => $"{kv.Key} {kv.Value:F4}"));
 }
-
-/// <summary>A stage lacks what an earlier stage makes: a child without its parent, or an ensemble whose parent or children are missing or failed.</summary>
-public sealed class IncompleteRunException(string message) : Exception(message);

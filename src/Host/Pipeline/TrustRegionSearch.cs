@@ -106,4 +106,18 @@ public static class TrustRegionSearch
         foreach (var m in set) m.Dispose();
         return sparsity;
     }
+
+    /// <summary>The sampler and perturbation option overrides the trust-region search chose (none without a search).</summary>
+    internal static (Dictionary<string, object>? Sampler, Dictionary<string, object>? Perturbation) ChosenOverrides(ExperimentConfig config, RunDirectory run)
+    {
+        if (config.Children.TrustRegion is not { } region) return (null, null);
+        if (!File.Exists(run.TrustRegionFile)) throw new InvalidOperationException($"{run.TrustRegionFile} is missing: the parent stage runs the trust-region search");
+        var chosen = ReadChoice(run)["chosen"]!;
+        var sampler = region.Sparsities.Count > 0 ? new Dictionary<string, object> { [region.SparsityKey] = chosen["sparsity"]!.GetValue<double>() } : null;
+        return (sampler, new Dictionary<string, object> { [region.SigmaKey] = chosen["sigma"]!.GetValue<double>() });
+    }
+
+    /// <summary>trust_region.json, with the choice the children use.</summary>
+    internal static JsonObject ReadChoice(RunDirectory run) =>
+        JsonShape.Check(RunFiles.ReadJson(run.TrustRegionFile), run.TrustRegionFile, ["chosen.sigma:number", "chosen.sparsity:number", "table[].sigma:number"]);
 }
