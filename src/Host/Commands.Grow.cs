@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 using SubnetworkEnsembles.Host.Configuration;
-using SubnetworkEnsembles.Host.Pipeline;
+using SubnetworkEnsembles.Experiments.Pipeline;
 
 namespace SubnetworkEnsembles.Host;
 

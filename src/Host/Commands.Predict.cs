@@ -1,7 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using SubnetworkEnsembles.Engine.Data;
-using SubnetworkEnsembles.Host.Pipeline;
-using SubnetworkEnsembles.Host.Plugins;
+using SubnetworkEnsembles.Experiments.Pipeline;
+using SubnetworkEnsembles.Experiments.Plugins;
 
 namespace SubnetworkEnsembles.Host;
 
@@ -20,16 +20,16 @@ public static partial class Commands
         var (config, catalog, device) = Resolve(request, logging.CreateLogger("sne"));
         var (shape, classes) = DatasetLoader.ShapeOf(config.Data);
         string target = OutputPaths.CheckFile(output ?? run.Combine("predictions", Path.GetFileNameWithoutExtension(input.TrimEnd('/')) + ".csv"), "--output");
-        using var inputs = Inference.InputReader.Read(input, config.Data, shape);
+        using var inputs = Experiments.Inference.InputReader.Read(input, config.Data, shape);
         using var services = new ServiceCollection().AddLogging().AddSubnetworkPlugins(catalog).BuildServiceProvider();
-        using var predictor = new Inference.EnsemblePredictor(run, config, services.GetRequiredService<PluginFactory>(), shape, classes, device);
+        using var predictor = new Experiments.Inference.EnsemblePredictor(run, config, services.GetRequiredService<PluginFactory>(), shape, classes, device);
         using var scope = TorchSharp.torch.NewDisposeScope();
         using var onDevice = inputs.to(device);
         var (members, ensemble) = predictor.Predict(onDevice);
         var probabilities = ensemble.cpu().data<float>().ToArray();
         var predicted = ensemble.argmax(1).cpu().data<long>().ToArray();
-        var entropy = Inference.EnsemblePredictor.Entropy(ensemble).cpu().data<float>().ToArray();
-        var disagreement = Inference.EnsemblePredictor.Disagreement(members, ensemble).cpu().data<float>().ToArray();
+        var entropy = Experiments.Inference.EnsemblePredictor.Entropy(ensemble).cpu().data<float>().ToArray();
+        var disagreement = Experiments.Inference.EnsemblePredictor.Disagreement(members, ensemble).cpu().data<float>().ToArray();
         var text = new System.Text.StringBuilder();
         text.AppendLine("row," + string.Join(',', Enumerable.Range(0, classes).Select(c => $"p{c}")) + ",predicted,entropy,disagreement");
         var inv = System.Globalization.CultureInfo.InvariantCulture;

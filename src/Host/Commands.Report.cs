@@ -1,7 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using SubnetworkEnsembles.Host.Pipeline;
-using SubnetworkEnsembles.Host.Plugins;
+using SubnetworkEnsembles.Experiments.Pipeline;
+using SubnetworkEnsembles.Experiments.Plugins;
 
 namespace SubnetworkEnsembles.Host;
 

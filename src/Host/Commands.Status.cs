@@ -1,5 +1,5 @@
 using SubnetworkEnsembles.Host.Configuration;
-using SubnetworkEnsembles.Host.Pipeline;
+using SubnetworkEnsembles.Experiments.Pipeline;
 
 namespace SubnetworkEnsembles.Host;
 

@@ -8,8 +8,8 @@ using SubnetworkEnsembles.Engine.Native;
 using SubnetworkEnsembles.Engine.Training;
 using SubnetworkEnsembles.Host.Configuration;
 using SubnetworkEnsembles.Host.Logging;
-using SubnetworkEnsembles.Host.Pipeline;
-using SubnetworkEnsembles.Host.Plugins;
+using SubnetworkEnsembles.Experiments.Pipeline;
+using SubnetworkEnsembles.Experiments.Plugins;
 using SubnetworkEnsembles.Host.Sweeps;
 using Spectre.Console;
 
@@ -254,13 +254,16 @@ public static partial class Commands
         host.Start();
         var lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellation, lifetime.ApplicationStopping);
-        Diagnostics.FaultInjection.ObserveStopping(linked.Token);
+        Experiments.Diagnostics.FaultInjection.ObserveStopping(linked.Token);
         var logger = host.Services.GetRequiredService<ILogger<ExperimentRunner>>();
         logger.LogInformation("{Verb} {Name} (seed {Seed}), stage {Stage}{Index} → {Directory}", resumed ? "Resuming" : "Run", config.Name, config.Seed,
             request.Stage.ToString().ToLowerInvariant(), request.Stage == Stage.Child ? $" {index}" : "", run.Path);
         try
         {
             var runner = host.Services.GetRequiredService<ExperimentRunner>();
+            var factory = host.Services.GetRequiredService<PluginFactory>();
+            runner.Reporter = (c, d, r, results) => Reporting.RunReport.Write(r, results, c.SavePredictions,
+                file => Reporting.DecisionBoundaryGrid.Draw(file, c, d, r, factory, catalog)).Select(f => f.File).ToList();
             if (request.LiveProgress)
             {
                 AnsiConsole.Progress().AutoClear(false)

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using SubnetworkEnsembles.Host;
 using SubnetworkEnsembles.Host.Distributed;
-using SubnetworkEnsembles.Host.Pipeline;
+using SubnetworkEnsembles.Experiments.Pipeline;
 
 // sne — Subnetwork Ensembles from YAML. Commands: run, validate, plugins. Exit codes: see ExitCodes.
 var configArgument = new Argument<string>("config") { Description = "The experiment's YAML file, e.g. examples/fashion-mnist-sparse.yaml" };

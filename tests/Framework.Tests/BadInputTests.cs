@@ -5,7 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Shouldly;
 using SubnetworkEnsembles.Host;
 using SubnetworkEnsembles.Host.Configuration;
-using SubnetworkEnsembles.Host.Plugins;
+using SubnetworkEnsembles.Experiments.Plugins;
 using Xunit;
 
 namespace SubnetworkEnsembles.Tests;

@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using Shouldly;
 using SubnetworkEnsembles.Host.Configuration;
-using SubnetworkEnsembles.Host.Pipeline;
+using SubnetworkEnsembles.Experiments.Pipeline;
 using SubnetworkEnsembles.Optimizers;
 using TorchSharp;
 using Xunit;

@@ -3,7 +3,7 @@ using Shouldly;
 using SubnetworkEnsembles.Engine.Models;
 using SubnetworkEnsembles.Host;
 using SubnetworkEnsembles.Host.Configuration;
-using SubnetworkEnsembles.Host.Plugins;
+using SubnetworkEnsembles.Experiments.Plugins;
 using SubnetworkEnsembles.Optimizers;
 using SubnetworkEnsembles.Samplers;
 using Xunit;

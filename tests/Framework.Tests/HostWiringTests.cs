@@ -4,7 +4,7 @@ using Shouldly;
 using SubnetworkEnsembles.Abstractions;
 using SubnetworkEnsembles.Engine;
 using SubnetworkEnsembles.Host.Configuration;
-using SubnetworkEnsembles.Host.Plugins;
+using SubnetworkEnsembles.Experiments.Plugins;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;

@@ -2,7 +2,7 @@ using Shouldly;
 using SubnetworkEnsembles.Abstractions;
 using SubnetworkEnsembles.Combiners;
 using SubnetworkEnsembles.Engine.Models;
-using SubnetworkEnsembles.Host.Pipeline;
+using SubnetworkEnsembles.Experiments.Pipeline;
 using SubnetworkEnsembles.Metrics;
 using SubnetworkEnsembles.Optimizers;
 using SubnetworkEnsembles.Perturbations;

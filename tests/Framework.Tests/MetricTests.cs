@@ -1,6 +1,6 @@
 using Shouldly;
 using SubnetworkEnsembles.Abstractions;
-using SubnetworkEnsembles.Host.Pipeline;
+using SubnetworkEnsembles.Experiments.Pipeline;
 using SubnetworkEnsembles.Metrics;
 using TorchSharp;
 using Xunit;

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace SubnetworkEnsembles.Engine.Native;
 
 /// <summary>LibTorch could not be loaded or the requested device is not available; the message says why.</summary>
-public sealed class LibTorchUnavailableException(string message) : Exception(message);
+public sealed class LibTorchUnavailableException(string message, int exitCode = ExitCodes.RuntimeFailure) : SneException(message, exitCode);
 
 /// <summary>
 /// Loads LibTorch once and resolves the configured device, turning TorchSharp's misleading load failure
@@ -51,7 +51,8 @@ public static class LibTorchRuntime
             if (!available)
                 throw new LibTorchUnavailableException(
                     $"device '{name}' was requested but CUDA is not available: this build uses TorchSharp-cpu (LibTorch without CUDA) " +
-                    "or no GPU is visible; reference the TorchSharp-cuda-linux package and run on a machine with an NVIDIA driver, or set device: cpu");
+                    "or no GPU is visible; reference the TorchSharp-cuda-linux package and run on a machine with an NVIDIA driver, or set device: cpu",
+                    ExitCodes.ConfigurationError);
             return new Device(name);
         }
         throw new ArgumentException($"unknown device '{name}', expected cpu, cuda or cuda:N");

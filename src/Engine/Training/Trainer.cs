@@ -18,7 +18,7 @@ public sealed record EpochRecord(int Epoch, double Loss, double Accuracy, double
 public readonly record struct StepReport(string Label, int Epoch, int Epochs, long Batch, long Batches, float Loss, double LearningRate);
 
 /// <summary>Training produced a non-finite loss (detected at the step it happens, before the optimiser applies it).</summary>
-public sealed class TrainingDivergedException(string message) : Exception(message);
+public sealed class TrainingDivergedException(string message) : SneException(message, ExitCodes.RuntimeFailure);
 
 /// <summary>
 /// The training loop shared by parent and children: per epoch a fresh permutation from the given generator,

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
-using SubnetworkEnsembles.Host.Pipeline;
+using SubnetworkEnsembles.Experiments.Pipeline;
 using SubnetworkEnsembles.Host.Sweeps;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -190,7 +190,7 @@ public static class BenchmarkSuite
         {
             string file = Path.Combine(runDirectory(T2Run(i, corruptions), 0), "results.json");
             if (!File.Exists(file)) continue;
-            var ensemble = Pipeline.RunFiles.ReadResults(file)["ensemble"]!;
+            var ensemble = Experiments.Pipeline.RunFiles.ReadResults(file)["ensemble"]!;
             if (ensemble["pairwise"]?["correlation"] is not JsonArray matrix) continue;
             var names = ensemble["member_indices"]!.AsArray().Select(n => n!.GetValue<int>() < 0 ? "parent" : n.ToString()).ToList();
             text.AppendLine().AppendLine($"{T2Runs[i].Row}:").AppendLine();

@@ -18,6 +18,11 @@ public sealed class ConfigBinder(string defaultSource, IReadOnlyDictionary<YamlN
     /// <summary>Deepest nesting accepted (a guard against pathological input).</summary>
     public const int MaxDepth = 64;
 
+    private readonly Dictionary<PluginSpec, YamlMappingNode> _pluginOptions = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>The option keys written beside <c>type:</c> of a plugin this binder read (empty when none were given).</summary>
+    public YamlMappingNode PluginOptions(PluginSpec spec) => _pluginOptions.GetValueOrDefault(spec) ?? new YamlMappingNode();
+
     /// <summary>Most nodes visited in one bind (a guard against alias bombs, which share nodes exponentially).</summary>
     public const int MaxNodes = 100_000;
 
@@ -162,7 +167,9 @@ public sealed class ConfigBinder(string defaultSource, IReadOnlyDictionary<YamlN
             Fail(node, path, "missing 'type:', the plugin's name");
             return null;
         }
-        return new PluginSpec { Type = type, Options = options, Location = Locate(node, path) };
+        var spec = new PluginSpec { Type = type, Location = Locate(node, path) };
+        _pluginOptions[spec] = options;
+        return spec;
     }
 
     private object? ParseScalar(Type type, YamlScalarNode scalar, string path)

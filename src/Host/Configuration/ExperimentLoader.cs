@@ -1,5 +1,5 @@
 using SubnetworkEnsembles.Abstractions;
-using SubnetworkEnsembles.Host.Plugins;
+using SubnetworkEnsembles.Experiments.Plugins;
 
 namespace SubnetworkEnsembles.Host.Configuration;
 
@@ -79,7 +79,7 @@ public static class ExperimentLoader
         if (descriptor.OptionsType is null)
         {
             // Every key beside 'type:' is refused, each at its own line, so none is silently ignored.
-            foreach (var key in spec.Options.Children.Keys)
+            foreach (var key in binder.PluginOptions(spec).Children.Keys)
             {
                 string name = key is YamlDotNet.RepresentationModel.YamlScalarNode { Value: { } text } ? text : key.ToString();
                 binder.Report(binder.Locate(key, $"{path}.{name}"), $"unknown key '{name}': {kind.ToString().ToLowerInvariant()} '{spec.Type}' takes no options");
@@ -87,7 +87,7 @@ public static class ExperimentLoader
             return;
         }
         int before = binder.Problems.Count;
-        var options = binder.BindObject(descriptor.OptionsType, spec.Options, path);
+        var options = binder.BindObject(descriptor.OptionsType, binder.PluginOptions(spec), path);
         if (binder.Problems.Count > before) return;
         if (options is IValidatableOptions validatable)
         {

@@ -5,13 +5,6 @@ using SubnetworkEnsembles.Engine.Training;
 
 namespace SubnetworkEnsembles.Host.Progress;
 
-/// <summary>Receives every training step (stage label, epoch, batch, loss) and shows progress; must be cheap.</summary>
-public interface IProgressReporter
-{
-    /// <summary>One finished step.</summary>
-    void Step(StepReport step);
-}
-
 /// <summary>The estimated time left in one training stage, from its steps so far.</summary>
 internal sealed class StageClock
 {
@@ -41,13 +34,13 @@ internal sealed class StageClock
 /// Progress for logs that are not a terminal (files, CI, Slurm): a line at most every <paramref name="interval"/>
 /// ("parent: epoch 3/20, batch 120/352, loss 0.4123, stage ETA 1:20"), besides the per-epoch lines.
 /// </summary>
-public sealed class PlainProgress(ILogger logger, TimeSpan interval) : IProgressReporter
+public sealed class PlainProgress(ILogger logger, TimeSpan interval) : IProgress<StepReport>
 {
     private readonly StageClock _eta = new();
     private readonly Stopwatch _since = Stopwatch.StartNew();
 
     /// <inheritdoc />
-    public void Step(StepReport step)
+    public void Report(StepReport step)
     {
         double? left = _eta.SecondsLeft(step);
         if (_since.Elapsed < interval || step.Batch + 1 == step.Batches) return;
@@ -61,14 +54,14 @@ public sealed class PlainProgress(ILogger logger, TimeSpan interval) : IProgress
 /// A live Spectre.Console display for an interactive terminal: one bar for the parent's training and one for the
 /// children (child i/k), each showing epoch, batch, loss and the time left; log lines scroll above it.
 /// </summary>
-public sealed class LiveProgress(ProgressContext context, int children) : IProgressReporter
+public sealed class LiveProgress(ProgressContext context, int children) : IProgress<StepReport>
 {
     private readonly ProgressTask _parent = context.AddTask("parent", maxValue: 1);
     private readonly ProgressTask _children = context.AddTask($"children 0/{children}", maxValue: Math.Max(1, children));
     private readonly StageClock _eta = new();
 
     /// <inheritdoc />
-    public void Step(StepReport step)
+    public void Report(StepReport step)
     {
         double? left = _eta.SecondsLeft(step);
         double fraction = (step.Epoch * step.Batches + step.Batch + 1) / (double)(step.Epochs * step.Batches);

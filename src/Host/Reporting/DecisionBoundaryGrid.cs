@@ -5,8 +5,8 @@ using SubnetworkEnsembles.Engine.Data;
 using SubnetworkEnsembles.Engine.Models;
 using SubnetworkEnsembles.Engine.Training;
 using SubnetworkEnsembles.Host.Configuration;
-using SubnetworkEnsembles.Host.Pipeline;
-using SubnetworkEnsembles.Host.Plugins;
+using SubnetworkEnsembles.Experiments.Pipeline;
+using SubnetworkEnsembles.Experiments.Plugins;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using ScottPlot;
 using TorchSharp;
-using SubnetworkEnsembles.Host.Pipeline;
+using SubnetworkEnsembles.Experiments.Pipeline;
 using static TorchSharp.torch;
 
 namespace SubnetworkEnsembles.Host.Reporting;
@@ -51,7 +51,7 @@ public static class RunReport
         if (results["trust_region"] is JsonObject region) drawn.Add(TrustRegion(region, Path.Combine(figures, "trust-region.png")));
         if (decisionBoundaries?.Invoke(Path.Combine(figures, "decision-boundaries.png")) is { } grid) drawn.Add(grid);
 
-        if (Diagnostics.FaultInjection.Enabled) Diagnostics.FaultInjection.At("report");
+        if (Experiments.Diagnostics.FaultInjection.Enabled) Experiments.Diagnostics.FaultInjection.At("report");
         TrainingLogs.Write(run, results);
         RunDirectory.WriteAllTextAtomic(run.Combine("report.md"), Markdown(results, drawn));
         RunDirectory.WriteAllTextAtomic(run.Combine("report.html"), Html(results, drawn, figures));

@@ -1,6 +1,6 @@
 using System.Text;
 using System.Text.Json.Nodes;
-using SubnetworkEnsembles.Host.Pipeline;
+using SubnetworkEnsembles.Experiments.Pipeline;
 using static TorchSharp.torch.utils.tensorboard;
 
 namespace SubnetworkEnsembles.Host.Reporting;

@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using SubnetworkEnsembles.Host.Configuration;
-using SubnetworkEnsembles.Host.Pipeline;
+using SubnetworkEnsembles.Experiments.Pipeline;
 using YamlDotNet.RepresentationModel;
 
 namespace SubnetworkEnsembles.Host.Sweeps;

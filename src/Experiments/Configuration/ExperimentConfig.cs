@@ -1,0 +1,313 @@
+using SubnetworkEnsembles.Engine.Data;
+using SubnetworkEnsembles.Engine.Models;
+
+namespace SubnetworkEnsembles.Experiments.Configuration;
+
+/// <summary>
+/// An experiment as written in YAML (keys in snake_case). Every key has a default; see examples/ and the README.
+/// </summary>
+public sealed class ExperimentConfig
+{
+    /// <summary>Name of the experiment; the default run directory is runs/&lt;name&gt;-&lt;time&gt;.</summary>
+    public string Name { get; init; } = "experiment";
+
+    /// <summary>
+    /// The method's name as it appears in results.json, reports and benchmark tables (a label: what runs is set by the
+    /// other keys; examples/baselines/ has one file per baseline method).
+    /// </summary>
+    public string Method { get; init; } = "subnetwork-ensemble";
+
+    /// <summary>
+    /// Costs (results.json "cost") are stated relative to one independent model trained this many epochs on the whole
+    /// training split; 0 = parent.epochs.
+    /// </summary>
+    public int ReferenceEpochs { get; init; }
+
+    /// <summary>The run's seed: every random draw derives from it (and the child index).</summary>
+    public long Seed { get; init; }
+
+    /// <summary><c>cpu</c>, <c>cuda</c> or <c>cuda:N</c>.</summary>
+    public string Device { get; init; } = "cpu";
+
+    /// <summary>LibTorch intra-op threads (0 = LibTorch's default, one per core).</summary>
+    public int Threads { get; init; }
+
+    /// <summary>The dataset.</summary>
+    public DataSpec Data { get; init; } = new();
+
+    /// <summary>The parent's (and so every child's) architecture.</summary>
+    public ModelSpec Model { get; init; } = new();
+
+    /// <summary>How the parent is trained.</summary>
+    public ParentConfig Parent { get; init; } = new()
+    {
+        Epochs = 10,
+        Optimizer = PluginSpec.Named("sgd"),
+        Schedule = PluginSpec.Named("linear-decay"),
+    };
+
+    /// <summary>How children are sampled (ϕ), perturbed (ξ) and tuned.</summary>
+    public ChildrenConfig Children { get; init; } = new();
+
+    /// <summary>How members' probabilities are combined: <c>mean</c> (of softmax, optionally weighted) or <c>vote</c>.</summary>
+    public PluginSpec Combiner { get; init; } = PluginSpec.Named("mean");
+
+    /// <summary>Write the test-set probabilities (predictions/*.npy) so every metric can be recomputed independently.</summary>
+    public bool SavePredictions { get; init; } = true;
+
+    /// <summary>
+    /// false (default): a child whose training diverges (NaN/Inf loss or weights) is recorded as failed with the reason,
+    /// the others continue, and the ensemble is evaluated without it (results.json says so). true: stop the run there.
+    /// </summary>
+    public bool FailFast { get; init; }
+
+    /// <summary>Monte-Carlo dropout baseline: also evaluate the parent as the mean of this many stochastic passes with dropout on (needs model.dropout &gt; 0); 0 = off.</summary>
+    public int McDropout { get; init; }
+
+    /// <summary>
+    /// Evaluate the parent and the ensemble on corrupted copies of the test set (Fashion-MNIST-C) as well, and report
+    /// cAcc / cNLL / cECE (means over kinds × severities) beside the clean metrics; none (default) skips it.
+    /// </summary>
+    public CorruptionConfig? Corruptions { get; init; }
+
+    /// <summary>Metrics computed for the parent, every member and the ensemble.</summary>
+    public List<PluginSpec> Metrics { get; init; } = [PluginSpec.Named("accuracy"), PluginSpec.Named("nll"), PluginSpec.Named("ece")];
+
+    /// <summary>Where plugins are loaded from.</summary>
+    public PluginsConfig Plugins { get; init; } = new();
+
+    /// <summary>Problems with these settings, as (key path, message); plugin options are validated separately.</summary>
+    public IEnumerable<(string Path, string Message)> Validate()
+    {
+        if (Device != "cpu" && Device != "cuda" && !Device.StartsWith("cuda:", StringComparison.Ordinal))
+            yield return ("device", $"expected cpu, cuda or cuda:N, got '{Device}'");
+        if (Threads < 0) yield return ("threads", $"must be ≥ 0 (0 = LibTorch's default), got {Threads}");
+        if (string.IsNullOrWhiteSpace(Name) || Name.IndexOfAny(['/', '\\', '\0']) >= 0 || Name is "." or "..")
+            yield return ("name", $"must be a non-empty name usable in a directory name, got '{Name}'");
+        foreach (var m in Data.Validate()) yield return Split("data", m);
+        foreach (var m in Model.Validate()) yield return Split("model", m);
+        foreach (var p in Parent.Validate("parent", minEpochs: Parent.Weights is null ? 1 : 0)) yield return p;
+        foreach (var (rule, i) in Parent.Rename.Select((r, i) => (r, i)))
+            if (!rule.Contains('=', StringComparison.Ordinal) || rule.StartsWith('='))
+                yield return ($"parent.rename[{i}]", $"expected 'old-prefix=new-prefix', got '{rule}'");
+        foreach (var p in Children.Validate()) yield return p;
+        if (Metrics.Count == 0) yield return ("metrics", "list at least one metric, e.g. [accuracy, nll, ece]");
+        string selectBy = Children.SelectBy == SelectionMetric.Nll ? "nll" : "accuracy";
+        if (Children.Keep > 0 && Metrics.Count > 0 && !Metrics.Any(m => m.Type == selectBy))
+            yield return ("children.select_by", $"model selection ranks children by {selectBy}, which is not among metrics: [{string.Join(", ", Metrics.Select(m => m.Type))}]; add {selectBy} to metrics or choose the other select_by");
+        if ((Children.Keep > 0 || Children.TrustRegion is not null) && Data.Validation == 0)
+            yield return ("data.validation", "model selection (children.keep) and the trust-region search score on the validation split: set data.validation > 0");
+        if (ReferenceEpochs < 0) yield return ("reference_epochs", $"must be ≥ 0 (0 = parent.epochs), got {ReferenceEpochs}");
+        if (string.IsNullOrWhiteSpace(Method)) yield return ("method", "give the method a name, e.g. subnetwork-ensemble");
+        if (Children.Start == ChildStart.Scratch && Children.Sampler.Type != "full")
+            yield return ("children.sampler", $"children trained from scratch (children.start: scratch) have no parent to take a subnetwork of: use sampler full, got '{Children.Sampler.Type}'");
+        if (McDropout < 0) yield return ("mc_dropout", $"must be ≥ 0 (0 = off), got {McDropout}");
+        if (McDropout > 0 && Model.Dropout == 0) yield return ("mc_dropout", "Monte-Carlo dropout needs dropout in the model: set model.dropout, e.g. 0.2");
+        if (Corruptions is not null)
+        {
+            foreach (var p in Corruptions.Validate()) yield return p;
+            if (Data.Dataset != DatasetName.FashionMnist) yield return ("corruptions", "corruptions apply to image data (data.dataset: fashion-mnist)");
+        }
+        if (Model.Type == ModelType.Lenet && Data.Dataset == DatasetName.Spirals)
+            yield return ("model.type", "lenet needs 1×28×28 images; the spirals dataset has 2 inputs: use mlp");
+    }
+
+    /// <summary>"key: message" from a block's Validate() → ("block.key", "message").</summary>
+    internal static (string, string) Split(string block, string message)
+    {
+        int colon = message.IndexOf(": ", StringComparison.Ordinal);
+        return colon > 0 && !message[..colon].Contains(' ') ? ($"{block}.{message[..colon]}", message[(colon + 2)..]) : (block, message);
+    }
+}
+
+/// <summary>A training stage: epochs, batch size, optimiser and learning-rate schedule.</summary>
+public class TrainingConfig
+{
+    /// <summary>Number of passes over the training split (0 for children = no tuning).</summary>
+    public int Epochs { get; init; } = 2;
+
+    /// <summary>Mini-batch size.</summary>
+    public int BatchSize { get; init; } = 128;
+
+    /// <summary>The optimiser plugin (sgd, adam, …) with its options.</summary>
+    public PluginSpec Optimizer { get; init; } = PluginSpec.Named("sgd");
+
+    /// <summary>The learning-rate schedule plugin (constant, one-cycle, linear-decay, …) with its options.</summary>
+    public PluginSpec Schedule { get; init; } = PluginSpec.Named("one-cycle");
+
+    /// <summary>
+    /// Share of the training split this stage trains on, drawn afresh for the stage from its seed (bagging: 0.9 =
+    /// a random 90 % subset); 1 = all rows.
+    /// </summary>
+    public double Subset { get; init; } = 1;
+
+    /// <summary>Draw the stage's rows with replacement (a bootstrap sample of subset × N rows) instead of without.</summary>
+    public bool Bootstrap { get; init; }
+
+    /// <summary>Rows this stage trains on out of <paramref name="trainRows"/>.</summary>
+    public long Rows(long trainRows) => Subset >= 1 && !Bootstrap ? trainRows : Math.Max(1, (long)Math.Round(Subset * trainRows));
+
+    internal IEnumerable<(string, string)> Validate(string path, int minEpochs)
+    {
+        if (Epochs < minEpochs) yield return ($"{path}.epochs", $"must be ≥ {minEpochs}, got {Epochs}");
+        if (!(Subset > 0 && Subset <= 1)) yield return ($"{path}.subset", $"must be in (0, 1] (the share of training rows), got {Subset}");
+        if (BatchSize < 1) yield return ($"{path}.batch_size", $"must be ≥ 1, got {BatchSize}");
+    }
+}
+
+/// <summary>The <c>parent:</c> block: training, or weights trained elsewhere (then <c>epochs</c> may be 0).</summary>
+public sealed class ParentConfig : TrainingConfig
+{
+    /// <summary>
+    /// Start from these weights instead of a random initialisation: a PyTorch state_dict (.pt/.pth/.bin), a
+    /// .safetensors file, or a TorchSharp checkpoint (.ckpt/.dat). Relative to the configuration file. With
+    /// <c>epochs: 0</c> the parent is used as it is.
+    /// </summary>
+    public string? Weights { get; set; }
+
+    /// <summary>Key prefix rules applied to the weights file's keys, first match wins: ["0.=layers.0.", "module.="].</summary>
+    public List<string> Rename { get; init; } = [];
+}
+
+/// <summary>The <c>children:</c> block.</summary>
+public sealed class ChildrenConfig
+{
+    /// <summary>Number of children (ensemble members); 0 with <see cref="IncludeParent"/> = the parent alone (an independent model).</summary>
+    public int Count { get; init; } = 6;
+
+    /// <summary>
+    /// What each child starts from before ϕ and ξ: <c>parent</c> (the trained parent; Subnetwork Ensembles),
+    /// <c>previous</c> (child i − 1's final weights, child 0 the parent's: snapshot ensembles and FGE, members along
+    /// one trajectory) or <c>scratch</c> (a fresh initialisation seeded by (seed, child): dense ensembles, bagging).
+    /// </summary>
+    public ChildStart Start { get; init; } = ChildStart.Parent;
+
+    /// <summary>The parent is a member of the ensemble too (member index −1, first): snapshot and dense ensembles, bagging, independent models.</summary>
+    public bool IncludeParent { get; init; }
+
+    /// <summary>Whether the output layer's weight is masked too (biases never are).</summary>
+    public bool MaskOutputLayer { get; init; } = true;
+
+    /// <summary>
+    /// Which Linear/Conv weights ϕ and ξ act on: glob patterns over weight names ('*' any run of characters, '?' one),
+    /// e.g. ["*"] (all), ["classifier.*"], ["*.fc1.weight", "*.conv?.weight"]. Biases and norms are never maskable.
+    /// </summary>
+    public List<string> Maskable { get; init; } = ["*"];
+
+    /// <summary>Model selection: keep the best <c>keep</c> of the <c>count</c> children, scored on the validation split (0 = keep all).</summary>
+    public int Keep { get; init; }
+
+    /// <summary>The validation score model selection ranks children by.</summary>
+    public SelectionMetric SelectBy { get; init; } = SelectionMetric.Nll;
+
+    /// <summary>Trust-region search over the perturbation strength before the children are made (null = none).</summary>
+    public TrustRegionConfig? TrustRegion { get; init; }
+
+    /// <summary>ϕ: the subnetwork sampler.</summary>
+    public PluginSpec Sampler { get; init; } = PluginSpec.Named("partition");
+
+    /// <summary>ξ: the perturbation.</summary>
+    public PluginSpec Perturbation { get; init; } = PluginSpec.Named("prune");
+
+    /// <summary>How each child is tuned after ξ; <c>none</c> (null) for children without training (Noisy SE).</summary>
+    public TrainingConfig? Tuning { get; init; } = new();
+
+    internal IEnumerable<(string, string)> Validate()
+    {
+        if (Count < (IncludeParent ? 0 : 1))
+            yield return ("children.count", IncludeParent ? $"must be ≥ 0, got {Count}" : $"must be ≥ 1 (or 0 with include_parent: true, the parent alone), got {Count}");
+        if (Tuning is not null) foreach (var p in Tuning.Validate("children.tuning", minEpochs: 0)) yield return p;
+        if (Keep < 0 || Keep > Count) yield return ("children.keep", $"must be between 0 (keep all) and children.count ({Count}), got {Keep}");
+        if (Maskable.Count == 0) yield return ("children.maskable", "list at least one pattern, e.g. [\"*\"]");
+        if (TrustRegion is not null) foreach (var p in TrustRegion.Validate()) yield return p;
+    }
+}
+
+/// <summary>The <c>corruptions:</c> block: which corruptions, at which severities, from which seed.</summary>
+public sealed class CorruptionConfig
+{
+    /// <summary>Corruption kinds (default: all nine).</summary>
+    public List<Engine.Data.Corruption> Kinds { get; init; } = [.. Enum.GetValues<Engine.Data.Corruption>()];
+
+    /// <summary>Severities, each 1 … 5 (default: all five).</summary>
+    public List<int> Severities { get; init; } = [1, 2, 3, 4, 5];
+
+    /// <summary>Seed of the corrupted copies (independent of the run's seed, so every run sees the same Fashion-MNIST-C).</summary>
+    public long Seed { get; init; }
+
+    internal IEnumerable<(string, string)> Validate()
+    {
+        if (Kinds.Count == 0) yield return ("corruptions.kinds", "list at least one corruption");
+        if (Severities.Count == 0 || Severities.Any(s => s is < 1 or > Engine.Data.Corruptions.Severities))
+            yield return ("corruptions.severities", $"each severity must be 1 … {Engine.Data.Corruptions.Severities}, got [{string.Join(", ", Severities)}]");
+    }
+}
+
+/// <summary>The <c>plugins:</c> block.</summary>
+public sealed class PluginsConfig
+{
+    /// <summary>
+    /// Extra plugin directories (relative paths are relative to the config file), searched in addition to the
+    /// plugins built with sne and any given with --plugins.
+    /// </summary>
+    public List<string> Directories { get; init; } = [];
+}
+
+/// <summary>What a child starts from (children.start).</summary>
+public enum ChildStart
+{
+    /// <summary>The trained parent.</summary>
+    Parent,
+    /// <summary>The previous child's final weights (child 0: the parent's).</summary>
+    Previous,
+    /// <summary>A fresh initialisation seeded by (seed, child index).</summary>
+    Scratch,
+}
+
+/// <summary>Validation score used to rank children in model selection.</summary>
+public enum SelectionMetric
+{
+    /// <summary>Lower negative log-likelihood is better.</summary>
+    Nll,
+    /// <summary>Higher accuracy is better.</summary>
+    Accuracy,
+}
+
+/// <summary>
+/// Trust-region search (SPEC §2, §4.2.1): for every σ (× sparsity) of the grid, perturb the parent and measure the mean
+/// KL(parent ‖ child) on held-out validation rows; the strongest setting (largest σ²·(1 − sparsity)) whose KL is at or
+/// under <see cref="TargetKl"/> is used for the children. The table goes into results.json.
+/// </summary>
+public sealed class TrustRegionConfig
+{
+    /// <summary>Mutation strengths σ to try (the perturbation option named by <see cref="SigmaKey"/>).</summary>
+    public List<double> Sigmas { get; init; } = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05];
+
+    /// <summary>Sampler sparsities to try (the sampler option named by <see cref="SparsityKey"/>); empty = the sampler's own.</summary>
+    public List<double> Sparsities { get; init; } = [];
+
+    /// <summary>Δ: the largest acceptable mean KL divergence between parent and child outputs.</summary>
+    public double TargetKl { get; init; } = 0.02;
+
+    /// <summary>Validation rows the KL and accuracy are measured on.</summary>
+    public int Samples { get; init; } = 1000;
+
+    /// <summary>Perturbed children drawn per setting (their KLs are averaged).</summary>
+    public int Draws { get; init; } = 2;
+
+    /// <summary>The perturbation option that holds σ.</summary>
+    public string SigmaKey { get; init; } = "sigma";
+
+    /// <summary>The sampler option that holds the sparsity.</summary>
+    public string SparsityKey { get; init; } = "sparsity";
+
+    internal IEnumerable<(string, string)> Validate()
+    {
+        if (Sigmas.Count == 0) yield return ("children.trust_region.sigmas", "list at least one σ");
+        if (Sigmas.Any(s => !(s >= 0))) yield return ("children.trust_region.sigmas", "every σ must be ≥ 0");
+        if (Sparsities.Any(s => s is < 0 or >= 1)) yield return ("children.trust_region.sparsities", "every sparsity must be in [0, 1)");
+        if (!(TargetKl > 0)) yield return ("children.trust_region.target_kl", $"must be > 0, got {TargetKl}");
+        if (Samples < 1) yield return ("children.trust_region.samples", $"must be ≥ 1, got {Samples}");
+        if (Draws < 1) yield return ("children.trust_region.draws", $"must be ≥ 1, got {Draws}");
+    }
+}

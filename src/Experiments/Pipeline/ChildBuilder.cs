@@ -1,0 +1,123 @@
+using System.Text.RegularExpressions;
+using SubnetworkEnsembles.Abstractions;
+using SubnetworkEnsembles.Engine.Data;
+using SubnetworkEnsembles.Engine.Models;
+using SubnetworkEnsembles.Engine.Training;
+using SubnetworkEnsembles.Experiments.Configuration;
+using SubnetworkEnsembles.Experiments.Plugins;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SubnetworkEnsembles.Experiments.Pipeline;
+
+/// <summary>
+/// Makes children from a trained parent: child i is member i mod SetSize of ϕ-set i / SetSize (the set drawn with a
+/// generator seeded from (seed, stream, set)), copied from the parent, perturbed by ξ with generators seeded from
+/// (seed, stream, child) and (seed, stream, set), then tuned with its own batch order. Everything about child i
+/// depends only on (config, seed, stream, i), so any child can be regenerated alone.
+/// </summary>
+public sealed class ChildBuilder(ExperimentConfig config, DataSplits data, Device device, Trainer trainer, MaskedNetwork parent,
+    PluginFactory plugins, ISubnetworkSampler sampler, IPerturbation perturbation, string stream = "") : IDisposable
+{
+    private readonly Regex[] _maskable = config.Children.Maskable.Select(Glob).ToArray();
+    private IReadOnlyList<ChildMask>? _set;
+    private int _setIndex = -1;
+
+    /// <summary>The weights of <paramref name="model"/> that ϕ and ξ act on (name patterns and the output-layer switch).</summary>
+    public IReadOnlyList<IMaskableWeight> Maskable(MaskedNetwork model) =>
+        model.MaskableWeights.Where(w => (config.Children.MaskOutputLayer || !w.IsOutputLayer) && _maskable.Any(r => r.IsMatch(w.Name))).ToList();
+
+    /// <summary>
+    /// Builds child <paramref name="index"/>, tuned when <paramref name="tune"/> and a tuning stage is configured. It starts
+    /// from <paramref name="start"/> (children.start: previous — the previous child), else from the parent, or, with
+    /// children.start: scratch, from a fresh initialisation seeded by (seed, stream, index).
+    /// </summary>
+    public (MaskedNetwork Child, IReadOnlyList<EpochRecord> History) Build(int index, bool tune, CancellationToken cancellation, MaskedNetwork? start = null)
+    {
+        int setSize = sampler.SetSize;
+        int s = index / setSize;
+        if (s != _setIndex)
+        {
+            DisposeSet();
+            using var generator = Seeds.Generator(config.Seed, stream + "sampler-set", s);
+            _set = plugins.Call(config.Children.Sampler, nameof(ISubnetworkSampler.SampleSet), () => sampler.SampleSet(Maskable(parent), generator));
+            _setIndex = s;
+            if (_set.Count != setSize)
+                throw new InvalidOperationException($"sampler '{config.Children.Sampler.Type}' returned {_set.Count} masks for a set of {setSize}");
+        }
+        bool scratch = config.Children.Start == ChildStart.Scratch;
+        if (scratch) manual_seed(Seeds.Derive(config.Seed, stream + "child-init", index));
+        var child = config.Model.Build(data.InputShape, data.Classes);
+        try
+        {
+            child.to(device);
+            if (!scratch) child.CopyFrom(start ?? parent);
+            var weights = Maskable(child);
+            using (var deviceMask = new ChildMask(_set![index % setSize].Masks.ToDictionary(kv => kv.Key, kv => kv.Value.to(device))))
+            using (var own = Seeds.Generator(config.Seed, stream + "perturbation", index))
+            using (var shared = Seeds.Generator(config.Seed, stream + "perturbation-set", s))
+            {
+                plugins.Call(config.Children.Perturbation, nameof(IPerturbation.Apply),
+                    () => perturbation.Apply(weights, deviceMask, new PerturbationContext(index, s, index % setSize, setSize, config.Seed, own, shared)));
+            }
+            IReadOnlyList<EpochRecord> history = [];
+            if (tune && config.Children.Tuning is { Epochs: > 0 } tuning)
+            {
+                history = TrainStage(trainer, plugins, child, data, tuning, $"child {index + 1}/{config.Children.Count}",
+                    Seeds.Derive(config.Seed, stream + "child-shuffle", index), p => plugins.Call(config.Children.Perturbation, nameof(IPerturbation.OnTuningStep), () => perturbation.OnTuningStep(weights, p)), cancellation);
+            }
+            foreach (var w in weights) w.StochasticMask = null;   // evaluation always uses the target mask
+            return (child, history);
+        }
+        catch
+        {
+            child.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Trains <paramref name="model"/> for one stage (parent or child) with the stage's optimiser and schedule plugins;
+    /// with <paramref name="checkpoints"/> it continues from a saved point and saves after every epoch and on interruption.
+    /// A stage with subset &lt; 1 or bootstrap trains on its own rows of the training split, drawn from a generator seeded
+    /// by the stage's shuffle seed (so the same stage always sees the same rows).
+    /// </summary>
+    public static IReadOnlyList<EpochRecord> TrainStage(Trainer trainer, PluginFactory plugins, MaskedNetwork model, DataSplits data,
+        TrainingConfig stage, string label, long shuffleSeed, Action<TrainingProgress>? beforeStep, CancellationToken cancellation,
+        ITrainingCheckpointer? checkpoints = null)
+    {
+        var factory = plugins.Create<IOptimizerFactory>(stage.Optimizer);
+        var schedule = plugins.Create<ISchedule>(stage.Schedule);
+        using var optimizer = factory.Create(model.parameters().ToList(), schedule.At(0, 1).LearningRate);
+        using var shuffle = new Generator((ulong)shuffleSeed);
+        using var rows = StageRows(data.Train, stage, shuffleSeed);
+        return trainer.Train(model, rows ?? data.Train, new TrainingSettings(stage.Epochs, stage.BatchSize), optimizer, schedule, shuffle, label, beforeStep, cancellation, checkpoints);
+    }
+
+    /// <summary>The stage's own training rows (null = the whole split): subset × N rows, without or (bootstrap) with replacement.</summary>
+    public static InMemoryDataset? StageRows(InMemoryDataset train, TrainingConfig stage, long shuffleSeed)
+    {
+        if (stage.Subset >= 1 && !stage.Bootstrap) return null;
+        long n = train.Count, take = stage.Rows(n);
+        using var generator = new Generator((ulong)Seeds.Derive(shuffleSeed, "stage-rows"));
+        using var drawn = stage.Bootstrap
+            ? randint(0, n, [take], dtype: int64, generator: generator)
+            : randperm(n, generator: generator, dtype: int64);
+        using var indices = drawn.narrow(0, 0, take).to(train.Inputs.device);
+        return train.Select(indices);
+    }
+
+    /// <summary>A glob ('*', '?') as an anchored regular expression.</summary>
+    public static Regex Glob(string pattern) =>
+        new("^" + Regex.Escape(pattern).Replace(@"\*", ".*").Replace(@"\?", ".") + "$", RegexOptions.CultureInvariant);
+
+    private void DisposeSet()
+    {
+        if (_set is null) return;
+        foreach (var m in _set) m.Dispose();
+        _set = null;
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => DisposeSet();
+}

@@ -1,0 +1,79 @@
+using SubnetworkEnsembles.Abstractions;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using SubnetworkEnsembles.Engine.Data;
+using SubnetworkEnsembles.Engine.Models;
+using SubnetworkEnsembles.Engine.Training;
+using SubnetworkEnsembles.Experiments.Configuration;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SubnetworkEnsembles.Experiments.Pipeline;
+
+/// <summary>
+/// Fashion-MNIST-C evaluation (results.json "corrupted"): the parent and the ensemble (selected members from their
+/// checkpoints, combined as configured) on every configured corruption × severity of the test set (see
+/// <see cref="Corruptions"/>), one row each, and the means over rows — cAcc, cNLL, cECE — beside the clean metrics;
+/// with mc_dropout also the parent's Monte-Carlo dropout prediction ("parent_mc_dropout").
+/// </summary>
+public static class CorruptedEvaluation
+{
+    /// <summary>Evaluates and returns the "corrupted" object.</summary>
+    public static JsonObject Run(CorruptionConfig settings, ExperimentConfig config, DataSplits data, RunDirectory run, IReadOnlyList<int> members,
+        MemberEvaluation evaluation, ILogger logger)
+    {
+        var device = data.Test.Inputs.device;
+        using var pixels = data.Test.Inputs.cpu().mul(DatasetLoader.FashionStd).add_(DatasetLoader.FashionMean);   // back to [0, 1]
+        using var labels = data.Test.Labels.cpu();
+        var models = new List<MaskedNetwork>();
+        try
+        {
+            foreach (var file in members.Select(run.MemberCheckpoint).Prepend(run.ParentCheckpoint))
+            {
+                var model = RunDirectory.LoadModel(config.Model, data.InputShape, data.Classes, file);
+                model.to(device);
+                models.Add(model);
+            }
+            var rows = new JsonArray();
+            string[] keys = ["accuracy", "nll", "ece"];
+            var sums = new Dictionary<string, double>();
+            foreach (var kind in settings.Kinds)
+            {
+                foreach (int severity in settings.Severities)
+                {
+                    using var scope = NewDisposeScope();
+                    var corrupted = Corruptions.Apply(pixels, kind, severity, settings.Seed).sub_(DatasetLoader.FashionMean).div_(DatasetLoader.FashionStd).to(device);
+                    var parent = evaluation.Single(Evaluator.Probabilities(models[0], corrupted), labels).Values;
+                    var ensemble = evaluation.Ensemble(stack(models.Skip(1).Select(m => Evaluator.Probabilities(m, corrupted)).ToList(), 0), labels).Values;
+                    var row = new JsonObject { ["kind"] = ConfigNames.EnumValue(kind), ["severity"] = severity };
+                    var evaluated = new List<(string, IReadOnlyDictionary<string, double>)> { ("parent", parent), ("ensemble", ensemble) };
+                    if (config.McDropout > 0)   // the Monte-Carlo dropout prediction of the parent, seeded per set
+                        evaluated.Add(("parent_mc_dropout", evaluation.Single(Evaluator.McDropoutProbabilities(models[0], corrupted, config.McDropout,
+                            Seeds.Derive(config.Seed, $"mc-dropout/{ConfigNames.EnumValue(kind)}", severity)), labels).Values));
+                    foreach (var (who, values) in evaluated)
+                        foreach (var key in keys.Where(values.ContainsKey))
+                        {
+                            row[$"{who}_{key}"] = values[key];
+                            sums[$"{who}_{key}"] = sums.GetValueOrDefault($"{who}_{key}") + values[key];
+                        }
+                    rows.Add(row);
+                }
+            }
+            int n = rows.Count;
+            JsonObject Means(string who) => new(keys.Where(k => sums.ContainsKey($"{who}_{k}")).Select(k => KeyValuePair.Create(k, (JsonNode?)(sums[$"{who}_{k}"] / n))));
+            var result = new JsonObject
+            {
+                ["seed"] = settings.Seed, ["sets"] = n, ["parent"] = Means("parent"), ["ensemble"] = Means("ensemble"), ["table"] = rows,
+            };
+            if (config.McDropout > 0) result["parent_mc_dropout"] = Means("parent_mc_dropout");
+            logger.LogInformation("Corrupted test sets ({Sets}): parent {Parent}; ensemble {Ensemble}", n,
+                string.Join(", ", result["parent"]!.AsObject().Select(kv => $"c{kv.Key} {kv.Value!.GetValue<double>():F4}")),
+                string.Join(", ", result["ensemble"]!.AsObject().Select(kv => $"c{kv.Key} {kv.Value!.GetValue<double>():F4}")));
+            return result;
+        }
+        finally
+        {
+            foreach (var m in models) m.Dispose();
+        }
+    }
+}

@@ -1,0 +1,186 @@
+using System.Reflection;
+using McMaster.NETCore.Plugins;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using SubnetworkEnsembles.Abstractions;
+
+namespace SubnetworkEnsembles.Experiments.Plugins;
+
+/// <summary>A plugin found on disk: its YAML name and kind, implementation and options types, and assembly file.</summary>
+public sealed record PluginDescriptor(string Name, PluginKind Kind, Type ImplementationType, Type? OptionsType,
+    string Description, string AssemblyPath);
+
+/// <summary>A plugin assembly could not be used; the message names the plugin and its assembly. Exit code 3.</summary>
+public sealed class PluginLoadException(string message, Exception? inner = null) : SneException(message, ExitCodes.RuntimeFailure, inner);
+
+/// <summary>
+/// Discovers plugins in plugin directories with McMaster.NETCore.Plugins. A plugin directory is either one plugin
+/// (a folder F holding F.dll) or a folder of such folders. Each assembly gets its own load context that shares
+/// TorchSharp, the Abstractions and the Microsoft.Extensions abstractions with the host (one TorchSharp per process);
+/// its public classes marked <see cref="PluginAttribute"/> become plugins. Names are unique per kind.
+/// </summary>
+public sealed class PluginCatalog
+{
+    private static readonly Type[] SharedTypes =
+    [
+        typeof(PluginAttribute), typeof(TorchSharp.torch), typeof(ILogger), typeof(IServiceProvider),
+        typeof(ActivatorUtilitiesConstructorAttribute),
+    ];
+
+    private static readonly Dictionary<PluginKind, Type> Contracts = new()
+    {
+        [PluginKind.Sampler] = typeof(ISubnetworkSampler),
+        [PluginKind.Perturbation] = typeof(IPerturbation),
+        [PluginKind.Optimizer] = typeof(IOptimizerFactory),
+        [PluginKind.Schedule] = typeof(ISchedule),
+        [PluginKind.Metric] = typeof(IMetric),
+        [PluginKind.Combiner] = typeof(IEnsembleCombiner),
+    };
+
+    private readonly Dictionary<(PluginKind, string), PluginDescriptor> _byName = [];
+
+    /// <summary>Every plugin found, by kind then name.</summary>
+    public IReadOnlyList<PluginDescriptor> All => _byName.Values.OrderBy(d => d.Kind).ThenBy(d => d.Name, StringComparer.Ordinal).ToList();
+
+    /// <summary>The contract interface of a plugin kind.</summary>
+    public static Type ContractOf(PluginKind kind) => Contracts[kind];
+
+    /// <summary>The plugin named <paramref name="name"/> of <paramref name="kind"/>, or null.</summary>
+    public PluginDescriptor? Find(PluginKind kind, string name) => _byName.GetValueOrDefault((kind, name));
+
+    /// <summary>Names known for <paramref name="kind"/>, sorted.</summary>
+    public IReadOnlyList<string> NamesOf(PluginKind kind) =>
+        _byName.Keys.Where(k => k.Item1 == kind).Select(k => k.Item2).Order(StringComparer.Ordinal).ToList();
+
+    /// <summary>Environment variable naming the plugin allowlist: a file of SHA-256 hashes (hex, one per line, '#' comments).</summary>
+    public const string AllowlistVariable = "SNE_PLUGIN_ALLOWLIST";
+
+    /// <summary>
+    /// Scans <paramref name="directories"/> (missing ones are an error) and loads every plugin assembly found. With an
+    /// allowlist (<c>$SNE_PLUGIN_ALLOWLIST</c>), an assembly whose SHA-256 is not listed is refused before it is loaded.
+    /// </summary>
+    public static PluginCatalog Discover(IEnumerable<string> directories, ILogger logger)
+    {
+        var catalog = new PluginCatalog();
+        var allowlist = ReadAllowlist(Environment.GetEnvironmentVariable(AllowlistVariable));
+        foreach (var dir in directories.Select(Path.GetFullPath).Distinct())
+        {
+            if (!Directory.Exists(dir)) throw new PluginLoadException($"plugin directory '{dir}' does not exist");
+            foreach (var assemblyPath in AssembliesIn(dir))
+            {
+                if (allowlist is { } allowed)
+                {
+                    string hash = Sha256(assemblyPath);
+                    if (!allowed.Hashes.Contains(hash))
+                        throw new PluginLoadException($"plugin assembly {assemblyPath} (sha256 {hash}) is not in the plugin allowlist {allowed.File}; " +
+                            "add its hash there if you trust it (sne plugins --sha256 lists them)");
+                }
+                catalog.LoadAssembly(assemblyPath, logger);
+            }
+        }
+        return catalog;
+    }
+
+    /// <summary>Every plugin assembly in <paramref name="directories"/> with its SHA-256 (for allowlists), without loading any.</summary>
+    public static IEnumerable<(string Path, string Sha256)> Hashes(IEnumerable<string> directories) =>
+        directories.Select(Path.GetFullPath).Distinct().Where(Directory.Exists).SelectMany(AssembliesIn).Select(p => (p, Sha256(p)));
+
+    private static string Sha256(string file)
+    {
+        using var stream = File.OpenRead(file);
+        return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(stream)).ToLowerInvariant();
+    }
+
+    private static (string File, HashSet<string> Hashes)? ReadAllowlist(string? file)
+    {
+        if (string.IsNullOrEmpty(file)) return null;
+        if (!File.Exists(file)) throw new PluginLoadException($"the plugin allowlist {file} (${AllowlistVariable}) does not exist");
+        var hashes = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        int line = 0;
+        foreach (var raw in File.ReadLines(file))
+        {
+            line++;
+            string text = raw.Split('#')[0].Trim();
+            if (text.Length == 0) continue;
+            string hash = text.Split((char[])[' ', '\t'], StringSplitOptions.RemoveEmptyEntries)[0];
+            if (hash.Length != 64 || !hash.All(Uri.IsHexDigit))
+                throw new PluginLoadException($"{file}:{line}: expected a SHA-256 hash (64 hex digits), got '{hash}'");
+            hashes.Add(hash.ToLowerInvariant());
+        }
+        return (file, hashes);
+    }
+
+    private static IEnumerable<string> AssembliesIn(string dir)
+    {
+        string own = Path.Combine(dir, Path.GetFileName(dir) + ".dll");
+        if (File.Exists(own)) return [own];
+        return Directory.GetDirectories(dir).Order(StringComparer.Ordinal)
+            .Select(sub => Path.Combine(sub, Path.GetFileName(sub) + ".dll"))
+            .Where(File.Exists);
+    }
+
+    /// <summary>Loads one plugin assembly and registers its plugin classes.</summary>
+    public void LoadAssembly(string assemblyPath, ILogger logger)
+    {
+        string file = Path.GetFileName(assemblyPath);
+        Assembly assembly;
+        try
+        {
+            var loader = PluginLoader.CreateFromAssemblyFile(assemblyPath, SharedTypes, config => config.PreferSharedTypes = true);
+            assembly = loader.LoadDefaultAssembly();
+        }
+        catch (Exception e) when (e is BadImageFormatException or FileLoadException or FileNotFoundException or InvalidOperationException)
+        {
+            throw new PluginLoadException($"plugin assembly {assemblyPath} cannot be loaded: {e.Message}", e);
+        }
+
+        var contracts = assembly.GetReferencedAssemblies().FirstOrDefault(a => a.Name == typeof(PluginAttribute).Assembly.GetName().Name);
+        var hostContracts = typeof(PluginAttribute).Assembly.GetName().Version!;
+        if (contracts?.Version is { } built && built.Major != hostContracts.Major)
+            throw new PluginLoadException($"plugin assembly {assemblyPath} was built against SubnetworkEnsembles.Abstractions {built}, " +
+                $"but this sne provides {hostContracts}; rebuild the plugin against version {hostContracts.Major}.x");
+
+        Type[] types;
+        try { types = assembly.GetTypes(); }
+        catch (ReflectionTypeLoadException e)
+        {
+            string missing = string.Join("; ", e.LoaderExceptions.Where(x => x is not null).Select(x => x!.Message).Distinct());
+            throw new PluginLoadException($"plugin assembly {assemblyPath} has types that cannot be loaded (a missing dependency?): {missing}", e);
+        }
+
+        int found = 0;
+        foreach (var type in types)
+        {
+            var attribute = type.GetCustomAttribute<PluginAttribute>();
+            if (attribute is null) continue;
+            Register(Describe(type, attribute, assemblyPath));
+            found++;
+        }
+        logger.LogDebug("Loaded {Count} plugin(s) from {File}", found, file);
+        if (found == 0)
+            throw new PluginLoadException($"plugin assembly {assemblyPath} contains no public class marked [Plugin(name, kind)]; " +
+                "mark each plugin class, or move non-plugin assemblies out of the plugin directory");
+    }
+
+    private static PluginDescriptor Describe(Type type, PluginAttribute attribute, string assemblyPath)
+    {
+        string where = $"plugin '{attribute.Name}' ({type.FullName} in {assemblyPath})";
+        if (!Contracts.TryGetValue(attribute.Kind, out var contract))
+            throw new PluginLoadException($"{where} declares kind {attribute.Kind}, which this sne does not know; rebuild it against this sne's Abstractions");
+        if (!contract.IsAssignableFrom(type))
+            throw new PluginLoadException($"{where} is declared as a {attribute.Kind} but does not implement {contract.Name}");
+        if (type.IsAbstract || !type.IsPublic)
+            throw new PluginLoadException($"{where} must be a public, non-abstract class");
+        if (attribute.OptionsType is { } options && options.GetConstructor(Type.EmptyTypes) is null)
+            throw new PluginLoadException($"{where}: options class {options.Name} needs a public parameterless constructor");
+        return new PluginDescriptor(attribute.Name, attribute.Kind, type, attribute.OptionsType, attribute.Description, assemblyPath);
+    }
+
+    private void Register(PluginDescriptor descriptor)
+    {
+        if (_byName.TryGetValue((descriptor.Kind, descriptor.Name), out var existing))
+            throw new PluginLoadException($"two {descriptor.Kind} plugins are named '{descriptor.Name}': " +
+                $"{existing.ImplementationType.FullName} in {existing.AssemblyPath} and {descriptor.ImplementationType.FullName} in {descriptor.AssemblyPath}");
+        _byName[(descriptor.Kind, descriptor.Name)] = descriptor;
+    }
+}
