@@ -204,12 +204,8 @@ public static partial class Commands
         }
         using var data = DatasetLoader.Load(config.Data);
         double dataSeconds = clock.Elapsed.TotalSeconds;
-        if (config.Parent.Weights is { } weightsFile)
-        {
-            // Before a run directory exists: weights that are not what their extension says create nothing.
-            using var model = config.Model.Build(data.InputShape, data.Classes);
-            ParentWeights.Load(model, weightsFile, config.Parent.Rename);
-        }
+        var experiment = Experiment.FromConfig(config).WithPlugins(catalog);
+        experiment.CheckParentWeights(data);
         if (!train)
         {
             Console.WriteLine($"{request.ConfigPath}{point?.Suffix}: valid ({data.Name}: {data.Train.Count} train, {data.Validation.Count} validation, {data.Test.Count} test rows; " +
@@ -217,26 +213,16 @@ public static partial class Commands
             return (ExitCodes.Ok, null);
         }
 
-        RunDirectory run;
-        bool resumed = false;
-        string logFile;
-        if (request.Stage is Stage.All or Stage.Parent)
+        var (run, resumed) = experiment.OpenRun(outputDirectory ?? Path.Combine("runs", $"{config.Name}-{DateTime.Now:yyyyMMdd-HHmmss}"), request.Stage,
+            request.Force, $"{request.ConfigPath} (with the given --set values)");
+        string logFile = request.Stage switch
         {
-            (run, resumed) = RunDirectory.CreateOrResume(outputDirectory ?? Path.Combine("runs", $"{config.Name}-{DateTime.Now:yyyyMMdd-HHmmss}"), resolved, request.Force);
-            RunDirectory.WriteAllTextAtomic(run.ConfigFile, resolved);
-            if (Path.GetFullPath(request.ConfigPath) != run.Combine("config.yaml"))
-                RunDirectory.WriteAtomic(run.Combine("config.original.yaml"), tmp => File.Copy(request.ConfigPath, tmp, overwrite: true));
-            logFile = run.LogFile;
-        }
-        else
-        {
-            run = RunDirectory.Open(outputDirectory!);
-            string saved = run.Combine("config.yaml");
-            if (!File.Exists(saved) || File.ReadAllText(saved) != resolved)
-                throw new UsageException($"{request.ConfigPath} (with the given --set values) is not the configuration of {run.Path} (its config.yaml); " +
-                    "run every stage with the same configuration, e.g. RUN_DIR/config.yaml");
-            logFile = request.Stage == Stage.Child ? run.Combine("children", $"child-{index:D3}.log") : run.Combine("ensemble.log");
-        }
+            Stage.Child => run.Combine("children", $"child-{index:D3}.log"),
+            Stage.Ensemble => run.Combine("ensemble.log"),
+            _ => run.LogFile,
+        };
+        if (request.Stage is Stage.All or Stage.Parent && Path.GetFullPath(request.ConfigPath) != run.Combine("config.yaml"))
+            RunDirectory.WriteAtomic(run.Combine("config.original.yaml"), tmp => File.Copy(request.ConfigPath, tmp, overwrite: true));
 
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
@@ -248,22 +234,19 @@ public static partial class Commands
         else ConfigureConsole(builder.Logging, request);
         builder.Logging.AddProvider(new FileLoggerProvider(logFile));
         builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
-        builder.Services.AddSubnetworkPlugins(catalog);
-        builder.Services.AddSingleton<ExperimentRunner>();
         using var host = builder.Build();
         host.Start();
         var lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellation, lifetime.ApplicationStopping);
         Experiments.Diagnostics.FaultInjection.ObserveStopping(linked.Token);
-        var logger = host.Services.GetRequiredService<ILogger<ExperimentRunner>>();
+        var loggers = host.Services.GetRequiredService<ILoggerFactory>();
+        var logger = loggers.CreateLogger<ExperimentRunner>();
         logger.LogInformation("{Verb} {Name} (seed {Seed}), stage {Stage}{Index} → {Directory}", resumed ? "Resuming" : "Run", config.Name, config.Seed,
             request.Stage.ToString().ToLowerInvariant(), request.Stage == Stage.Child ? $" {index}" : "", run.Path);
         try
         {
-            var runner = host.Services.GetRequiredService<ExperimentRunner>();
-            var factory = host.Services.GetRequiredService<PluginFactory>();
-            runner.Reporter = (c, d, r, results) => Reporting.RunReport.Write(r, results, c.SavePredictions,
-                file => Reporting.DecisionBoundaryGrid.Draw(file, c, d, r, factory, catalog)).Select(f => f.File).ToList();
+            experiment = experiment.WithLogging(loggers).WithReport((c, d, r, results) => Reporting.RunReport.Write(r, results, c.SavePredictions,
+                file => Reporting.DecisionBoundaryGrid.Draw(file, c, d, r, new PluginFactory(host.Services, catalog), catalog)).Select(f => f.File).ToList());
             if (request.LiveProgress)
             {
                 AnsiConsole.Progress().AutoClear(false)
@@ -272,15 +255,14 @@ public static partial class Commands
                     .Start(context =>
                     {
                         var live = new Progress.LiveProgress(context, config.Children.Count);
-                        runner.Progress = live;
-                        runner.Run(request.Stage, index, config, data, device, run, dataSeconds, linked.Token);
+                        experiment.RunStage(request.Stage, index, run, data, dataSeconds, live, linked.Token);
                         live.Complete();
                     });
             }
             else
             {
-                runner.Progress = new Progress.PlainProgress(logger, TimeSpan.FromSeconds(request.ProgressInterval));
-                runner.Run(request.Stage, index, config, data, device, run, dataSeconds, linked.Token);
+                experiment.RunStage(request.Stage, index, run, data, dataSeconds,
+                    new Progress.PlainProgress(logger, TimeSpan.FromSeconds(request.ProgressInterval)), linked.Token);
             }
             if (request.Stage is Stage.All or Stage.Ensemble)
                 logger.LogInformation("Results: {File} ({Seconds:F1} s)", run.ResultsFile, clock.Elapsed.TotalSeconds);

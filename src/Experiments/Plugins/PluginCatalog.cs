@@ -59,7 +59,7 @@ public sealed class PluginCatalog
     /// Scans <paramref name="directories"/> (missing ones are an error) and loads every plugin assembly found. With an
     /// allowlist (<c>$SNE_PLUGIN_ALLOWLIST</c>), an assembly whose SHA-256 is not listed is refused before it is loaded.
     /// </summary>
-    public static PluginCatalog Discover(IEnumerable<string> directories, ILogger logger)
+    public static PluginCatalog Discover(IEnumerable<string> directories, ILogger? logger = null)
     {
         var catalog = new PluginCatalog();
         var allowlist = ReadAllowlist(Environment.GetEnvironmentVariable(AllowlistVariable));
@@ -75,7 +75,7 @@ public sealed class PluginCatalog
                         throw new PluginLoadException($"plugin assembly {assemblyPath} (sha256 {hash}) is not in the plugin allowlist {allowed.File}; " +
                             "add its hash there if you trust it (sne plugins --sha256 lists them)");
                 }
-                catalog.LoadAssembly(assemblyPath, logger);
+                catalog.LoadAssembly(assemblyPath, logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
             }
         }
         return catalog;
@@ -118,6 +118,37 @@ public sealed class PluginCatalog
             .Select(sub => Path.Combine(sub, Path.GetFileName(sub) + ".dll"))
             .Where(File.Exists);
     }
+
+    /// <summary>
+    /// Registers a plugin class of this process (no folder, no load context): a public class marked
+    /// <see cref="PluginAttribute"/> that implements its kind's contract, e.g. <c>catalog.Register&lt;MySampler&gt;()</c>.
+    /// Returns this catalog, so registrations chain.
+    /// </summary>
+    public PluginCatalog Register<TPlugin>() where TPlugin : class => Register(typeof(TPlugin));
+
+    /// <summary>As <see cref="Register{TPlugin}"/> for a <see cref="Type"/>.</summary>
+    public PluginCatalog Register(Type pluginType)
+    {
+        var attribute = pluginType.GetCustomAttribute<PluginAttribute>()
+            ?? throw new PluginLoadException($"{pluginType.FullName} is not a plugin: mark it [Plugin(name, kind)]");
+        Register(Describe(pluginType, attribute, InProcessLocation(pluginType.Assembly)));
+        return this;
+    }
+
+    /// <summary>Registers every plugin class of an assembly already loaded in this process (e.g. a referenced plugin project); returns this catalog.</summary>
+    public PluginCatalog RegisterAssembly(Assembly assembly)
+    {
+        var plugins = assembly.GetTypes().Where(t => t.GetCustomAttribute<PluginAttribute>() is not null).ToList();
+        if (plugins.Count == 0) throw new PluginLoadException($"assembly {assembly.GetName().Name} contains no public class marked [Plugin(name, kind)]");
+        foreach (var type in plugins) Register(type);
+        return this;
+    }
+
+    /// <summary>Registers every plugin class of the assembly that defines <typeparamref name="T"/> (e.g. a built-in plugin project); returns this catalog.</summary>
+    public PluginCatalog RegisterAssemblyOf<T>() => RegisterAssembly(typeof(T).Assembly);
+
+    private static string InProcessLocation(Assembly assembly) =>
+        assembly.Location.Length > 0 ? assembly.Location : $"{assembly.GetName().Name} (in process)";
 
     /// <summary>Loads one plugin assembly and registers its plugin classes.</summary>
     public void LoadAssembly(string assemblyPath, ILogger logger)

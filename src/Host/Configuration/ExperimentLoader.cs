@@ -35,29 +35,8 @@ public static class ExperimentLoader
     /// <summary>Resolves and validates every plugin spec and the experiment; throws <see cref="ConfigException"/> listing all problems.</summary>
     public static void Resolve(ExperimentConfig config, ConfigBinder binder, PluginCatalog catalog)
     {
-        Resolve(config.Parent.Optimizer, PluginKind.Optimizer, "parent.optimizer", binder, catalog);
-        Resolve(config.Parent.Schedule, PluginKind.Schedule, "parent.schedule", binder, catalog);
-        Resolve(config.Children.Sampler, PluginKind.Sampler, "children.sampler", binder, catalog);
-        Resolve(config.Children.Perturbation, PluginKind.Perturbation, "children.perturbation", binder, catalog);
-        if (config.Children.Tuning is { } tuning)
-        {
-            Resolve(tuning.Optimizer, PluginKind.Optimizer, "children.tuning.optimizer", binder, catalog);
-            Resolve(tuning.Schedule, PluginKind.Schedule, "children.tuning.schedule", binder, catalog);
-        }
-        Resolve(config.Combiner, PluginKind.Combiner, "combiner", binder, catalog);
-        for (int i = 0; i < config.Metrics.Count; i++) Resolve(config.Metrics[i], PluginKind.Metric, $"metrics[{i}]", binder, catalog);
-        if (config.Children.TrustRegion is { } region)
-        {
-            var perturbation = catalog.Find(PluginKind.Perturbation, config.Children.Perturbation.Type);
-            if (perturbation is not null && !PluginFactory.HasOption(perturbation.OptionsType, region.SigmaKey))
-                binder.Report(LocationOfPath(config, binder, "children.trust_region.sigma_key"),
-                    $"perturbation '{perturbation.Name}' has no option '{region.SigmaKey}' for the trust-region search to vary (use e.g. noise)");
-            var sampler = catalog.Find(PluginKind.Sampler, config.Children.Sampler.Type);
-            if (sampler is not null && region.Sparsities.Count > 0 && !PluginFactory.HasOption(sampler.OptionsType, region.SparsityKey))
-                binder.Report(LocationOfPath(config, binder, "children.trust_region.sparsity_key"),
-                    $"sampler '{sampler.Name}' has no option '{region.SparsityKey}' for the trust-region search to vary");
-        }
-
+        foreach (var (spec, kind, path) in PluginResolution.SpecsOf(config)) Resolve(spec, kind, path, binder, catalog);
+        foreach (var (path, message) in PluginResolution.TrustRegionProblems(config, catalog)) binder.Report(LocationOfPath(config, binder, path), message);
         foreach (var (path, message) in config.Validate()) binder.Report(LocationOfPath(config, binder, path), message);
         binder.ThrowIfProblems();
     }
@@ -66,16 +45,12 @@ public static class ExperimentLoader
     {
         spec.Kind = kind;
         var location = spec.Location.Source.Length > 0 ? spec.Location : new ConfigLocation(binder.Source, 0, 0, path);
-        var descriptor = catalog.Find(kind, spec.Type);
-        if (descriptor is null)
+        if (PluginResolution.UnknownPlugin(spec, kind, catalog) is { } unknown)
         {
-            var known = catalog.NamesOf(kind);
-            string? nearest = ConfigNames.Nearest(spec.Type, known);
-            binder.Report(location with { KeyPath = path + ".type" }, $"unknown {kind.ToString().ToLowerInvariant()} '{spec.Type}'" +
-                (nearest is not null ? $" (did you mean '{nearest}'?)" : "") +
-                $"; known: {(known.Count > 0 ? string.Join(", ", known) : "none — are the plugin directories right?")}");
+            binder.Report(location with { KeyPath = path + ".type" }, unknown);
             return;
         }
+        var descriptor = catalog.Find(kind, spec.Type)!;
         if (descriptor.OptionsType is null)
         {
             // Every key beside 'type:' is refused, each at its own line, so none is silently ignored.

@@ -2,7 +2,7 @@ using System.Collections;
 using System.Globalization;
 using YamlDotNet.Serialization;
 
-namespace SubnetworkEnsembles.Host.Configuration;
+namespace SubnetworkEnsembles.Experiments.Configuration;
 
 /// <summary>
 /// Writes the fully resolved experiment (every default filled in, every plugin's bound options) as YAML, so that

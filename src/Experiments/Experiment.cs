@@ -1,0 +1,159 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using SubnetworkEnsembles.Engine.Data;
+using SubnetworkEnsembles.Engine.Native;
+using SubnetworkEnsembles.Engine.Training;
+using SubnetworkEnsembles.Experiments.Configuration;
+using SubnetworkEnsembles.Experiments.Pipeline;
+using SubnetworkEnsembles.Experiments.Plugins;
+using TorchSharp;
+
+namespace SubnetworkEnsembles.Experiments;
+
+/// <summary>
+/// One Subnetwork Ensemble experiment, run from .NET code:
+/// <code>
+/// var catalog = new PluginCatalog().RegisterAssembly(typeof(PartitionSampler).Assembly).Register&lt;MyMetric&gt;();
+/// var results = await Experiment.FromConfig(config).WithPlugins(catalog).RunAsync("runs/mine", progress, ct);
+/// </code>
+/// The run directory it writes is the one <c>sne run</c> writes (config.yaml, parent, children, predictions,
+/// results.json), so <c>sne status / report / grow / predict</c> work on it, and an unfinished one is resumed.
+/// For distributed runs the three stages have their own entry points (<see cref="RunParentAsync"/>,
+/// <see cref="RunChildAsync"/>, <see cref="RunEnsembleAsync"/>), which communicate only through the run directory.
+/// Instances are immutable: each <c>With…</c> returns a new one.
+/// </summary>
+public sealed class Experiment
+{
+    private readonly PluginCatalog? _catalog;
+    private readonly ILoggerFactory _loggers;
+    private readonly Func<ExperimentConfig, DataSplits, RunDirectory, JsonObject, IReadOnlyList<string>>? _reporter;
+
+    private Experiment(ExperimentConfig config, PluginCatalog? catalog, ILoggerFactory loggers,
+        Func<ExperimentConfig, DataSplits, RunDirectory, JsonObject, IReadOnlyList<string>>? reporter)
+    {
+        Config = config;
+        _catalog = catalog;
+        _loggers = loggers;
+        _reporter = reporter;
+    }
+
+    /// <summary>The experiment's configuration.</summary>
+    public ExperimentConfig Config { get; }
+
+    /// <summary>An experiment of <paramref name="config"/> (made in code, or read by a host); give it plugins with <see cref="WithPlugins"/>.</summary>
+    public static Experiment FromConfig(ExperimentConfig config) =>
+        new(config ?? throw new ArgumentNullException(nameof(config)), null, NullLoggerFactory.Instance, null);
+
+    /// <summary>The plugins the configuration's names resolve to (discovered from folders and/or registered in process).</summary>
+    public Experiment WithPlugins(PluginCatalog catalog) => new(Config, catalog, _loggers, _reporter);
+
+    /// <summary>Where the pipeline and the plugins log (plugins receive <c>ILogger&lt;T&gt;</c> from it); none by default.</summary>
+    public Experiment WithLogging(ILoggerFactory loggers) => new(Config, _catalog, loggers, _reporter);
+
+    /// <summary>
+    /// A report writer called when the ensemble is evaluated, before results.json is written; it returns the names of the
+    /// figures it drew. None by default (the <c>sne</c> host draws report.md, report.html and figures).
+    /// </summary>
+    public Experiment WithReport(Func<ExperimentConfig, DataSplits, RunDirectory, JsonObject, IReadOnlyList<string>> reporter) =>
+        new(Config, _catalog, _loggers, reporter);
+
+    /// <summary>
+    /// Resolves the configuration against the plugins: kinds, names, options (defaults where none are given) and the
+    /// experiment's rules. Throws <see cref="ConfigException"/> (exit code 2) listing every problem; trains nothing.
+    /// <see cref="RunAsync"/> and the stage entry points call it; a host that resolved the configuration itself (with
+    /// file and line positions) and calls <see cref="RunStage"/> need not.
+    /// </summary>
+    public Experiment Validate()
+    {
+        PluginResolution.Resolve(Config, Catalog);
+        return this;
+    }
+
+    /// <summary>The resolved configuration as the YAML of a run directory's config.yaml (also what identifies a run on resume).</summary>
+    public string ConfigText => ResolvedConfigWriter.ToYaml(Config);
+
+    /// <summary>Runs every stage into <paramref name="directory"/> (created, or resumed when it holds an unfinished run of the same configuration).</summary>
+    public Task<JsonObject> RunAsync(string directory, IProgress<StepReport>? progress = null, CancellationToken cancellation = default) =>
+        Task.Run(() => RunInDirectory(Stage.All, 0, directory, progress, cancellation)!, cancellation);
+
+    /// <summary>Stage 1 only: trains and evaluates the parent into <paramref name="directory"/> (created or resumed).</summary>
+    public Task RunParentAsync(string directory, IProgress<StepReport>? progress = null, CancellationToken cancellation = default) =>
+        Task.Run(() => RunInDirectory(Stage.Parent, 0, directory, progress, cancellation), cancellation);
+
+    /// <summary>Stage 2 only: makes child <paramref name="index"/> from the parent saved in <paramref name="directory"/>.</summary>
+    public Task RunChildAsync(string directory, int index, IProgress<StepReport>? progress = null, CancellationToken cancellation = default) =>
+        Task.Run(() => RunInDirectory(Stage.Child, index, directory, progress, cancellation), cancellation);
+
+    /// <summary>Stage 3 only: gathers the children of <paramref name="directory"/>, selects, combines and evaluates; returns results.json's content.</summary>
+    public Task<JsonObject> RunEnsembleAsync(string directory, CancellationToken cancellation = default) =>
+        Task.Run(() => RunInDirectory(Stage.Ensemble, 0, directory, null, cancellation)!, cancellation);
+
+    private JsonObject? RunInDirectory(Stage stage, int index, string directory, IProgress<StepReport>? progress, CancellationToken cancellation)
+    {
+        Validate();
+        var clock = Stopwatch.StartNew();
+        using var data = DatasetLoader.Load(Config.Data);
+        double dataSeconds = clock.Elapsed.TotalSeconds;
+        if (stage is Stage.All or Stage.Parent) CheckParentWeights(data);
+        var (run, _) = OpenRun(directory, stage, force: false);
+        return RunStage(stage, index, run, data, dataSeconds, progress, cancellation);
+    }
+
+    /// <summary>
+    /// Before a run directory exists: parent weights that are not what their extension says, or do not fit the model,
+    /// throw <see cref="ParentWeightsException"/> and create nothing.
+    /// </summary>
+    public void CheckParentWeights(DataSplits data)
+    {
+        if (Config.Parent.Weights is not { } file) return;
+        using var model = Config.Model.Build(data.InputShape, data.Classes);
+        ParentWeights.Load(model, file, Config.Parent.Rename);
+    }
+
+    /// <summary>
+    /// The run directory of <paramref name="stage"/>: the whole run and the parent stage create it or resume it (a
+    /// finished one is replaced only with <paramref name="force"/>) and write config.yaml; the child and ensemble stages
+    /// open an existing one whose config.yaml must be this configuration.
+    /// </summary>
+    public (RunDirectory Run, bool Resumed) OpenRun(string directory, Stage stage, bool force, string configSource = "this configuration")
+    {
+        string text = ConfigText;
+        if (stage is Stage.All or Stage.Parent)
+        {
+            var (run, resumed) = RunDirectory.CreateOrResume(directory, text, force);
+            RunDirectory.WriteAllTextAtomic(run.ConfigFile, text);
+            return (run, resumed);
+        }
+        var existing = RunDirectory.Open(directory);
+        if (!File.Exists(existing.ConfigFile) || File.ReadAllText(existing.ConfigFile) != text)
+            throw new UsageException($"{configSource} is not the configuration of {existing.Path} (its config.yaml); " +
+                "run every stage with the same configuration, e.g. RUN_DIR/config.yaml");
+        return (existing, true);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="stage"/> (child <paramref name="index"/> for <see cref="Stage.Child"/>) on data already
+    /// loaded, in a run directory already opened (<see cref="OpenRun"/>); returns results.json's content after the
+    /// ensemble stage. Cancellation stops at the next training step with the resume point saved.
+    /// </summary>
+    public JsonObject? RunStage(Stage stage, int index, RunDirectory run, DataSplits data, double dataSeconds,
+        IProgress<StepReport>? progress, CancellationToken cancellation)
+    {
+        var device = LibTorchRuntime.ResolveDevice(Config.Device);
+        var services = new ServiceCollection();
+        services.AddSingleton(_loggers);
+        services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
+        services.AddSubnetworkPlugins(Catalog);
+        services.AddSingleton<ExperimentRunner>();
+        using var provider = services.BuildServiceProvider();
+        var runner = provider.GetRequiredService<ExperimentRunner>();
+        runner.Progress = progress;
+        runner.Reporter = _reporter;
+        return runner.Run(stage, index, Config, data, device, run, dataSeconds, cancellation);
+    }
+
+    private PluginCatalog Catalog => _catalog ?? throw new InvalidOperationException("give the experiment its plugins first: Experiment.FromConfig(config).WithPlugins(catalog)");
+}
