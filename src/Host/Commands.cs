@@ -41,8 +41,8 @@ public sealed record RunRequest(string ConfigPath, string? OutputDirectory, IRea
 }
 
 /// <summary>
-/// The commands of <c>sne</c>. Each turns user mistakes into one clear message on stderr and an exit code
-/// (<see cref="ExitCodes"/>), never a stack trace (unless --verbose).
+/// <c>sne run</c> and <c>sne validate</c> and the resolution of an experiment the other verbs (Verbs/) share. Each turns
+/// user mistakes into one clear message on stderr and an exit code (<see cref="CommandErrors"/>), never a stack trace (unless --verbose).
 /// </summary>
 public static partial class Commands
 {
