@@ -33,13 +33,16 @@ public sealed record RunRequest(string ConfigPath, string? OutputDirectory, IRea
     public bool LiveProgress => !Quiet && LogFormat == LogFormat.Text && (Progress == ProgressMode.Live ||
         (Progress == ProgressMode.Auto && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive));
 
+    /// <summary>The plugin catalogs discovered so far by this command (shared by the runs of a sweep or suite); a new, empty cache by default.</summary>
+    public PluginCatalogCache Catalogs { get; init; } = new();
+
     /// <summary>--set values, then --seed (which wins).</summary>
     public IReadOnlyList<string> AllOverrides => Seed is long seed ? [.. Overrides, $"seed={seed}"] : Overrides;
 }
 
 /// <summary>
-/// The commands of <c>sne</c>. Each turns user mistakes into one clear message on stderr and an exit code
-/// (<see cref="ExitCodes"/>), never a stack trace (unless --verbose).
+/// <c>sne run</c> and <c>sne validate</c> and the resolution of an experiment the other verbs (Verbs/) share. Each turns
+/// user mistakes into one clear message on stderr and an exit code (<see cref="CommandErrors"/>), never a stack trace (unless --verbose).
 /// </summary>
 public static partial class Commands
 {
@@ -52,18 +55,12 @@ public static partial class Commands
             yield return d;
     }
 
-    private static readonly Dictionary<string, PluginCatalog> Catalogs = [];
+    // The error mapping and console logging of run and validate (kept as they were called) live in their own classes.
+    private static int Guard(bool verbose, Func<int> action) => CommandErrors.Guard(verbose, action);
 
-    /// <summary>
-    /// The plugins in <paramref name="directories"/>, discovered once per process: a sweep resolves every point twice
-    /// (validation, then its run) and must not load the same assemblies into new contexts each time.
-    /// </summary>
-    private static PluginCatalog Catalog(IReadOnlyList<string> directories, ILogger log)
-    {
-        string key = string.Join('\n', directories.Select(Path.GetFullPath).Distinct()) + "\0" + Environment.GetEnvironmentVariable(PluginCatalog.AllowlistVariable);
-        if (!Catalogs.TryGetValue(key, out var catalog)) Catalogs[key] = catalog = PluginCatalog.Discover(directories, log);
-        return catalog;
-    }
+    internal static ILoggerFactory ConsoleLoggerFactory(RunRequest request) => ConsoleLogging.CreateFactory(request);
+
+    private static void ConfigureConsole(ILoggingBuilder logging, RunRequest request) => ConsoleLogging.Configure(logging, request);
 
     /// <summary><c>sne run</c>: validate everything, then train and evaluate into a run directory.</summary>
     public static int Run(RunRequest request, CancellationToken cancellation) =>
@@ -72,47 +69,6 @@ public static partial class Commands
     /// <summary><c>sne validate</c>: everything short of training (YAML, plugins, options, data files).</summary>
     public static int Validate(RunRequest request) =>
         Guard(request.Verbose, () => Execute(request, train: false, CancellationToken.None));
-
-    /// <summary>
-    /// <c>sne plugins [KIND] [PATTERN]</c>: every plugin (of one kind, whose name matches a glob or contains the
-    /// pattern) with kind, name, description and assembly, then each option with its default and doc text.
-    /// </summary>
-    public static int ListPlugins(string? kind, string? pattern, IReadOnlyList<string> extraDirectories, bool verbose, bool sha256 = false) => Guard(verbose, () =>
-    {
-        if (sha256)
-        {
-            // In the allowlist's format: hash, two spaces, path.
-            foreach (var (path, hash) in PluginCatalog.Hashes(DefaultPluginDirectories().Concat(extraDirectories))) Console.WriteLine($"{hash}  {path}");
-            return ExitCodes.Ok;
-        }
-        Abstractions.PluginKind? wanted = null;
-        if (kind is not null)
-        {
-            var kinds = Enum.GetValues<Abstractions.PluginKind>();
-            wanted = kinds.Cast<Abstractions.PluginKind?>().FirstOrDefault(k => string.Equals(k.ToString(), kind.TrimEnd('s'), StringComparison.OrdinalIgnoreCase)
-                || string.Equals(k.ToString(), kind, StringComparison.OrdinalIgnoreCase))
-                ?? throw new UsageException($"unknown plugin kind '{kind}'; kinds: {string.Join(", ", kinds.Select(k => k.ToString().ToLowerInvariant()))}");
-        }
-        using var loggerFactory = ConsoleLoggerFactory(new RunRequest("", null, [], [], false, verbose));
-        var catalog = PluginCatalog.Discover(DefaultPluginDirectories().Concat(extraDirectories), loggerFactory.CreateLogger("sne"));
-        var match = pattern is null ? null : ChildBuilder.Glob(pattern.Contains('*') || pattern.Contains('?') ? pattern : $"*{pattern}*");
-        var shown = catalog.All.Where(d => (wanted is null || d.Kind == wanted) && (match is null || match.IsMatch(d.Name))).ToList();
-        if (shown.Count == 0)
-            throw new UsageException($"no {(wanted is null ? "" : wanted.ToString()!.ToLowerInvariant() + " ")}plugin matches '{pattern}'; " +
-                $"known: {string.Join(", ", catalog.All.Where(d => wanted is null || d.Kind == wanted).Select(d => d.Name))}");
-        foreach (var d in shown)
-        {
-            Console.WriteLine($"{d.Kind.ToString().ToLowerInvariant(),-13} {d.Name,-16} {d.Description}  [{Path.GetFileName(d.AssemblyPath)}]");
-            if (d.OptionsType is null) continue;
-            var defaults = Activator.CreateInstance(d.OptionsType);
-            foreach (var p in d.OptionsType.GetProperties().Where(p => p.CanWrite))
-            {
-                string doc = PluginDocumentation.Summary(d.OptionsType, p.Name);
-                Console.WriteLine($"{"",30}{ConfigNames.Key(p.Name)}: {FormatDefault(p.GetValue(defaults))}{(doc.Length > 0 ? "  — " + doc : "")}");
-            }
-        }
-        return ExitCodes.Ok;
-    });
 
     /// <summary>Reads, resolves and validates a configuration: YAML, plugins, options, device and data. Throws on any problem.</summary>
     internal static (ExperimentConfig Config, PluginCatalog Catalog, TorchSharp.torch.Device Device, DataSplits Data) Prepare(RunRequest request, ILogger log,
@@ -135,7 +91,7 @@ public static partial class Commands
                 throw new ConfigException((binder.LocationOf(config.Plugins, "Directories") ?? new ConfigLocation(request.ConfigPath, 0, 0, "")) with { KeyPath = $"plugins.directories[{i}]" },
                     $"plugin directory {configured[i]} does not exist");
         var directories = DefaultPluginDirectories().Concat(request.PluginDirectories).Concat(configured).ToList();
-        var catalog = Catalog(directories, log);
+        var catalog = request.Catalogs.Get(directories, log);
         ExperimentLoader.Resolve(config, binder, catalog);
         // The resolved config names its plugin folders absolutely, so it can be run from any directory (e.g. by Slurm).
         var absolute = ExperimentLoader.PluginDirectories(document, config).ToList();
@@ -245,8 +201,9 @@ public static partial class Commands
             request.Stage.ToString().ToLowerInvariant(), request.Stage == Stage.Child ? $" {index}" : "", run.Path);
         try
         {
+            var factory = new PluginFactory(host.Services, catalog);
             experiment = experiment.WithLogging(loggers).WithReport((c, d, r, results) => Reporting.RunReport.Write(r, results, c.SavePredictions,
-                file => Reporting.DecisionBoundaryGrid.Draw(file, c, d, r, new PluginFactory(host.Services, catalog), catalog)).Select(f => f.File).ToList());
+                Reporting.ReportScoring.Create(c, factory), file => Reporting.DecisionBoundaryGrid.Draw(file, c, d, r, factory, catalog)).Select(f => f.File).ToList());
             if (request.LiveProgress)
             {
                 AnsiConsole.Progress().AutoClear(false)
@@ -294,14 +251,4 @@ public static partial class Commands
         }
         throw new UsageException("--stage child needs --index I (or $SLURM_ARRAY_TASK_ID / $JOB_COMPLETION_INDEX)");
     }
-
-    private static string FormatDefault(object? value) => value switch
-    {
-        null => "null",
-        Enum e => ConfigNames.EnumValue(e),
-        bool b => b ? "true" : "false",
-        IFormattable f => f.ToString(null, System.Globalization.CultureInfo.InvariantCulture),
-        System.Collections.IEnumerable list and not string => "[" + string.Join(", ", list.Cast<object?>().Select(FormatDefault)) + "]",
-        _ => value.ToString() ?? "",
-    };
 }

@@ -1,5 +1,6 @@
 using Shouldly;
 using SubnetworkEnsembles.Host;
+using SubnetworkEnsembles.Host.Verbs;
 using Xunit;
 
 namespace SubnetworkEnsembles.Tests;
@@ -50,7 +51,7 @@ public class DamagedFileTests(PristineSpiralsRun spirals)
         if (name == "a-directory") Directory.CreateDirectory(input);
         else if (name != "missing.csv") File.Copy(Path.Combine(Corpus, "predict", name), input);
         string output = Path.Combine(dir.Path, "out", "predictions.csv");
-        var (code, stderr) = InProcess(() => Commands.Predict(model == "fashion" ? FashionRun(dir) : spirals.Run, input, output, verbose: false));
+        var (code, stderr) = InProcess(() => PredictVerb.Execute(model == "fashion" ? FashionRun(dir) : spirals.Run, input, output, verbose: false));
         code.ShouldBe(2, stderr);
         OneLine(stderr).ShouldContain(name);
         stderr.ShouldContain(expected);
@@ -66,7 +67,7 @@ public class DamagedFileTests(PristineSpiralsRun spirals)
         using var dir = new TempDir();
         string blocker = dir.File("blocker", "a regular file");
         string output = kind == "a-directory" ? dir.Path : Path.Combine(blocker, "sub", "predictions.csv");
-        var (code, stderr) = InProcess(() => Commands.Predict(spirals.Run, spirals.Input, output, verbose: false));
+        var (code, stderr) = InProcess(() => PredictVerb.Execute(spirals.Run, spirals.Input, output, verbose: false));
         code.ShouldBe(2, stderr);
         OneLine(stderr).ShouldContain("--output");
         stderr.ShouldContain(expected);

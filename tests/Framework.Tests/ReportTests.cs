@@ -192,13 +192,13 @@ public class ReportTests(ReportedSpirals spirals) : IClassFixture<ReportedSpiral
         var (confidence, accuracy, count) = RunReport.ReliabilityBins(probs, labels, bins: 10);
         count[9].ShouldBe(1);   // 0.95
         count[5].ShouldBe(1);   // 0.55
-        count[7].ShouldBe(1);   // 0.7 is the lower edge of bin 7
+        count[6].ShouldBe(1);   // 0.7f is just below 0.7: bin 6 of the ece metric's (b/B, (b+1)/B]
         count[8].ShouldBe(1);   // 0.85
         accuracy[9].ShouldBe(1);
         accuracy[8].ShouldBe(0);
         confidence[5].ShouldBe(0.55, 1e-6);
         accuracy[5].ShouldBe(0);
-        accuracy[7].ShouldBe(1);
+        accuracy[6].ShouldBe(1);
 
         // Members [2, 2, 2]: member 0 right on both rows, member 1 wrong on row 0.
         using var members = tensor(new float[] { 0.8f, 0.2f, 0.4f, 0.6f, 0.1f, 0.9f, 0.4f, 0.6f }, [2, 2, 2]);

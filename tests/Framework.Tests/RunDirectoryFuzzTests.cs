@@ -1,5 +1,6 @@
 using Shouldly;
 using SubnetworkEnsembles.Host;
+using SubnetworkEnsembles.Host.Verbs;
 using Xunit;
 
 namespace SubnetworkEnsembles.Tests;
@@ -24,11 +25,11 @@ public sealed class PristineSpiralsRun : IDisposable
         result.ExitCode.ShouldBe(0, result.Output);
         Input = _dir.File("points.csv", "x,y\n0.66,0\n-0.66,0\n0.1,0.2\n");
         string scratch = Copy("baseline");
-        Status = SneInProcess.Run(() => Commands.Status(scratch, verbose: false)).Stdout.Replace(scratch, "RUN");
-        SneInProcess.Run(() => Commands.Report(scratch, verbose: false)).ExitCode.ShouldBe(0);
+        Status = SneInProcess.Run(() => StatusVerb.Execute(scratch, verbose: false)).Stdout.Replace(scratch, "RUN");
+        SneInProcess.Run(() => ReportVerb.Execute(scratch, verbose: false)).ExitCode.ShouldBe(0);
         Report = ReportOf(scratch);
         string predictions = Path.Combine(_dir.Path, "baseline.csv");
-        SneInProcess.Run(() => Commands.Predict(scratch, Input, predictions, verbose: false)).ExitCode.ShouldBe(0);
+        SneInProcess.Run(() => PredictVerb.Execute(scratch, Input, predictions, verbose: false)).ExitCode.ShouldBe(0);
         Predictions = File.ReadAllText(predictions);
         Results = Sne.DeterministicResults(Run);
         string grown = Copy("grown");
@@ -198,9 +199,9 @@ public class RunDirectoryFuzzTests(PristineSpiralsRun pristine)
         string output = Path.Combine(run, "..", Path.GetFileName(run) + ".csv");
         var result = command switch
         {
-            "status" => SneInProcess.Run(() => Commands.Status(run, verbose: false)),
-            "report" => SneInProcess.Run(() => Commands.Report(run, verbose: false)),
-            "predict" => SneInProcess.Run(() => Commands.Predict(run, pristine.Input, output, verbose: false)),
+            "status" => SneInProcess.Run(() => StatusVerb.Execute(run, verbose: false)),
+            "report" => SneInProcess.Run(() => ReportVerb.Execute(run, verbose: false)),
+            "predict" => SneInProcess.Run(() => PredictVerb.Execute(run, pristine.Input, output, verbose: false)),
             "grow" => Sne.Run("grow", run, "--children", "1", "--quiet"),
             _ => Sne.Run(["run", PristineSpiralsRun.Config, "--out", run, "--quiet", .. PristineSpiralsRun.Settings]),
         };

@@ -12,7 +12,11 @@ namespace SubnetworkEnsembles.Host.Benchmarks;
 
 /// <summary>What <c>sne bench</c> was asked for.</summary>
 public sealed record BenchRequest(string Suite, string OutputDirectory, int? Seeds, IReadOnlyList<string> Tables, string ExamplesRoot,
-    IReadOnlyList<string> PluginDirectories, bool Verbose);
+    IReadOnlyList<string> PluginDirectories, bool Verbose)
+{
+    /// <summary>The plugin catalogs shared by the suite's runs (discovered once per set of directories).</summary>
+    public PluginCatalogCache Catalogs { get; init; } = new();
+}
 
 /// <summary>
 /// Runs a suite (<see cref="BenchmarkSuite"/>): every run of every selected table for each seed, in order, in
@@ -83,7 +87,7 @@ public static class BenchmarkRunner
         commands.Add($"sne run {run.Config} {string.Join(' ', overrides.Select(o => "--set " + Quote(o)))} --seed {seed} --out runs/{Path.GetFileName(directory)}");
         log.LogInformation("Run {Name} seed {Seed}", run.Name, seed);
         var runRequest = new RunRequest(config, directory, overrides, request.PluginDirectories, Force: false, request.Verbose, Seed: seed, Quiet: true,
-            Progress: ProgressMode.Plain, ProgressInterval: 1e9);
+            Progress: ProgressMode.Plain, ProgressInterval: 1e9) { Catalogs = request.Catalogs };
         var (code, _) = Commands.ExecuteOne(runRequest, true, null, directory, cancellation, log, keepFinished: true);
         if (code != ExitCodes.Ok) throw new InvalidOperationException($"run {run.Name} (seed {seed}) ended with exit code {code}; see {directory}/run.log");
         return RunFiles.ReadResults(Path.Combine(directory, "results.json"));

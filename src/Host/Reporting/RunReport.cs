@@ -20,13 +20,15 @@ public sealed record Figure(string File, string Title, string Caption);
 /// </summary>
 public static class RunReport
 {
-    private const int Width = 900, Height = 520, Bins = 15;
+    private const int Width = 900, Height = 520;
 
     /// <summary>
     /// Writes the report from <paramref name="results"/> (read with <see cref="RunFiles.ReadResults"/>) and, when the run
-    /// saved them (<paramref name="predictionsSaved"/>; null: when they exist), predictions/*.npy; returns the figures drawn.
+    /// saved them (<paramref name="predictionsSaved"/>; null: when they exist), predictions/*.npy, whose members are
+    /// combined and scored by the run's own plugins (<paramref name="scoring"/>); returns the figures drawn.
     /// </summary>
-    public static IReadOnlyList<Figure> Write(RunDirectory run, JsonObject results, bool? predictionsSaved, Func<string, Figure?>? decisionBoundaries = null)
+    public static IReadOnlyList<Figure> Write(RunDirectory run, JsonObject results, bool? predictionsSaved, ReportScoring scoring,
+        Func<string, Figure?>? decisionBoundaries = null)
     {
         string figures = run.Combine("report");
         Directory.CreateDirectory(figures);
@@ -42,9 +44,9 @@ public static class RunReport
             using var members = RunFiles.ReadProbabilities(membersFile, rows, stacked: true);
             using var parent = RunFiles.ReadProbabilities(parentFile, rows, members.shape[2]);
             using var labels = RunFiles.ReadLabels(labelsFile, rows, members.shape[2]);
-            using var ensemble = members.mean([0]);
-            drawn.Add(Reliability(parent, ensemble, labels, Path.Combine(figures, "reliability.png")));
-            drawn.Add(EnsembleSize(members, labels, results, Path.Combine(figures, "ensemble-size.png")));
+            using var ensemble = scoring.Combiner.Combine(members);
+            drawn.Add(CalibrationFigures.Reliability(parent, ensemble, labels, scoring, Path.Combine(figures, "reliability.png")));
+            drawn.Add(CalibrationFigures.EnsembleSize(members, labels, results, scoring, Path.Combine(figures, "ensemble-size.png")));
         }
         foreach (var (name, matrix) in results["ensemble"]?["pairwise"]?.AsObject() ?? [])
             drawn.Add(Heatmap(name, matrix!.AsArray(), results, Path.Combine(figures, $"diversity-{name}.png")));
@@ -85,53 +87,20 @@ public static class RunReport
         return new Figure(Path.GetFileName(file), "Training curves", "Mean training loss per epoch of the parent and of every child's tuning.");
     }
 
-    /// <summary>Per-bin accuracy vs mean confidence (equal-width bins over the top-class probability).</summary>
-    public static (double[] Confidence, double[] Accuracy, long[] Count) ReliabilityBins(Tensor probabilities, Tensor labels, int bins = Bins)
+    /// <summary>
+    /// Per-bin mean confidence, accuracy and count of <paramref name="probabilities"/> [N, C]: the bins of the <c>ece</c>
+    /// metric (<see cref="Abstractions.ReliabilityBins"/>; a confidence on an edge b/B is in bin b − 1).
+    /// </summary>
+    public static (double[] Confidence, double[] Accuracy, long[] Count) ReliabilityBins(Tensor probabilities, Tensor labels, int bins = ReportScoring.DefaultBins)
     {
-        var (values, indexes) = probabilities.max(1);
-        using var _ = values;
-        using var __ = indexes;
-        var confidence = values.data<float>().ToArray();
-        var predicted = indexes.data<long>().ToArray();
-        var truth = labels.data<long>().ToArray();
-        var conf = new double[bins];
-        var correct = new double[bins];
-        var count = new long[bins];
-        for (int i = 0; i < confidence.Length; i++)
-        {
-            int b = Math.Min(bins - 1, (int)(confidence[i] * bins));
-            conf[b] += confidence[i];
-            correct[b] += predicted[i] == truth[i] ? 1 : 0;
-            count[b]++;
-        }
-        return (conf.Select((c, b) => count[b] > 0 ? c / count[b] : double.NaN).ToArray(), correct.Select((c, b) => count[b] > 0 ? c / count[b] : double.NaN).ToArray(), count);
+        var b = Abstractions.ReliabilityBins.Compute(probabilities, labels, bins);
+        return (b.Confidence, b.Accuracy, b.Count);
     }
 
-    private static Figure Reliability(Tensor parent, Tensor ensemble, Tensor labels, string file)
-    {
-        var plot = new Plot();
-        var diagonal = plot.Add.Line(0, 0, 1, 1);
-        diagonal.LinePattern = LinePattern.Dashed;
-        diagonal.LegendText = "perfect calibration";
-        foreach (var (name, probs) in new[] { ("parent", parent), ("ensemble", ensemble) })
-        {
-            var (c, a, n) = ReliabilityBins(probs, labels);
-            var keep = Enumerable.Range(0, c.Length).Where(i => n[i] > 0).ToArray();
-            var s = plot.Add.Scatter(keep.Select(i => c[i]).ToArray(), keep.Select(i => a[i]).ToArray());
-            s.LegendText = name;
-            s.MarkerSize = 7;
-        }
-        plot.Title($"Reliability diagram ({Bins} bins)");
-        plot.XLabel("mean confidence in bin");
-        plot.YLabel("accuracy in bin");
-        plot.Axes.SetLimits(0, 1, 0, 1);
-        plot.ShowLegend(Alignment.UpperLeft);
-        plot.SavePng(file, Width, Height);
-        return new Figure(Path.GetFileName(file), "Reliability: parent vs ensemble",
-            "Accuracy against confidence per bin; points below the diagonal are over-confident.");
-    }
-
-    /// <summary>Accuracy and NLL of the mean of the first m members, for m = 1 … M.</summary>
+    /// <summary>
+    /// Accuracy and NLL of the mean of the first m members [M, N, C], for m = 1 … M (the benchmark suite's T6 definition;
+    /// the report itself uses <see cref="CalibrationFigures.BySize"/> with the run's combiner and metrics).
+    /// </summary>
     public static (double[] Accuracy, double[] Nll) BySize(Tensor members, Tensor labels)
     {
         long m = members.shape[0];
@@ -145,31 +114,6 @@ public static class RunReport
             nll[k - 1] = -mean.gather(1, labels.unsqueeze(1)).clamp_min(1e-12).log().to_type(ScalarType.Float64).mean().ToDouble();
         }
         return (accuracy, nll);
-    }
-
-    private static Figure EnsembleSize(Tensor members, Tensor labels, JsonObject results, string file)
-    {
-        var (accuracy, nll) = BySize(members, labels);
-        double[] xs = Enumerable.Range(1, accuracy.Length).Select(i => (double)i).ToArray();
-        var plot = new Plot();
-        var a = plot.Add.Scatter(xs, accuracy);
-        a.LegendText = "accuracy (left)";
-        var n = plot.Add.Scatter(xs, nll);
-        n.LegendText = "NLL (right)";
-        n.Axes.YAxis = plot.Axes.Right;
-        if (results["parent"]!["accuracy"]?.GetValue<double>() is double pa)
-        {
-            var h = plot.Add.HorizontalLine(pa);
-            h.LegendText = "parent accuracy";
-            h.LinePattern = LinePattern.Dotted;
-        }
-        plot.Title("Ensemble of the first m members (mean of probabilities)");
-        plot.XLabel("members m");
-        plot.Axes.Left.Label.Text = "test accuracy";
-        plot.Axes.Right.Label.Text = "test NLL";
-        plot.ShowLegend(Alignment.MiddleRight);
-        plot.SavePng(file, Width, Height);
-        return new Figure(Path.GetFileName(file), "Accuracy and NLL vs ensemble size", "Test accuracy and NLL of the mean of the first m selected members.");
     }
 
     private static Figure Heatmap(string name, JsonArray matrix, JsonObject results, string file)

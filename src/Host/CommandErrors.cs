@@ -1,17 +1,14 @@
-using SubnetworkEnsembles.Engine.Data;
-using SubnetworkEnsembles.Engine.Native;
-using SubnetworkEnsembles.Engine.Training;
-using SubnetworkEnsembles.Host.Configuration;
-using SubnetworkEnsembles.Experiments.Pipeline;
-using SubnetworkEnsembles.Experiments.Plugins;
-
 namespace SubnetworkEnsembles.Host;
 
-/// <summary>Failures → one line on stderr and an exit code (<see cref="ExitCodes"/>).</summary>
-public static partial class Commands
+/// <summary>
+/// Failures of a command → one line <c>sne: error: …</c> on stderr and an exit code (<see cref="ExitCodes"/>): a
+/// <see cref="SneException"/> by its own <see cref="SneException.ExitCode"/>, missing directories and denied access 2,
+/// a full disk and anything unexpected 3, cancellation 130. A stack trace only with --verbose (always for the unexpected).
+/// </summary>
+public static class CommandErrors
 {
-    /// <summary>Runs a command; maps failures to one message on stderr and an exit code (a trace only with --verbose).</summary>
-    internal static int Guard(bool verbose, Func<int> action)
+    /// <summary>Runs <paramref name="action"/>; returns its exit code, or maps its failure to a message and an exit code.</summary>
+    public static int Guard(bool verbose, Func<int> action)
     {
         try
         {
@@ -29,11 +26,11 @@ public static partial class Commands
         catch (Exception e) { return Fail($"unexpected failure: {e.Message}", ExitCodes.RuntimeFailure, e); }
     }
 
-    internal static int Fail(string message, int code, Exception? detail)
+    /// <summary>Writes <c>sne: error: <paramref name="message"/></c> (and <paramref name="detail"/>'s trace, if any) to stderr; returns <paramref name="code"/>.</summary>
+    public static int Fail(string message, int code, Exception? detail)
     {
         Console.Error.WriteLine($"sne: error: {message}");
         if (detail is not null) Console.Error.WriteLine(detail);
         return code;
     }
 }
-
