@@ -262,7 +262,7 @@ public static partial class Commands
         {
             var runner = host.Services.GetRequiredService<ExperimentRunner>();
             var factory = host.Services.GetRequiredService<PluginFactory>();
-            runner.Reporter = (c, d, r, results) => Reporting.RunReport.Write(r, results, c.SavePredictions,
+            runner.Reporter = (c, d, r, results) => Reporting.RunReport.Write(r, results.ToJsonObject(), c.SavePredictions,
                 file => Reporting.DecisionBoundaryGrid.Draw(file, c, d, r, factory, catalog)).Select(f => f.File).ToList();
             if (request.LiveProgress)
             {
