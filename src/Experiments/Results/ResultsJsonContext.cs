@@ -62,6 +62,10 @@ internal static class ResultsSerializer
         {
             return node.Deserialize(Contract<T>()) ?? throw new CorruptFileException(file, "holds null, expected a JSON object");
         }
+        catch (JsonException e) when (e.Path is { Length: > 2 } where)
+        {
+            throw new CorruptFileException(file, $"does not fit the results model at '{where[2..]}' ({e.Message}); the file is damaged or was edited by hand");
+        }
         catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
         {
             throw new CorruptFileException(file, $"does not fit the results model ({e.Message}); the file is damaged or was edited by hand");
