@@ -17,5 +17,4 @@ var config = new ExperimentConfig
 var catalog = new PluginCatalog().RegisterAssemblyOf<PartitionSampler>().RegisterAssemblyOf<PrunePerturbation>().RegisterAssemblyOf<AdamOptimizer>()
     .RegisterAssemblyOf<AccuracyMetric>().RegisterAssemblyOf<MeanCombiner>().Register<MeanEntropy>();
 var results = await Experiment.FromConfig(config).WithPlugins(catalog).RunAsync(args.Length > 0 ? args[0] : "runs/embedding");
-var ensemble = results["ensemble"]!;
-Console.WriteLine(string.Join(' ', new[] { "accuracy", "nll", "ece", "entropy" }.Select(k => $"{k} {ensemble[k]!.GetValue<double>().ToString("R", CultureInfo.InvariantCulture)}")));
+Console.WriteLine(string.Join(' ', results.Ensemble.Metrics.Select(m => FormattableString.Invariant($"{m.Key} {m.Value:R}"))));

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -9,6 +8,7 @@ using SubnetworkEnsembles.Engine.Training;
 using SubnetworkEnsembles.Experiments.Configuration;
 using SubnetworkEnsembles.Experiments.Pipeline;
 using SubnetworkEnsembles.Experiments.Plugins;
+using SubnetworkEnsembles.Experiments.Results;
 using TorchSharp;
 
 namespace SubnetworkEnsembles.Experiments;
@@ -29,10 +29,10 @@ public sealed class Experiment
 {
     private readonly PluginCatalog? _catalog;
     private readonly ILoggerFactory _loggers;
-    private readonly Func<ExperimentConfig, DataSplits, RunDirectory, JsonObject, IReadOnlyList<string>>? _reporter;
+    private readonly Func<ExperimentConfig, DataSplits, RunDirectory, ExperimentResults, IReadOnlyList<string>>? _reporter;
 
     private Experiment(ExperimentConfig config, PluginCatalog? catalog, ILoggerFactory loggers,
-        Func<ExperimentConfig, DataSplits, RunDirectory, JsonObject, IReadOnlyList<string>>? reporter)
+        Func<ExperimentConfig, DataSplits, RunDirectory, ExperimentResults, IReadOnlyList<string>>? reporter)
     {
         Config = config;
         _catalog = catalog;
@@ -57,7 +57,7 @@ public sealed class Experiment
     /// A report writer called when the ensemble is evaluated, before results.json is written; it returns the names of the
     /// figures it drew. None by default (the <c>sne</c> host draws report.md, report.html and figures).
     /// </summary>
-    public Experiment WithReport(Func<ExperimentConfig, DataSplits, RunDirectory, JsonObject, IReadOnlyList<string>> reporter) =>
+    public Experiment WithReport(Func<ExperimentConfig, DataSplits, RunDirectory, ExperimentResults, IReadOnlyList<string>> reporter) =>
         new(Config, _catalog, _loggers, reporter);
 
     /// <summary>
@@ -76,7 +76,7 @@ public sealed class Experiment
     public string ConfigText => ResolvedConfigWriter.ToYaml(Config);
 
     /// <summary>Runs every stage into <paramref name="directory"/> (created, or resumed when it holds an unfinished run of the same configuration).</summary>
-    public Task<JsonObject> RunAsync(string directory, IProgress<StepReport>? progress = null, CancellationToken cancellation = default) =>
+    public Task<ExperimentResults> RunAsync(string directory, IProgress<StepReport>? progress = null, CancellationToken cancellation = default) =>
         Task.Run(() => RunInDirectory(Stage.All, 0, directory, progress, cancellation)!, cancellation);
 
     /// <summary>Stage 1 only: trains and evaluates the parent into <paramref name="directory"/> (created or resumed).</summary>
@@ -87,11 +87,11 @@ public sealed class Experiment
     public Task RunChildAsync(string directory, int index, IProgress<StepReport>? progress = null, CancellationToken cancellation = default) =>
         Task.Run(() => RunInDirectory(Stage.Child, index, directory, progress, cancellation), cancellation);
 
-    /// <summary>Stage 3 only: gathers the children of <paramref name="directory"/>, selects, combines and evaluates; returns results.json's content.</summary>
-    public Task<JsonObject> RunEnsembleAsync(string directory, CancellationToken cancellation = default) =>
+    /// <summary>Stage 3 only: gathers the children of <paramref name="directory"/>, selects, combines and evaluates; returns its typed results (results.json).</summary>
+    public Task<ExperimentResults> RunEnsembleAsync(string directory, CancellationToken cancellation = default) =>
         Task.Run(() => RunInDirectory(Stage.Ensemble, 0, directory, null, cancellation)!, cancellation);
 
-    private JsonObject? RunInDirectory(Stage stage, int index, string directory, IProgress<StepReport>? progress, CancellationToken cancellation)
+    private ExperimentResults? RunInDirectory(Stage stage, int index, string directory, IProgress<StepReport>? progress, CancellationToken cancellation)
     {
         Validate();
         var clock = Stopwatch.StartNew();
@@ -136,10 +136,10 @@ public sealed class Experiment
 
     /// <summary>
     /// Runs <paramref name="stage"/> (child <paramref name="index"/> for <see cref="Stage.Child"/>) on data already
-    /// loaded, in a run directory already opened (<see cref="OpenRun"/>); returns results.json's content after the
-    /// ensemble stage. Cancellation stops at the next training step with the resume point saved.
+    /// loaded, in a run directory already opened (<see cref="OpenRun"/>); returns the typed results (results.json) after
+    /// the ensemble stage. Cancellation stops at the next training step with the resume point saved.
     /// </summary>
-    public JsonObject? RunStage(Stage stage, int index, RunDirectory run, DataSplits data, double dataSeconds,
+    public ExperimentResults? RunStage(Stage stage, int index, RunDirectory run, DataSplits data, double dataSeconds,
         IProgress<StepReport>? progress, CancellationToken cancellation)
     {
         var device = LibTorchRuntime.ResolveDevice(Config.Device);

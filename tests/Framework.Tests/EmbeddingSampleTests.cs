@@ -28,10 +28,11 @@ public sealed class EmbeddingSampleTests
             var sample = Sne.RunIn(Repo.Root, SampleDll, sampleRun);
             sample.ExitCode.ShouldBe(0, sample.Output);
 
-            // The printed line: "accuracy A nll N ece E entropy H", each value round-trippable ("R").
+            // The printed line: "accuracy A nll N ece E mce M entropy H" (the ensemble's metrics), each value round-trippable ("R").
             var printed = sample.Stdout.Trim().Split(' ');
-            printed.Length.ShouldBe(8, sample.Stdout);
-            var values = Enumerable.Range(0, 4).ToDictionary(i => printed[2 * i], i => double.Parse(printed[2 * i + 1], CultureInfo.InvariantCulture));
+            (printed.Length % 2).ShouldBe(0, sample.Stdout);
+            var values = Enumerable.Range(0, printed.Length / 2).ToDictionary(i => printed[2 * i], i => double.Parse(printed[2 * i + 1], CultureInfo.InvariantCulture));
+            values.Keys.ShouldBe(["accuracy", "nll", "ece", "mce", "entropy"], ignoreOrder: true);
             var cliEnsemble = Sne.Results(cliRun)["ensemble"]!;
             foreach (var metric in new[] { "accuracy", "nll", "ece" })
                 values[metric].ShouldBe(cliEnsemble[metric]!.GetValue<double>(), $"{metric}: the library run differs from sne run");

@@ -1,10 +1,10 @@
 using SubnetworkEnsembles.Abstractions;
-using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using SubnetworkEnsembles.Engine.Data;
 using SubnetworkEnsembles.Engine.Models;
 using SubnetworkEnsembles.Engine.Training;
 using SubnetworkEnsembles.Experiments.Configuration;
+using SubnetworkEnsembles.Experiments.Results;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -18,8 +18,8 @@ namespace SubnetworkEnsembles.Experiments.Pipeline;
 /// </summary>
 public static class CorruptedEvaluation
 {
-    /// <summary>Evaluates and returns the "corrupted" object.</summary>
-    public static JsonObject Run(CorruptionConfig settings, ExperimentConfig config, DataSplits data, RunDirectory run, IReadOnlyList<int> members,
+    /// <summary>Evaluates and returns results.json "corrupted".</summary>
+    public static CorruptedResults Run(CorruptionConfig settings, ExperimentConfig config, DataSplits data, RunDirectory run, IReadOnlyList<int> members,
         MemberEvaluation evaluation, ILogger logger)
     {
         var device = data.Test.Inputs.device;
@@ -34,7 +34,7 @@ public static class CorruptedEvaluation
                 model.to(device);
                 models.Add(model);
             }
-            var rows = new JsonArray();
+            var rows = new List<CorruptedRow>();
             string[] keys = ["accuracy", "nll", "ece"];
             var sums = new Dictionary<string, double>();
             foreach (var kind in settings.Kinds)
@@ -45,30 +45,30 @@ public static class CorruptedEvaluation
                     var corrupted = Corruptions.Apply(pixels, kind, severity, settings.Seed).sub_(DatasetLoader.FashionMean).div_(DatasetLoader.FashionStd).to(device);
                     var parent = evaluation.Single(Evaluator.Probabilities(models[0], corrupted), labels).Values;
                     var ensemble = evaluation.Ensemble(stack(models.Skip(1).Select(m => Evaluator.Probabilities(m, corrupted)).ToList(), 0), labels).Values;
-                    var row = new JsonObject { ["kind"] = ConfigNames.EnumValue(kind), ["severity"] = severity };
+                    var values = new List<KeyValuePair<string, double>>();
                     var evaluated = new List<(string, IReadOnlyDictionary<string, double>)> { ("parent", parent), ("ensemble", ensemble) };
                     if (config.McDropout > 0)   // the Monte-Carlo dropout prediction of the parent, seeded per set
                         evaluated.Add(("parent_mc_dropout", evaluation.Single(Evaluator.McDropoutProbabilities(models[0], corrupted, config.McDropout,
                             Seeds.Derive(config.Seed, $"mc-dropout/{ConfigNames.EnumValue(kind)}", severity)), labels).Values));
-                    foreach (var (who, values) in evaluated)
-                        foreach (var key in keys.Where(values.ContainsKey))
+                    foreach (var (who, metrics) in evaluated)
+                        foreach (var key in keys.Where(metrics.ContainsKey))
                         {
-                            row[$"{who}_{key}"] = values[key];
-                            sums[$"{who}_{key}"] = sums.GetValueOrDefault($"{who}_{key}") + values[key];
+                            values.Add(KeyValuePair.Create($"{who}_{key}", metrics[key]));
+                            sums[$"{who}_{key}"] = sums.GetValueOrDefault($"{who}_{key}") + metrics[key];
                         }
-                    rows.Add(row);
+                    rows.Add(new CorruptedRow { Kind = ConfigNames.EnumValue(kind), Severity = severity, Values = new MetricValues(values) });
                 }
             }
             int n = rows.Count;
-            JsonObject Means(string who) => new(keys.Where(k => sums.ContainsKey($"{who}_{k}")).Select(k => KeyValuePair.Create(k, (JsonNode?)(sums[$"{who}_{k}"] / n))));
-            var result = new JsonObject
+            MetricValues Means(string who) => new(keys.Where(k => sums.ContainsKey($"{who}_{k}")).Select(k => KeyValuePair.Create(k, sums[$"{who}_{k}"] / n)));
+            var result = new CorruptedResults
             {
-                ["seed"] = settings.Seed, ["sets"] = n, ["parent"] = Means("parent"), ["ensemble"] = Means("ensemble"), ["table"] = rows,
+                Seed = settings.Seed, Sets = n, Parent = Means("parent"), Ensemble = Means("ensemble"), Table = rows,
+                ParentMcDropout = config.McDropout > 0 ? Means("parent_mc_dropout") : null,
             };
-            if (config.McDropout > 0) result["parent_mc_dropout"] = Means("parent_mc_dropout");
             logger.LogInformation("Corrupted test sets ({Sets}): parent {Parent}; ensemble {Ensemble}", n,
-                string.Join(", ", result["parent"]!.AsObject().Select(kv => $"c{kv.Key} {kv.Value!.GetValue<double>():F4}")),
-                string.Join(", ", result["ensemble"]!.AsObject().Select(kv => $"c{kv.Key} {kv.Value!.GetValue<double>():F4}")));
+                string.Join(", ", result.Parent.Select(kv => $"c{kv.Key} {kv.Value:F4}")),
+                string.Join(", ", result.Ensemble.Select(kv => $"c{kv.Key} {kv.Value:F4}")));
             return result;
         }
         finally

@@ -1,4 +1,6 @@
 using SubnetworkEnsembles.Abstractions;
+using SubnetworkEnsembles.Experiments.Configuration;
+using SubnetworkEnsembles.Experiments.Plugins;
 using static TorchSharp.torch;
 
 namespace SubnetworkEnsembles.Experiments.Pipeline;
@@ -9,6 +11,10 @@ public sealed record Evaluation(SortedDictionary<string, double> Values, SortedD
 /// <summary>Runs the configured metrics over one model's or a whole ensemble's test-set probabilities.</summary>
 public sealed class MemberEvaluation(IReadOnlyList<(string Name, IMetric Metric)> metrics, IEnsembleCombiner combiner)
 {
+    /// <summary>The metrics and combiner <paramref name="config"/> names, made by <paramref name="plugins"/>.</summary>
+    internal static MemberEvaluation Configured(ExperimentConfig config, PluginFactory plugins) =>
+        new(config.Metrics.Select(m => (m.Type, plugins.Create<IMetric>(m))).ToList(), plugins.Create<IEnsembleCombiner>(config.Combiner));
+
     /// <summary>Metrics of a single model: probabilities [N, C].</summary>
     public Evaluation Single(Tensor probabilities, Tensor labels)
     {

@@ -1,7 +1,7 @@
-using System.Text.Json.Nodes;
 using SubnetworkEnsembles.Engine.Data;
 using SubnetworkEnsembles.Engine.Models;
 using SubnetworkEnsembles.Experiments.Configuration;
+using SubnetworkEnsembles.Experiments.Results;
 
 namespace SubnetworkEnsembles.Experiments.Pipeline;
 
@@ -15,15 +15,19 @@ namespace SubnetworkEnsembles.Experiments.Pipeline;
 /// </summary>
 public static class RunCosts
 {
-    /// <summary>The "cost" object of results.json.</summary>
-    public static JsonObject Of(ExperimentConfig config, DataSplits data, JsonObject parent, IReadOnlyList<JsonObject> trainedChildren, IReadOnlyList<JsonObject> members)
+    /// <summary>
+    /// The "cost" object of results.json from the parent, the children that trained (<paramref name="trainedChildren"/>)
+    /// and the ensemble's <paramref name="members"/> (the parent among them with include_parent).
+    /// </summary>
+    public static RunCost Of(ExperimentConfig config, DataSplits data, ITrainedModelResult parent, IReadOnlyList<ITrainedModelResult> trainedChildren,
+        IReadOnlyList<ITrainedModelResult> members)
     {
         using var model = config.Model.Build(data.InputShape, data.Classes);
         var layers = FlopCounter.Layers(model);
         long forward = layers.Sum(l => l.ForwardFlops);
         long rows = data.Train.Count;
-        static int Epochs(JsonObject stage) => stage["history"]?.AsArray().Count ?? 0;
-        long Rows(JsonObject stage) => stage["train_rows"]?.GetValue<long>() ?? rows;
+        static int Epochs(ITrainedModelResult stage) => stage.History?.Count ?? 0;
+        long Rows(ITrainedModelResult stage) => stage.TrainRows ?? rows;
         int parentEpochs = Epochs(parent);
         int childEpochs = trainedChildren.Sum(Epochs);
         double parentFlops = 3.0 * forward * Rows(parent) * parentEpochs;
@@ -31,35 +35,32 @@ public static class RunCosts
         int referenceEpochs = config.ReferenceEpochs > 0 ? config.ReferenceEpochs : config.Parent.Epochs;
         double referenceFlops = 3.0 * forward * rows * referenceEpochs;
         long parameters = model.ParameterCount;
-        long ensembleNonZero = members.Sum(m => m["nonzero_parameters"]?.GetValue<long>() ?? parameters);
+        long ensembleNonZero = members.Sum(m => m.NonzeroParameters ?? parameters);
 
-        return new JsonObject
+        return new RunCost
         {
-            ["masked_weights_computed_densely"] = true,
-            ["forward_flops_per_sample"] = forward,
-            ["layers"] = new JsonArray(layers.Select(l => (JsonNode)new JsonObject
+            MaskedWeightsComputedDensely = true,
+            ForwardFlopsPerSample = forward,
+            Layers = layers.Select(l => new LayerCostEntry { Name = l.Name, Kind = l.Kind, Weights = l.Weights, Biases = l.Biases, ForwardFlops = l.ForwardFlops }).ToList(),
+            TrainingRows = rows,
+            Reference = new ReferenceCost { Epochs = referenceEpochs, TrainingFlops = referenceFlops },
+            Epochs = new StageTotals<int>
             {
-                ["name"] = l.Name, ["kind"] = l.Kind, ["weights"] = l.Weights, ["biases"] = l.Biases, ["forward_flops"] = l.ForwardFlops,
-            }).ToArray()),
-            ["training_rows"] = rows,
-            ["reference"] = new JsonObject { ["epochs"] = referenceEpochs, ["training_flops"] = referenceFlops },
-            ["epochs"] = new JsonObject
-            {
-                ["parent"] = parentEpochs, ["children"] = childEpochs, ["total"] = parentEpochs + childEpochs,
-                ["relative_to_independent"] = referenceEpochs > 0 ? (parentEpochs + childEpochs) / (double)referenceEpochs : null,
+                Parent = parentEpochs, Children = childEpochs, Total = parentEpochs + childEpochs,
+                RelativeToIndependent = referenceEpochs > 0 ? (parentEpochs + childEpochs) / (double)referenceEpochs : double.NaN,
             },
-            ["training_flops"] = new JsonObject
+            TrainingFlops = new StageTotals<double>
             {
-                ["parent"] = parentFlops, ["children"] = childFlops, ["total"] = parentFlops + childFlops,
-                ["relative_to_independent"] = referenceFlops > 0 ? (parentFlops + childFlops) / referenceFlops : null,
+                Parent = parentFlops, Children = childFlops, Total = parentFlops + childFlops,
+                RelativeToIndependent = referenceFlops > 0 ? (parentFlops + childFlops) / referenceFlops : double.NaN,
             },
-            ["parameters"] = new JsonObject
+            Parameters = new ParameterCost
             {
-                ["model"] = parameters, ["ensemble"] = parameters * members.Count, ["ensemble_nonzero"] = ensembleNonZero,
-                ["ensemble_relative_to_independent"] = (double)parameters * members.Count / parameters,
-                ["ensemble_nonzero_relative_to_independent"] = (double)ensembleNonZero / parameters,
+                Model = parameters, Ensemble = parameters * members.Count, EnsembleNonzero = ensembleNonZero,
+                EnsembleRelativeToIndependent = (double)parameters * members.Count / parameters,
+                EnsembleNonzeroRelativeToIndependent = (double)ensembleNonZero / parameters,
             },
-            ["inference_flops_per_sample"] = new JsonObject { ["ensemble"] = forward * members.Count, ["relative_to_independent"] = members.Count },
+            InferenceFlopsPerSample = new InferenceCost { Ensemble = forward * members.Count, RelativeToIndependent = members.Count },
         };
     }
 }

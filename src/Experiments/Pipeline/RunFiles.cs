@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using SubnetworkEnsembles.Experiments.Results;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -27,10 +28,10 @@ public static class RunFiles
     ];
 
     /// <summary>The keys of parent.json that the ensemble stage reads.</summary>
-    private static readonly string[] ParentShape = ["seconds.data:number", "seconds.training:number", "history[].epoch:int", "history[].loss:number?"];
+    internal static readonly string[] ParentShape = ["seconds.data:number", "seconds.training:number", "history[].epoch:int", "history[].loss:number?"];
 
     /// <summary>The keys of children/child-NNN.json that the ensemble stage reads.</summary>
-    private static readonly string[] ChildShape = ["index:int", "seconds:number", "history[].epoch:int", "history[].loss:number?"];
+    internal static readonly string[] ChildShape = ["index:int", "seconds:number", "history[].epoch:int", "history[].loss:number?"];
 
     /// <summary>Reads a JSON object from <paramref name="path"/>; throws <see cref="CorruptFileException"/> when it is missing, empty or not JSON.</summary>
     public static JsonObject ReadJson(string path)
@@ -64,16 +65,10 @@ public static class RunFiles
     }
 
     /// <summary>parent.json of <paramref name="run"/>, with the keys the ensemble stage reads.</summary>
-    public static JsonObject ReadParentResults(RunDirectory run) => JsonShape.Check(ReadJson(run.ParentResults), run.ParentResults, ParentShape);
+    public static ParentResult ReadParentResults(RunDirectory run) => ParentResult.Read(run.ParentResults);
 
     /// <summary>children/child-NNN.json, which must describe child <paramref name="index"/> (and hold <paramref name="scoreKey"/> when selection needs it).</summary>
-    public static JsonObject ReadChildResults(RunDirectory run, int index, string? scoreKey = null)
-    {
-        string path = run.ChildResults(index);
-        var child = JsonShape.Check(ReadJson(path), path, scoreKey is null ? ChildShape : [.. ChildShape, scoreKey + ":number"]);
-        if (child["index"]!.GetValue<int>() != index) throw new CorruptFileException(path, $"describes child {child["index"]}, expected child {index}");
-        return child;
-    }
+    public static MemberResult ReadChildResults(RunDirectory run, int index, string? scoreKey = null) => MemberResult.Read(run.ChildResults(index), index, scoreKey);
 
     /// <summary>
     /// Reads probabilities float32 [<paramref name="rows"/>, <paramref name="classes"/>] (or [M, rows, classes] with

@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using SubnetworkEnsembles.Abstractions;
 using SubnetworkEnsembles.Engine.Data;
@@ -6,13 +5,14 @@ using SubnetworkEnsembles.Engine.Models;
 using SubnetworkEnsembles.Engine.Training;
 using SubnetworkEnsembles.Experiments.Configuration;
 using SubnetworkEnsembles.Experiments.Plugins;
+using SubnetworkEnsembles.Experiments.Results;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace SubnetworkEnsembles.Experiments.Pipeline;
 
 /// <summary>The setting a trust-region search chose: option overrides for the sampler and the perturbation.</summary>
-public sealed record TrustRegionChoice(Dictionary<string, object> SamplerOverrides, Dictionary<string, object> PerturbationOverrides, JsonObject Report);
+public sealed record TrustRegionChoice(Dictionary<string, object> SamplerOverrides, Dictionary<string, object> PerturbationOverrides, TrustRegionReport Report);
 
 /// <summary>
 /// Trust-region search (SPEC §2, §4.2.1). For every σ × sparsity of the grid, <c>draws</c> untuned children are made
@@ -35,8 +35,7 @@ public static class TrustRegionSearch
         using var parentProbs = Evaluator.Probabilities(parent, inputs);
         var sparsities = region.Sparsities.Count > 0 ? region.Sparsities.Select(s => (double?)s).ToList() : [null];
 
-        var table = new JsonArray();
-        var rows = new List<(double Sigma, double? Sparsity, double Kl, double Strength, JsonObject Row)>();
+        var rows = new List<(double Sigma, double? Sparsity, double Kl, double Strength, TrustRegionRow Row)>();
         foreach (var sparsity in sparsities)
         {
             foreach (double sigma in region.Sigmas)
@@ -61,8 +60,7 @@ public static class TrustRegionSearch
                     }
                 }
                 double s = maskSparsity;
-                var row = new JsonObject { ["sigma"] = sigma, ["sparsity"] = s, ["kl"] = kl, ["accuracy"] = accuracy, ["within_target"] = kl <= region.TargetKl };
-                table.Add(row);
+                var row = new TrustRegionRow { Sigma = sigma, Sparsity = s, Kl = kl, Accuracy = accuracy, WithinTarget = kl <= region.TargetKl };
                 rows.Add((sigma, sparsity, kl, sigma * sigma * (1 - s), row));
                 logger.LogInformation("Trust region: σ {Sigma:G4}, sparsity {Sparsity:P0}: KL {Kl:F4}, validation accuracy {Accuracy:P2}", sigma, s, kl, accuracy);
                 if (Diagnostics.FaultInjection.Enabled) Diagnostics.FaultInjection.At("trust-region");
@@ -72,14 +70,13 @@ public static class TrustRegionSearch
         var chosen = within.Count > 0 ? within.MaxBy(r => (r.Strength, r.Sigma)) : rows.MinBy(r => r.Kl);
         if (within.Count == 0)
             logger.LogWarning("Trust region: no setting has KL ≤ {Target}; using the closest (σ {Sigma:G4}, KL {Kl:F4})", region.TargetKl, chosen.Sigma, chosen.Kl);
-        chosen.Row["chosen"] = true;
         logger.LogInformation("Trust region: chose σ {Sigma:G4}, sparsity {Sparsity} (KL {Kl:F4} ≤ {Target})", chosen.Sigma,
             chosen.Sparsity?.ToString("P0") ?? "as configured", chosen.Kl, region.TargetKl);
-        var report = new JsonObject
+        var report = new TrustRegionReport
         {
-            ["target_kl"] = region.TargetKl, ["samples"] = samples, ["draws"] = region.Draws,
-            ["chosen"] = new JsonObject { ["sigma"] = chosen.Sigma, ["sparsity"] = chosen.Row["sparsity"]!.GetValue<double>(), ["kl"] = chosen.Kl },
-            ["table"] = table,
+            TargetKl = region.TargetKl, Samples = samples, Draws = region.Draws,
+            Chosen = new TrustRegionSetting { Sigma = chosen.Sigma, Sparsity = chosen.Row.Sparsity, Kl = chosen.Kl },
+            Table = rows.Select(r => ReferenceEquals(r.Row, chosen.Row) ? r.Row with { Chosen = true } : r.Row).ToList(),
         };
         return new TrustRegionChoice(Overrides(region.SparsityKey, chosen.Sparsity), Overrides(region.SigmaKey, chosen.Sigma)!, report);
     }
@@ -112,12 +109,11 @@ public static class TrustRegionSearch
     {
         if (config.Children.TrustRegion is not { } region) return (null, null);
         if (!File.Exists(run.TrustRegionFile)) throw new InvalidOperationException($"{run.TrustRegionFile} is missing: the parent stage runs the trust-region search");
-        var chosen = ReadChoice(run)["chosen"]!;
-        var sampler = region.Sparsities.Count > 0 ? new Dictionary<string, object> { [region.SparsityKey] = chosen["sparsity"]!.GetValue<double>() } : null;
-        return (sampler, new Dictionary<string, object> { [region.SigmaKey] = chosen["sigma"]!.GetValue<double>() });
+        var chosen = ReadChoice(run).Chosen;
+        var sampler = region.Sparsities.Count > 0 ? new Dictionary<string, object> { [region.SparsityKey] = chosen.Sparsity } : null;
+        return (sampler, new Dictionary<string, object> { [region.SigmaKey] = chosen.Sigma });
     }
 
     /// <summary>trust_region.json, with the choice the children use.</summary>
-    internal static JsonObject ReadChoice(RunDirectory run) =>
-        JsonShape.Check(RunFiles.ReadJson(run.TrustRegionFile), run.TrustRegionFile, ["chosen.sigma:number", "chosen.sparsity:number", "table[].sigma:number"]);
+    internal static TrustRegionReport ReadChoice(RunDirectory run) => TrustRegionReport.Read(run.TrustRegionFile);
 }

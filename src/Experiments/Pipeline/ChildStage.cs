@@ -1,0 +1,128 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using SubnetworkEnsembles.Abstractions;
+using SubnetworkEnsembles.Engine.Data;
+using SubnetworkEnsembles.Engine.Models;
+using SubnetworkEnsembles.Engine.Training;
+using SubnetworkEnsembles.Experiments.Configuration;
+using SubnetworkEnsembles.Experiments.Plugins;
+using SubnetworkEnsembles.Experiments.Results;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SubnetworkEnsembles.Experiments.Pipeline;
+
+/// <summary>
+/// Stage 2: makes child i from the saved parent (load parent → sample ϕ (by sets) → perturb ξ → tune) and writes only
+/// its own files, atomically: children/child-NNN.{npy,ckpt}, then child-NNN.json, which marks the child done.
+/// </summary>
+internal sealed class ChildStage(PluginFactory plugins, ILogger logger, Func<Trainer> newTrainer)
+{
+    /// <summary>
+    /// Runs child <paramref name="index"/>; when its training diverges (NaN/Inf) and <c>fail_fast</c> is off, the failure
+    /// is recorded (children/child-NNN.failed) and the run goes on: the ensemble is evaluated without it and says so.
+    /// </summary>
+    public void RunTolerant(ExperimentConfig config, DataSplits data, Device device, RunDirectory run, int index, CancellationToken cancellation)
+    {
+        try
+        {
+            Run(config, data, device, run, index, cancellation);
+        }
+        catch (TrainingDivergedException e) when (!config.FailFast)
+        {
+            logger.LogWarning("Child {Index}/{Count} failed: {Reason}. The other children continue and the ensemble is evaluated without it (fail_fast: false)",
+                index + 1, config.Children.Count, e.Message);
+        }
+    }
+
+    /// <summary>Makes child <paramref name="index"/>; a failure is recorded in children/child-NNN.failed and rethrown.</summary>
+    public void Run(ExperimentConfig config, DataSplits data, Device device, RunDirectory run, int index, CancellationToken cancellation)
+    {
+        if (index < 0 || index >= config.Children.Count)
+            throw new InvalidOperationException($"child index {index} is outside 0 … {config.Children.Count - 1} (children.count = {config.Children.Count})");
+        File.Delete(run.ChildFailure(index));
+        if (Diagnostics.FaultInjection.Enabled) Diagnostics.FaultInjection.At("child-start");
+        try
+        {
+            // A child without its parent fails like any other (children/child-NNN.failed says why), in one line, exit 3.
+            if (!File.Exists(run.ParentResults) || !File.Exists(run.ParentCheckpoint))
+                throw new IncompleteRunException($"child {index} needs the parent: {run.ParentCheckpoint} is missing (run --stage parent first)");
+            var clock = Stopwatch.StartNew();
+            using var parent = RunDirectory.LoadModel(config.Model, data.InputShape, data.Classes, run.ParentCheckpoint);
+            parent.to(device);
+            using var previous = config.Children.Start == ChildStart.Previous && index > 0 ? PreviousChild(config, data, run, index) : null;
+            previous?.to(device);
+            var overrides = TrustRegionSearch.ChosenOverrides(config, run);
+            var sampler = plugins.Create<ISubnetworkSampler>(config.Children.Sampler, overrides.Sampler);
+            var perturbation = plugins.Create<IPerturbation>(config.Children.Perturbation, overrides.Perturbation);
+            using var builder = new ChildBuilder(config, data, device, newTrainer(), parent, plugins, sampler, perturbation);
+            var (child, history) = builder.Build(index, tune: true, cancellation, previous);
+            using (child)
+            {
+                // Training checks its own result; a child made by ξ alone (tuning: none) is checked here.
+                foreach (var (name, p) in child.named_parameters())
+                {
+                    using var finite = p.isfinite().all();
+                    if (!finite.ToBoolean())
+                        throw new TrainingDivergedException($"child {index + 1}/{config.Children.Count}: parameter {name} is not finite after the perturbation " +
+                            $"'{config.Children.Perturbation.Type}'; weaken it (e.g. a smaller sigma)");
+                }
+                var evaluation = MemberEvaluation.Configured(config, plugins);
+                using var probs = Evaluator.Probabilities(child, data.Test.Inputs);
+                using var labels = data.Test.Labels.cpu();
+                var values = new MetricValues(evaluation.Single(probs, labels).Values);
+                double? validationNll = null, validationAccuracy = null;
+                if (config.Children.Keep > 0)
+                {
+                    using var validationProbs = Evaluator.Probabilities(child, data.Validation.Inputs);
+                    using var validationLabels = data.Validation.Labels.cpu();
+                    var score = new MetricValues(evaluation.Single(validationProbs, validationLabels).Values);
+                    if (config.Children.SelectBy == SelectionMetric.Nll) validationNll = score["nll"];
+                    else validationAccuracy = score["accuracy"];
+                }
+                var member = new MemberResult
+                {
+                    Index = index, Set = index / sampler.SetSize,
+                    Start = config.Children.Start switch { ChildStart.Scratch => "scratch", ChildStart.Previous when index > 0 => $"child {index - 1}", _ => "parent" },
+                    TrainRows = config.Children.Tuning is { Epochs: > 0 } t ? t.Rows(data.Train.Count) : 0,
+                    Metrics = values,
+                    ValidationNll = validationNll, ValidationAccuracy = validationAccuracy,
+                    Sparsity = child.Sparsity,
+                    NonzeroParameters = child.NonZeroParameterCount,
+                    Seconds = clock.Elapsed.TotalSeconds,
+                    History = history.Select(TrainingEpoch.From).ToList(),
+                };
+                NpyFile.WriteChecksummed(run.ChildPredictions(index), probs);
+                RunDirectory.WriteCheckpoint(run.ChildCheckpoint(index), tmp => child.save(tmp));
+                if (Diagnostics.FaultInjection.Enabled) Diagnostics.FaultInjection.At("child-written");
+                member.Write(run.ChildResults(index));   // last: marks the child done
+                if (Diagnostics.FaultInjection.Enabled) Diagnostics.FaultInjection.At("child-done");
+                logger.LogInformation("Child {Index}/{Count} test: {Metrics}, sparsity {Sparsity:P1}, {Seconds:F1} s",
+                    index + 1, config.Children.Count, values.ToString(), child.Sparsity, clock.Elapsed.TotalSeconds);
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            RunDirectory.WriteAllTextAtomic(run.ChildFailure(index), $"{e.GetType().Name}: {e.Message}\n");
+            throw;
+        }
+    }
+
+    /// <summary>Whether child <paramref name="index"/> finished earlier with intact files; a damaged child is reported, and made again.</summary>
+    public bool DoneEarlier(RunDirectory run, int index)
+    {
+        if (!File.Exists(run.ChildResults(index))) return false;
+        if (RunFiles.ChildDamage(run, index) is not { } damage) return true;
+        logger.LogWarning("{Damage}; child {Index} is made again (deterministically, so nothing changes)", damage, index);
+        return false;
+    }
+
+    /// <summary>children.start: previous — child <paramref name="index"/> − 1, which must have finished.</summary>
+    private static MaskedNetwork PreviousChild(ExperimentConfig config, DataSplits data, RunDirectory run, int index)
+    {
+        if (!RunStatus.ChildFinished(run, index - 1))
+            throw new InvalidOperationException($"child {index} starts from child {index - 1} (children.start: previous), which has not finished" +
+                (File.Exists(run.ChildFailure(index - 1)) ? $": {File.ReadAllText(run.ChildFailure(index - 1)).Trim()}" : " (run the children in order)"));
+        return RunDirectory.LoadModel(config.Model, data.InputShape, data.Classes, run.ChildCheckpoint(index - 1));
+    }
+}

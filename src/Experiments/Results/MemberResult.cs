@@ -1,0 +1,67 @@
+using System.Text.Json.Serialization;
+using SubnetworkEnsembles.Experiments.Pipeline;
+
+namespace SubnetworkEnsembles.Experiments.Results;
+
+/// <summary>
+/// One child: children/child-NNN.json, and an entry of results.json "members" (with <see cref="Selected"/>). A child
+/// whose training failed is only index, failed and selected. Keys in order: index, set, start, train_rows, the test
+/// metrics, validation_nll or validation_accuracy, sparsity, nonzero_parameters, seconds, history, failed, selected.
+/// </summary>
+public sealed record MemberResult : ITrainedModelResult
+{
+    /// <summary>The child's index, from 0.</summary>
+    public int Index { get; init; }
+
+    /// <summary>The set of children whose masks were drawn together (index / the sampler's set size).</summary>
+    public int? Set { get; init; }
+
+    /// <summary>What the child started from: "parent", "scratch" or "child N".</summary>
+    public string? Start { get; init; }
+
+    /// <inheritdoc/>
+    public long? TrainRows { get; init; }
+
+    /// <summary>Test-set metrics of the child (written inline, after train_rows).</summary>
+    [JsonIgnore]
+    public MetricValues Metrics { get; init; } = new();
+
+    /// <summary>Validation NLL, the model-selection score under select_by: nll.</summary>
+    public double? ValidationNll { get; init; }
+
+    /// <summary>Validation accuracy, the model-selection score under select_by: accuracy.</summary>
+    public double? ValidationAccuracy { get; init; }
+
+    /// <summary>Fraction of the maskable weights that are zero, in [0, 1].</summary>
+    public double? Sparsity { get; init; }
+
+    /// <inheritdoc/>
+    public long? NonzeroParameters { get; init; }
+
+    /// <summary>Wall-clock seconds spent making the child.</summary>
+    public double? Seconds { get; init; }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<TrainingEpoch>? History { get; init; }
+
+    /// <summary>Why the child failed (its children/child-NNN.failed), for a failed child in results.json.</summary>
+    public string? Failed { get; init; }
+
+    /// <summary>Whether model selection kept the child for the ensemble (results.json only).</summary>
+    public bool? Selected { get; init; }
+
+    /// <summary>
+    /// Reads children/child-NNN.json at <paramref name="path"/>, which must describe child <paramref name="index"/> and hold
+    /// <paramref name="scoreKey"/> (validation_nll or validation_accuracy) when selection needs it; <see cref="CorruptFileException"/> when damaged.
+    /// </summary>
+    public static MemberResult Read(string path, int index, string? scoreKey = null)
+    {
+        var node = JsonShape.Check(RunFiles.ReadJson(path), path, scoreKey is null ? RunFiles.ChildShape : [.. RunFiles.ChildShape, scoreKey + ":number"]);
+        var child = ResultsSerializer.Deserialize<MemberResult>(node, path);
+        if (child.Index != index) throw new CorruptFileException(path, $"describes child {child.Index}, expected child {index}");
+        return child;
+    }
+
+    /// <summary>Writes children/child-NNN.json to <paramref name="path"/> atomically.</summary>
+    public void Write(string path) => RunDirectory.WriteAllTextAtomic(path, ResultsSerializer.Serialize(this));
+}
