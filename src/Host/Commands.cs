@@ -202,7 +202,7 @@ public static partial class Commands
         try
         {
             var factory = new PluginFactory(host.Services, catalog);
-            experiment = experiment.WithLogging(loggers).WithReport((c, d, r, results) => Reporting.RunReport.Write(r, results.ToJsonObject(), c.SavePredictions,
+            experiment = experiment.WithLogging(loggers).WithReport((c, d, r, results) => Reporting.RunReport.Write(r, results, c.SavePredictions,
                 Reporting.ReportScoring.Create(c, factory), file => Reporting.DecisionBoundaryGrid.Draw(file, c, d, r, factory, catalog)).Select(f => f.File).ToList());
             if (request.LiveProgress)
             {

@@ -80,7 +80,7 @@ public class ResultsModelTests
             Pairwise = new Dictionary<string, double[][]> { ["disagreement"] = [[0, double.PositiveInfinity], [0.25, 0]] },
         };
         var results = new ExperimentResults { Name = "x", Ensemble = ensemble };
-        var node = results.ToJsonObject()["ensemble"]!.AsObject();
+        var node = JsonNode.Parse(results.ToJson())!["ensemble"]!.AsObject();
         node.Select(kv => kv.Key).ShouldBe(["combiner", "members", "includes_parent", "member_indices", "accuracy", "nll", "excluded_failed", "pairwise"]);
         node["nll"].ShouldBeNull();
         node["pairwise"]!["disagreement"]![0]![1].ShouldBeNull();

@@ -1,10 +1,10 @@
-using System.Text.Json.Nodes;
 using SubnetworkEnsembles.Abstractions;
 using SubnetworkEnsembles.Engine.Models;
 using SubnetworkEnsembles.Engine.Training;
 using SubnetworkEnsembles.Experiments.Configuration;
 using SubnetworkEnsembles.Experiments.Pipeline;
 using SubnetworkEnsembles.Experiments.Plugins;
+using SubnetworkEnsembles.Experiments.Results;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -23,8 +23,7 @@ public sealed class EnsemblePredictor : IDisposable
     public EnsemblePredictor(RunDirectory run, ExperimentConfig config, PluginFactory plugins, long[] inputShape, int classes, Device device)
     {
         if (!File.Exists(run.ResultsFile)) throw new UsageException($"{run.Path} has no results.json: the run has not finished (resume it with sne run)");
-        var results = RunFiles.ReadResults(run.ResultsFile);
-        MemberIndices = results["ensemble"]!["member_indices"]!.AsArray().Select(n => n!.GetValue<int>()).ToList();
+        MemberIndices = ExperimentResults.Read(run.ResultsFile).Ensemble.MemberIndices;
         foreach (int i in MemberIndices)
         {
             if (!File.Exists(run.MemberCheckpoint(i))) throw new UsageException($"{run.MemberCheckpoint(i)} is missing: member {i} cannot be loaded");

@@ -16,8 +16,8 @@ namespace SubnetworkEnsembles.Experiments.Pipeline;
 /// </summary>
 public static class RunFiles
 {
-    /// <summary>The keys of results.json that report, predict and the benchmark tables read.</summary>
-    private static readonly string[] ResultsShape =
+    /// <summary>The keys of results.json that report, predict and the benchmark tables read (checked by <see cref="ExperimentResults.Read"/>).</summary>
+    internal static readonly string[] ResultsShape =
     [
         "name:string", "data.test:int", "parent:object", "parent.history?[].epoch:int", "parent.history?[].loss:number?",
         "members[].index:int", "members[].history?[].epoch:int", "members[].history?[].loss:number?",
@@ -51,17 +51,6 @@ public static class RunFiles
         {
             throw new CorruptFileException(path, $"is not valid JSON ({e.Message})");
         }
-    }
-
-    /// <summary>A run's results.json at <paramref name="path"/>, with every key its readers use; member indices name the parent (−1) or a listed child.</summary>
-    public static JsonObject ReadResults(string path)
-    {
-        var results = JsonShape.Check(ReadJson(path), path, ResultsShape);
-        var children = results["members"]!.AsArray().Select(m => m!["index"]!.GetValue<int>()).ToHashSet();
-        foreach (var i in results["ensemble"]!["member_indices"]!.AsArray().Select(n => n!.GetValue<int>()))
-            if (i != -1 && !children.Contains(i))
-                throw new CorruptFileException(path, $"lists ensemble member {i}, which is not among its members ({string.Join(", ", children.Order())})");
-        return results;
     }
 
     /// <summary>parent.json of <paramref name="run"/>, with the keys the ensemble stage reads.</summary>

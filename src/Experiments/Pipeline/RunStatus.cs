@@ -1,3 +1,5 @@
+using SubnetworkEnsembles.Experiments.Results;
+
 namespace SubnetworkEnsembles.Experiments.Pipeline;
 
 /// <summary>The state of a (possibly distributed) run, read from the files each stage writes last.</summary>
@@ -36,7 +38,7 @@ public sealed record RunStatus(bool ParentDone, IReadOnlyList<int> Done, IReadOn
         if (!File.Exists(run.ResultsFile)) return "pending";
         try
         {
-            RunFiles.ReadResults(run.ResultsFile);
+            ExperimentResults.Read(run.ResultsFile);
             return "done";
         }
         catch (CorruptFileException e)

@@ -1,5 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using SubnetworkEnsembles.Experiments.Pipeline;
 
@@ -55,16 +53,21 @@ public sealed record ExperimentResults
     /// Reads results.json at <paramref name="path"/> (this version's or an earlier one's), checked for the keys its readers
     /// use and for ensemble members that exist; <see cref="CorruptFileException"/> naming the file and problem when damaged.
     /// </summary>
-    public static ExperimentResults Read(string path) => ResultsSerializer.Deserialize<ExperimentResults>(RunFiles.ReadResults(path), path);
+    public static ExperimentResults Read(string path)
+    {
+        var results = ResultsSerializer.Deserialize<ExperimentResults>(JsonShape.Check(RunFiles.ReadJson(path), path, RunFiles.ResultsShape), path);
+        var children = results.Members.Select(m => m.Index).ToHashSet();
+        foreach (int i in results.Ensemble.MemberIndices)
+            if (i != -1 && !children.Contains(i))
+                throw new CorruptFileException(path, $"lists ensemble member {i}, which is not among its members ({string.Join(", ", children.Order())})");
+        return results;
+    }
 
     /// <summary>Writes results.json to <paramref name="path"/> atomically.</summary>
     public void Write(string path) => RunDirectory.WriteAllTextAtomic(path, ToJson());
 
     /// <summary>The indented JSON text of results.json.</summary>
     public string ToJson() => ResultsSerializer.Serialize(this);
-
-    /// <summary>results.json as a JSON tree (for readers that still take one).</summary>
-    public JsonObject ToJsonObject() => JsonSerializer.SerializeToNode(this, ResultsSerializer.Contract<ExperimentResults>())!.AsObject();
 }
 
 /// <summary>results.json "data": the data set's name and its split sizes in rows.</summary>

@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using SubnetworkEnsembles.Experiments.Pipeline;
+using SubnetworkEnsembles.Experiments.Results;
 using SubnetworkEnsembles.Host.Sweeps;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -39,7 +39,7 @@ public static class BenchmarkRunner
         var selected = tables.Where(t => request.Tables.Count == 0 || request.Tables.Any(x => x.Equals(t.Id, StringComparison.OrdinalIgnoreCase))).ToList();
         var clock = Stopwatch.StartNew();
         var commands = new List<string>();
-        var done = new Dictionary<string, JsonObject>();
+        var done = new Dictionary<string, ExperimentResults>();
         var sections = new StringBuilder();
         sections.AppendLine($"# Benchmark suite '{size.Name}'").AppendLine();
         sections.AppendLine($"Machine: {Machine()}; sne {typeof(BenchmarkRunner).Assembly.GetName().Version}. Commands of every run: commands.txt.").AppendLine();
@@ -79,7 +79,7 @@ public static class BenchmarkRunner
         return ExitCodes.Ok;
     }
 
-    private static JsonObject Execute(BenchRequest request, SuiteSize size, BenchRun run, long seed, string directory, ILogger log,
+    private static ExperimentResults Execute(BenchRequest request, SuiteSize size, BenchRun run, long seed, string directory, ILogger log,
         CancellationToken cancellation, List<string> commands)
     {
         string config = Path.Combine(request.ExamplesRoot, run.Config);
@@ -90,7 +90,7 @@ public static class BenchmarkRunner
             Progress: ProgressMode.Plain, ProgressInterval: 1e9) { Catalogs = request.Catalogs };
         var (code, _) = Commands.ExecuteOne(runRequest, true, null, directory, cancellation, log, keepFinished: true);
         if (code != ExitCodes.Ok) throw new InvalidOperationException($"run {run.Name} (seed {seed}) ended with exit code {code}; see {directory}/run.log");
-        return RunFiles.ReadResults(Path.Combine(directory, "results.json"));
+        return ExperimentResults.Read(Path.Combine(directory, "results.json"));
     }
 
     /// <summary>CSV of every value and the markdown table of mean ± standard error over seeds.</summary>

@@ -1,5 +1,6 @@
 using System.Globalization;
-using System.Text.Json.Nodes;
+using SubnetworkEnsembles.Experiments.Results;
+using SubnetworkEnsembles.Host.Reporting;
 
 namespace SubnetworkEnsembles.Host.Benchmarks;
 
@@ -7,7 +8,7 @@ namespace SubnetworkEnsembles.Host.Benchmarks;
 public sealed record BenchRun(string Name, string Config, IReadOnlyList<string> Overrides);
 
 /// <summary>Reads one number from a finished run (its results.json and directory); null = not available.</summary>
-public delegate double? CellReader(JsonObject results, string runDirectory);
+public delegate double? CellReader(ExperimentResults results, string runDirectory);
 
 /// <summary>One cell of a table for one seed: row × column, the run it comes from and the metrics read from it.</summary>
 public sealed record BenchCell(string Row, string Column, BenchRun Run, IReadOnlyList<(string Metric, CellReader Read)> Values);
@@ -84,7 +85,7 @@ public static class BenchmarkSuite
         foreach (var (row, file, overrides) in runs)
         {
             var run = new BenchRun($"t1-{slug}-{Slug(row)}", file, [.. modelOverrides, .. data, .. overrides]);
-            yield return new BenchCell($"{model}: {row}", "", run, Clean("ensemble"));
+            yield return new BenchCell($"{model}: {row}", "", run, Clean());
         }
     }
 
@@ -110,13 +111,14 @@ public static class BenchmarkSuite
         for (int i = 0; i < T2Runs.Length; i++)
         {
             bool mc = T2Runs[i].Source == "mc";
-            string clean = mc ? "parent.mc_dropout" : "ensemble", corrupted = mc ? "corrupted.parent_mc_dropout" : "corrupted.ensemble";
+            Func<ExperimentResults, MetricValues?> clean = mc ? r => r.Parent.McDropout?.Metrics : r => r.Ensemble.Metrics;
+            Func<ExperimentResults, MetricValues?> corrupted = mc ? r => r.Corrupted?.ParentMcDropout : r => r.Corrupted?.Ensemble;
             yield return new BenchCell(T2Runs[i].Row, "", T2Run(i, corruptions),
             [
-                ("Acc", At($"{clean}.accuracy")), ("NLL", At($"{clean}.nll")), ("ECE", At($"{clean}.ece")),
-                ("cAcc", At($"{corrupted}.accuracy")), ("cNLL", At($"{corrupted}.nll")), ("cECE", At($"{corrupted}.ece")),
-                ("train FLOPs (× one model)", At("cost.training_flops.relative_to_independent")), ("epochs", At("cost.epochs.total")),
-                ("members", mc ? (_, _) => 16 : At("ensemble.members")),
+                ("Acc", Metric(clean, "accuracy")), ("NLL", Metric(clean, "nll")), ("ECE", Metric(clean, "ece")),
+                ("cAcc", Metric(corrupted, "accuracy")), ("cNLL", Metric(corrupted, "nll")), ("cECE", Metric(corrupted, "ece")),
+                ("train FLOPs (× one model)", TrainingFlopsRelative), ("epochs", TotalEpochs),
+                ("members", mc ? (_, _) => 16 : EnsembleMembers),
             ]);
         }
     }
@@ -146,7 +148,7 @@ public static class BenchmarkSuite
                         [$"parent.weights={weights}", "parent.epochs=0", $"children.sampler={{type: bernoulli, sparsity: {sparsity}, exact_count: true}}",
                          $"children.perturbation={perturbation}", $"children.tuning.schedule={scheduleYaml}", "children.tuning.epochs=2", "reference_epochs=10"]);
                     yield return new BenchCell($"{method}, {schedule} LR", $"{double.Parse(sparsity, CultureInfo.InvariantCulture) * 100:0} %", run,
-                        [("acc", At("ensemble.accuracy"))]);
+                        [("acc", Ensemble("accuracy"))]);
                 }
     }
 
@@ -164,10 +166,10 @@ public static class BenchmarkSuite
             var run = new BenchRun($"t4-{Slug(name)}", "examples/noisy.yaml", [.. overrides, region, "metrics=[accuracy, nll, {type: ece, bins: 15}]"]);
             yield return new BenchCell(name, "", run,
             [
-                ("parent Acc", At("parent.accuracy")), ("ens. Acc", At("ensemble.accuracy")),
-                ("parent NLL", At("parent.nll")), ("ens. NLL", At("ensemble.nll")),
-                ("parent ECE", At("parent.ece")), ("ens. ECE", At("ensemble.ece")),
-                ("σ", At("trust_region.chosen.sigma")), ("KL", At("trust_region.chosen.kl")),
+                ("parent Acc", Parent("accuracy")), ("ens. Acc", Ensemble("accuracy")),
+                ("parent NLL", Parent("nll")), ("ens. NLL", Ensemble("nll")),
+                ("parent ECE", Parent("ece")), ("ens. ECE", Ensemble("ece")),
+                ("σ", Value(r => r.TrustRegion?.Chosen.Sigma)), ("KL", Value(r => r.TrustRegion?.Chosen.Kl)),
             ]);
         }
     }
@@ -178,8 +180,8 @@ public static class BenchmarkSuite
         {
             if (T2Runs[i].Source == "mc" || T2Runs[i].Row == "Independent") continue;   // one network: no pairwise diversity
             yield return new BenchCell(T2Runs[i].Row, "", T2Run(i, corruptions),
-                [("disagreement", At("ensemble.disagreement")), ("KL", At("ensemble.kl_diversity")), ("correlation", At("ensemble.correlation")),
-                 ("ens. Acc", At("ensemble.accuracy")), ("mean member Acc", MeanMember("accuracy"))]);
+                [("disagreement", Ensemble("disagreement")), ("KL", Ensemble("kl_diversity")), ("correlation", Ensemble("correlation")),
+                 ("ens. Acc", Ensemble("accuracy")), ("mean member Acc", MeanMember("accuracy"))]);
         }
     }
 
@@ -190,13 +192,13 @@ public static class BenchmarkSuite
         {
             string file = Path.Combine(runDirectory(T2Run(i, corruptions), 0), "results.json");
             if (!File.Exists(file)) continue;
-            var ensemble = Experiments.Pipeline.RunFiles.ReadResults(file)["ensemble"]!;
-            if (ensemble["pairwise"]?["correlation"] is not JsonArray matrix) continue;
-            var names = ensemble["member_indices"]!.AsArray().Select(n => n!.GetValue<int>() < 0 ? "parent" : n.ToString()).ToList();
+            var ensemble = ExperimentResults.Read(file).Ensemble;
+            if (ensemble.Pairwise?.GetValueOrDefault("correlation") is not { } matrix) continue;
+            var names = ensemble.MemberIndices.Select(RunReport.MemberName).ToList();
             text.AppendLine().AppendLine($"{T2Runs[i].Row}:").AppendLine();
             text.AppendLine("| | " + string.Join(" | ", names) + " |").AppendLine("|---|" + string.Concat(names.Select(_ => "---|")));
-            for (int r = 0; r < matrix.Count; r++)
-                text.AppendLine($"| {names[r]} | " + string.Join(" | ", matrix[r]!.AsArray().Select((v, c) => c == r ? "·" : v?.GetValue<double>().ToString("F3", CultureInfo.InvariantCulture) ?? "")) + " |");
+            for (int r = 0; r < matrix.Length; r++)
+                text.AppendLine($"| {names[r]} | " + string.Join(" | ", matrix[r].Select((v, c) => c == r ? "·" : Finite(v)?.ToString("F3", CultureInfo.InvariantCulture) ?? "")) + " |");
         }
         return text.ToString();
     }
@@ -209,24 +211,36 @@ public static class BenchmarkSuite
                 [("Acc", (_, dir) => FirstMembers.Of(dir, k).Accuracy), ("NLL", (_, dir) => FirstMembers.Of(dir, k).Nll), ("ECE", (_, dir) => FirstMembers.Of(dir, k).Ece)]);
     }
 
-    private static IReadOnlyList<(string, CellReader)> Clean(string source) =>
-        [("Acc", At($"{source}.accuracy")), ("NLL", At($"{source}.nll")), ("ECE", At($"{source}.ece")), ("epochs", At("cost.epochs.total")),
-         ("train FLOPs (× one model)", At("cost.training_flops.relative_to_independent")), ("members", At("ensemble.members"))];
+    private static IReadOnlyList<(string, CellReader)> Clean() =>
+        [("Acc", Ensemble("accuracy")), ("NLL", Ensemble("nll")), ("ECE", Ensemble("ece")), ("epochs", TotalEpochs),
+         ("train FLOPs (× one model)", TrainingFlopsRelative), ("members", EnsembleMembers)];
 
-    /// <summary>A number at a dotted path of results.json ("corrupted.ensemble.nll").</summary>
-    public static CellReader At(string path) => (results, _) =>
-    {
-        JsonNode? node = results;
-        foreach (var key in path.Split('.')) node = node is JsonObject o ? o[key] : null;
-        return node is JsonValue v && v.TryGetValue<double>(out double d) ? d : null;
-    };
+    /// <summary>Metric <paramref name="metric"/> of the values <paramref name="source"/> picks (e.g. the ensemble's, or corrupted.ensemble); null when absent or not finite.</summary>
+    public static CellReader Metric(Func<ExperimentResults, MetricValues?> source, string metric) => (results, _) => Finite(source(results)?.Find(metric));
 
+    /// <summary>The number <paramref name="read"/> takes from the results; null when absent or not finite.</summary>
+    public static CellReader Value(Func<ExperimentResults, double?> read) => (results, _) => Finite(read(results));
+
+    private static CellReader Ensemble(string metric) => Metric(r => r.Ensemble.Metrics, metric);
+
+    private static CellReader Parent(string metric) => Metric(r => r.Parent.Metrics, metric);
+
+    private static readonly CellReader EnsembleMembers = Value(r => r.Ensemble.Members);
+
+    private static readonly CellReader TotalEpochs = Value(r => r.Cost?.Epochs?.Total);
+
+    private static readonly CellReader TrainingFlopsRelative = Value(r => r.Cost?.TrainingFlops?.RelativeToIndependent);
+
+    /// <summary>The mean of <paramref name="metric"/> over the members that have it (and the parent, when it is a member).</summary>
     private static CellReader MeanMember(string metric) => (results, _) =>
     {
-        var values = results["members"]!.AsArray().Select(m => m?[metric]).OfType<JsonValue>().Select(v => v.GetValue<double>()).ToList();
-        if (results["ensemble"]?["includes_parent"]?.GetValue<bool>() == true && results["parent"]?[metric] is JsonValue p) values.Add(p.GetValue<double>());
+        var values = results.Members.Select(m => Finite(m.Metrics.Find(metric))).OfType<double>().ToList();
+        if (results.Ensemble.IncludesParent && Finite(results.Parent.Metrics.Find(metric)) is double p) values.Add(p);
         return values.Count > 0 ? values.Average() : null;
     };
+
+    /// <summary><paramref name="value"/> when it is finite (results.json holds a non-finite number as null), otherwise null.</summary>
+    private static double? Finite(double? value) => value is double d && double.IsFinite(d) ? d : null;
 
     /// <summary>"SSE-R (8 + 8 × 1, 50 % random)" → "sse-r".</summary>
     private static string Slug(string row)

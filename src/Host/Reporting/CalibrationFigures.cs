@@ -1,4 +1,5 @@
 using ScottPlot;
+using SubnetworkEnsembles.Experiments.Results;
 using static TorchSharp.torch;
 
 namespace SubnetworkEnsembles.Host.Reporting;
@@ -54,7 +55,7 @@ public static class CalibrationFigures
     }
 
     /// <summary>Accuracy (left axis) and NLL (right axis), where configured, of the first m members combined, m = 1 … M.</summary>
-    public static Figure EnsembleSize(Tensor members, Tensor labels, System.Text.Json.Nodes.JsonObject results, ReportScoring scoring, string file)
+    public static Figure EnsembleSize(Tensor members, Tensor labels, ExperimentResults results, ReportScoring scoring, string file)
     {
         var curve = BySize(members, labels, scoring);
         double[] xs = Enumerable.Range(1, curve.Count).Select(i => (double)i).ToArray();
@@ -68,13 +69,13 @@ public static class CalibrationFigures
             n.LegendText = "NLL (right)";
             n.Axes.YAxis = plot.Axes.Right;
         }
-        if (results["parent"]!["accuracy"]?.GetValue<double>() is double pa)
+        if (results.Parent.Metrics.Find("accuracy") is double pa && double.IsFinite(pa))
         {
             var h = plot.Add.HorizontalLine(pa);
             h.LegendText = "parent accuracy";
             h.LinePattern = LinePattern.Dotted;
         }
-        string combiner = results["ensemble"]?["combiner"]?.ToString() ?? "combined";
+        string combiner = results.Ensemble.Combiner;
         plot.Title($"Ensemble of the first m members ({combiner})");
         plot.XLabel("members m");
         plot.Axes.Left.Label.Text = "test accuracy";

@@ -1,9 +1,9 @@
 using System.Globalization;
 using System.Text;
-using System.Text.Json.Nodes;
 using ScottPlot;
 using TorchSharp;
 using SubnetworkEnsembles.Experiments.Pipeline;
+using SubnetworkEnsembles.Experiments.Results;
 using static TorchSharp.torch;
 
 namespace SubnetworkEnsembles.Host.Reporting;
@@ -23,11 +23,11 @@ public static class RunReport
     private const int Width = 900, Height = 520;
 
     /// <summary>
-    /// Writes the report from <paramref name="results"/> (read with <see cref="RunFiles.ReadResults"/>) and, when the run
+    /// Writes the report from <paramref name="results"/> (read with <see cref="ExperimentResults.Read"/>, or as the ensemble stage made them) and, when the run
     /// saved them (<paramref name="predictionsSaved"/>; null: when they exist), predictions/*.npy, whose members are
     /// combined and scored by the run's own plugins (<paramref name="scoring"/>); returns the figures drawn.
     /// </summary>
-    public static IReadOnlyList<Figure> Write(RunDirectory run, JsonObject results, bool? predictionsSaved, ReportScoring scoring,
+    public static IReadOnlyList<Figure> Write(RunDirectory run, ExperimentResults results, bool? predictionsSaved, ReportScoring scoring,
         Func<string, Figure?>? decisionBoundaries = null)
     {
         string figures = run.Combine("report");
@@ -40,7 +40,7 @@ public static class RunReport
         string parentFile = run.Combine("predictions", "parent.npy");
         if (predictionsSaved ?? (File.Exists(labelsFile) && File.Exists(membersFile) && File.Exists(parentFile)))
         {
-            long rows = results["data"]!["test"]!.GetValue<long>();
+            long rows = results.Data.Test;
             using var members = RunFiles.ReadProbabilities(membersFile, rows, stacked: true);
             using var parent = RunFiles.ReadProbabilities(parentFile, rows, members.shape[2]);
             using var labels = RunFiles.ReadLabels(labelsFile, rows, members.shape[2]);
@@ -48,9 +48,9 @@ public static class RunReport
             drawn.Add(CalibrationFigures.Reliability(parent, ensemble, labels, scoring, Path.Combine(figures, "reliability.png")));
             drawn.Add(CalibrationFigures.EnsembleSize(members, labels, results, scoring, Path.Combine(figures, "ensemble-size.png")));
         }
-        foreach (var (name, matrix) in results["ensemble"]?["pairwise"]?.AsObject() ?? [])
-            drawn.Add(Heatmap(name, matrix!.AsArray(), results, Path.Combine(figures, $"diversity-{name}.png")));
-        if (results["trust_region"] is JsonObject region) drawn.Add(TrustRegion(region, Path.Combine(figures, "trust-region.png")));
+        foreach (var (name, matrix) in results.Ensemble.Pairwise ?? new Dictionary<string, double[][]>())
+            drawn.Add(Heatmap(name, matrix, results.Ensemble.MemberIndices, Path.Combine(figures, $"diversity-{name}.png")));
+        if (results.TrustRegion is { } region) drawn.Add(TrustRegion(region, Path.Combine(figures, "trust-region.png")));
         if (decisionBoundaries?.Invoke(Path.Combine(figures, "decision-boundaries.png")) is { } grid) drawn.Add(grid);
 
         if (Experiments.Diagnostics.FaultInjection.Enabled) Experiments.Diagnostics.FaultInjection.At("report");
@@ -60,24 +60,24 @@ public static class RunReport
         return drawn;
     }
 
-    private static Figure TrainingCurves(JsonObject results, string file)
+    private static Figure TrainingCurves(ExperimentResults results, string file)
     {
         var plot = new Plot();
-        var parent = results["parent"]!["history"]?.AsArray() ?? [];
-        double[] px = parent.Select(e => (double)e!["epoch"]!.GetValue<int>()).ToArray();
+        var parent = results.Parent.History ?? [];
+        double[] px = parent.Select(e => (double)e.Epoch).ToArray();
         if (px.Length > 0)
         {
-            var line = plot.Add.Scatter(px, parent.Select(e => e!["loss"]?.GetValue<double>() ?? double.NaN).ToArray());
+            var line = plot.Add.Scatter(px, parent.Select(e => e.Loss).ToArray());
             line.LegendText = "parent";
             line.LineWidth = 2;
         }
-        foreach (var m in results["members"]!.AsArray())
+        foreach (var m in results.Members)
         {
-            var history = m!["history"]?.AsArray() ?? [];
+            var history = m.History ?? [];
             if (history.Count == 0) continue;
-            var xs = history.Select(e => px.Length + (double)e!["epoch"]!.GetValue<int>()).ToArray();
-            var line = plot.Add.Scatter(xs, history.Select(e => e!["loss"]?.GetValue<double>() ?? double.NaN).ToArray());
-            line.LegendText = $"child {m["index"]}";
+            var xs = history.Select(e => px.Length + (double)e.Epoch).ToArray();
+            var line = plot.Add.Scatter(xs, history.Select(e => e.Loss).ToArray());
+            line.LegendText = $"child {m.Index}";
         }
         plot.Title("Training loss: parent, then each child's tuning");
         plot.XLabel("epoch (children continue after the parent's last)");
@@ -116,18 +116,18 @@ public static class RunReport
         return (accuracy, nll);
     }
 
-    private static Figure Heatmap(string name, JsonArray matrix, JsonObject results, string file)
+    private static Figure Heatmap(string name, double[][] matrix, IReadOnlyList<int> memberIndices, string file)
     {
-        int m = matrix.Count;
+        int m = matrix.Length;
         var values = new double[m, m];
         for (int i = 0; i < m; i++)
             for (int j = 0; j < m; j++)
-                values[i, j] = matrix[i]![j]?.GetValue<double>() ?? double.NaN;
+                values[i, j] = matrix[i][j];
         var plot = new Plot();
         var heatmap = plot.Add.Heatmap(values);
         heatmap.Colormap = new ScottPlot.Colormaps.Viridis();
         plot.Add.ColorBar(heatmap);
-        var indices = results["ensemble"]!["member_indices"]?.AsArray().Select(n => n!.GetValue<int>() < 0 ? "parent" : n.ToString()).ToArray() ?? [];
+        var indices = memberIndices.Select(MemberName).ToArray();
         plot.Title($"Pairwise {name} between members");
         plot.XLabel("member (child index)");
         plot.YLabel("member (child index)");
@@ -140,21 +140,20 @@ public static class RunReport
         return new Figure(Path.GetFileName(file), $"Diversity: pairwise {name}", $"The M×M matrix of pairwise {name} on the test set.");
     }
 
-    private static Figure TrustRegion(JsonObject region, string file)
+    private static Figure TrustRegion(TrustRegionReport region, string file)
     {
-        var rows = region["table"]?.AsArray() ?? [];
         var plot = new Plot();
-        foreach (var group in rows.GroupBy(r => r!["sparsity"]?.GetValue<double>() ?? double.NaN))
+        foreach (var group in region.Table.GroupBy(r => r.Sparsity))
         {
-            var ordered = group.OrderBy(r => r!["sigma"]!.GetValue<double>()).ToList();
-            double[] sigma = ordered.Select(r => r!["sigma"]!.GetValue<double>()).ToArray();
-            var kl = plot.Add.Scatter(sigma, ordered.Select(r => r!["kl"]?.GetValue<double>() ?? double.NaN).ToArray());
+            var ordered = group.OrderBy(r => r.Sigma).ToList();
+            double[] sigma = ordered.Select(r => r.Sigma).ToArray();
+            var kl = plot.Add.Scatter(sigma, ordered.Select(r => r.Kl).ToArray());
             kl.LegendText = $"KL (left){(double.IsNaN(group.Key) ? "" : $", sparsity {group.Key:0.##}")}";
-            var acc = plot.Add.Scatter(sigma, ordered.Select(r => r!["accuracy"]?.GetValue<double>() ?? double.NaN).ToArray());
+            var acc = plot.Add.Scatter(sigma, ordered.Select(r => r.Accuracy).ToArray());
             acc.LegendText = $"accuracy (right){(double.IsNaN(group.Key) ? "" : $", sparsity {group.Key:0.##}")}";
             acc.Axes.YAxis = plot.Axes.Right;
         }
-        if (region["target_kl"]?.GetValue<double>() is double target)
+        if (region.TargetKl is var target && !double.IsNaN(target))
         {
             var line = plot.Add.HorizontalLine(target);
             line.LinePattern = LinePattern.Dashed;
@@ -169,11 +168,11 @@ public static class RunReport
         return new Figure(Path.GetFileName(file), "Trust-region search", "Mean KL divergence from the parent and accuracy of perturbed children per σ; the chosen σ is the strongest within Δ.");
     }
 
-    private static string Markdown(JsonObject results, IReadOnlyList<Figure> figures)
+    private static string Markdown(ExperimentResults results, IReadOnlyList<Figure> figures)
     {
         var md = new StringBuilder();
-        md.AppendLine($"# Run report: {results["name"]} (seed {results["seed"]})").AppendLine();
-        foreach (var (title, rows) in Tables(results))
+        md.AppendLine($"# Run report: {results.Name} (seed {results.Seed.ToString(CultureInfo.InvariantCulture)})").AppendLine();
+        foreach (var (title, rows) in ReportTables.Of(results))
         {
             md.AppendLine($"## {title}").AppendLine();
             md.AppendLine("| " + string.Join(" | ", rows[0]) + " |");
@@ -186,15 +185,15 @@ public static class RunReport
         return md.ToString();
     }
 
-    private static string Html(JsonObject results, IReadOnlyList<Figure> figures, string directory)
+    private static string Html(ExperimentResults results, IReadOnlyList<Figure> figures, string directory)
     {
         static string E(string s) => System.Net.WebUtility.HtmlEncode(s);
         var html = new StringBuilder();
         html.AppendLine("<!DOCTYPE html><html><head><meta charset=\"utf-8\">");
-        html.AppendLine($"<title>{E($"{results["name"]} — sne report")}</title>");
+        html.AppendLine($"<title>{E($"{results.Name} — sne report")}</title>");
         html.AppendLine("<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}img{max-width:100%}</style></head><body>");
-        html.AppendLine($"<h1>Run report: {E(results["name"]!.ToString())} (seed {results["seed"]})</h1>");
-        foreach (var (title, rows) in Tables(results))
+        html.AppendLine($"<h1>Run report: {E(results.Name)} (seed {results.Seed.ToString(CultureInfo.InvariantCulture)})</h1>");
+        foreach (var (title, rows) in ReportTables.Of(results))
         {
             html.AppendLine($"<h2>{E(title)}</h2><table><tr>{string.Concat(rows[0].Select(h => $"<th>{E(h)}</th>"))}</tr>");
             foreach (var row in rows.Skip(1)) html.AppendLine($"<tr>{string.Concat(row.Select(c => $"<td>{E(c)}</td>"))}</tr>");
@@ -209,50 +208,6 @@ public static class RunReport
         return html.ToString();
     }
 
-    /// <summary>The report's tables: metrics of parent, ensemble and members; times; the trust-region table.</summary>
-    private static IEnumerable<(string Title, List<string[]> Rows)> Tables(JsonObject results)
-    {
-        var ensemble = results["ensemble"]!.AsObject();
-        var metrics = ensemble.Where(kv => kv.Value is JsonValue v && v.TryGetValue<double>(out _) && kv.Key != "members").Select(kv => kv.Key).ToList();
-        string Cell(JsonNode? n) => n is JsonValue v && v.TryGetValue<double>(out double d) ? d.ToString("F4", CultureInfo.InvariantCulture) : "";
-        var summary = new List<string[]>();
-        summary.Add(["model", .. metrics]);
-        summary.Add(["parent", .. metrics.Select(m => Cell(results["parent"]![m]))]);
-        summary.Add([$"ensemble ({ensemble["members"]} members, {ensemble["combiner"]})", .. metrics.Select(m => Cell(ensemble[m]))]);
-        yield return ("Test metrics", summary);
-
-        var memberMetrics = metrics.Where(m => results["members"]!.AsArray().Any(x => x![m] is not null)).ToList();
-        var members = new List<string[]>();
-        members.Add(["child", "selected", .. memberMetrics, "sparsity", "seconds"]);
-        foreach (var m in results["members"]!.AsArray())
-            members.Add([m!["index"]!.ToString(), m["selected"]?.GetValue<bool>() == false ? "no" : "yes", .. memberMetrics.Select(k => Cell(m[k])), Cell(m["sparsity"]), Cell(m["seconds"])]);
-        yield return ("Children", members);
-
-        if (results["corrupted"] is JsonObject corrupted)
-        {
-            var keys = corrupted["ensemble"]!.AsObject().Select(kv => kv.Key).ToArray();
-            var rows = new List<string[]>();
-            rows.Add(["model", .. keys.Select(k => "c" + k)]);
-            rows.Add(["parent", .. keys.Select(k => Cell(corrupted["parent"]![k]))]);
-            rows.Add(["ensemble", .. keys.Select(k => Cell(corrupted["ensemble"]![k]))]);
-            yield return ($"Corrupted test sets (mean over {corrupted["sets"]} corruption × severity sets)", rows);
-        }
-        if (results["cost"] is JsonObject cost)
-        {
-            yield return ("Cost (dense: masked weights are computed densely)",
-            [
-                ["forward FLOPs / sample", "epochs (parent + children)", "training FLOPs", "× independent", "ensemble parameters (non-zero)", "inference × independent"],
-                [cost["forward_flops_per_sample"]!.ToString(), $"{cost["epochs"]!["parent"]} + {cost["epochs"]!["children"]}",
-                 cost["training_flops"]!["total"]!.GetValue<double>().ToString("G4", CultureInfo.InvariantCulture), Cell(cost["training_flops"]!["relative_to_independent"]),
-                 $"{cost["parameters"]!["ensemble"]} ({cost["parameters"]!["ensemble_nonzero"]})", cost["inference_flops_per_sample"]!["relative_to_independent"]!.ToString()],
-            ]);
-        }
-        if (results["seconds"] is JsonObject seconds)
-            yield return ("Wall time (s)", [seconds.Select(kv => kv.Key).ToArray(), seconds.Select(kv => Cell(kv.Value)).ToArray()]);
-        if (results["trust_region"]?["table"] is JsonArray table && table.Count > 0)
-        {
-            var keys = table[0]!.AsObject().Select(kv => kv.Key).ToArray();
-            yield return ("Trust-region search", [keys, .. table.Select(r => keys.Select(k => Cell(r![k])).ToArray())]);
-        }
-    }
+    /// <summary>"parent" for member index −1, otherwise the child's index.</summary>
+    internal static string MemberName(int index) => index < 0 ? "parent" : index.ToString(CultureInfo.InvariantCulture);
 }

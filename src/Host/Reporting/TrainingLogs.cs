@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using SubnetworkEnsembles.Experiments.Pipeline;
+using SubnetworkEnsembles.Experiments.Results;
 using static TorchSharp.torch.utils.tensorboard;
 
 namespace SubnetworkEnsembles.Host.Reporting;
@@ -15,7 +16,7 @@ namespace SubnetworkEnsembles.Host.Reporting;
 public static class TrainingLogs
 {
     /// <summary>Writes metrics.jsonl and the TensorBoard events of <paramref name="run"/> from <paramref name="results"/>.</summary>
-    public static void Write(RunDirectory run, JsonObject results)
+    public static void Write(RunDirectory run, ExperimentResults results)
     {
         var records = Records(results).ToList();
         var text = new StringBuilder();
@@ -42,41 +43,48 @@ public static class TrainingLogs
         }
     }
 
-    /// <summary>The records of metrics.jsonl: per epoch (split "train") and per model (split "test").</summary>
-    public static IEnumerable<JsonObject> Records(JsonObject results)
+    /// <summary>
+    /// The records of metrics.jsonl: per epoch (split "train": loss, accuracy, lr, seconds) and per model (split "test":
+    /// its finite test metrics, with train_rows, the validation score and sparsity where recorded); a non-finite value is null.
+    /// </summary>
+    public static IEnumerable<JsonObject> Records(ExperimentResults results)
     {
-        var parent = results["parent"]!.AsObject();
         int parentEpochs = 0;
-        foreach (var e in parent["history"]?.AsArray() ?? [])
+        foreach (var e in results.Parent.History ?? [])
         {
-            parentEpochs = e!["epoch"]!.GetValue<int>();
+            parentEpochs = e.Epoch;
             yield return Epoch("parent", null, e, parentEpochs);
         }
-        foreach (var m in results["members"]!.AsArray())
+        foreach (var m in results.Members)
+            foreach (var e in m.History ?? [])
+                yield return Epoch("child", m.Index, e, parentEpochs + e.Epoch);
+        var parent = results.Parent;
+        yield return Test("parent", null, parentEpochs, [.. parent.Metrics, Entry("train_rows", parent.TrainRows)]);
+        foreach (var m in results.Members)
         {
-            int index = m!["index"]!.GetValue<int>();
-            foreach (var e in m["history"]?.AsArray() ?? [])
-                yield return Epoch("child", index, e!, parentEpochs + e!["epoch"]!.GetValue<int>());
+            yield return Test("child", m.Index, parentEpochs + (m.History?.Count ?? 0),
+                [Entry("train_rows", m.TrainRows), .. m.Metrics, Entry("validation_nll", m.ValidationNll), Entry("validation_accuracy", m.ValidationAccuracy),
+                 Entry("sparsity", m.Sparsity)]);
         }
-        yield return Test("parent", null, parent, parentEpochs);
-        foreach (var m in results["members"]!.AsArray())
-            yield return Test("child", m!["index"]!.GetValue<int>(), m.AsObject(), parentEpochs + (m["history"]?.AsArray().Count ?? 0));
-        var ensemble = results["ensemble"]!.AsObject();
-        yield return Test("ensemble", null, ensemble, ensemble["members"]!.GetValue<int>());
+        yield return Test("ensemble", null, results.Ensemble.Members, results.Ensemble.Metrics);
     }
 
-    private static JsonObject Epoch(string stage, int? child, JsonNode e, int step) => new()
+    private static JsonObject Epoch(string stage, int? child, TrainingEpoch e, int step) => new()
     {
-        ["stage"] = stage, ["child"] = child, ["epoch"] = e["epoch"]!.GetValue<int>(), ["step"] = step, ["split"] = "train",
-        ["loss"] = e["loss"]?.DeepClone(), ["accuracy"] = e["accuracy"]?.DeepClone(), ["lr"] = e["lr"]?.DeepClone(), ["seconds"] = e["seconds"]?.DeepClone(),
+        ["stage"] = stage, ["child"] = child, ["epoch"] = e.Epoch, ["step"] = step, ["split"] = "train",
+        ["loss"] = Number(e.Loss), ["accuracy"] = Number(e.Accuracy), ["lr"] = Number(e.Lr), ["seconds"] = Number(e.Seconds),
     };
 
-    private static JsonObject Test(string stage, int? child, JsonObject source, int step)
+    /// <summary>A test record: the finite values of <paramref name="values"/> in order (absent and non-finite ones left out).</summary>
+    private static JsonObject Test(string stage, int? child, int step, IEnumerable<KeyValuePair<string, double>> values)
     {
         var record = new JsonObject { ["stage"] = stage, ["child"] = child, ["step"] = step, ["split"] = "test" };
-        foreach (var (key, value) in source)
-            if (value is JsonValue v && v.TryGetValue<double>(out double d) && key is not ("index" or "set" or "members" or "seconds" or "nonzero_parameters" or "parameters"))
-                record[key] = d;
+        foreach (var (key, value) in values)
+            if (double.IsFinite(value)) record[key] = value;
         return record;
     }
+
+    private static KeyValuePair<string, double> Entry(string key, double? value) => KeyValuePair.Create(key, value ?? double.NaN);
+
+    private static JsonValue? Number(double value) => double.IsFinite(value) ? JsonValue.Create(value) : null;
 }

@@ -1,9 +1,9 @@
 using System.Globalization;
 using System.Text;
-using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using SubnetworkEnsembles.Host.Configuration;
 using SubnetworkEnsembles.Experiments.Pipeline;
+using SubnetworkEnsembles.Experiments.Results;
 using YamlDotNet.RepresentationModel;
 
 namespace SubnetworkEnsembles.Host.Sweeps;
@@ -99,13 +99,13 @@ public static class SweepRunner
     /// <summary>The summary table as CSV and markdown, from each point's results.json.</summary>
     public static (string Csv, string Markdown) Summary(IReadOnlyList<SweepAxis> axes, IReadOnlyList<SweepPoint> points, IReadOnlyList<string> runs)
     {
-        var results = runs.Select(r => RunFiles.ReadResults(Path.Combine(r, "results.json"))).ToList();
-        var metrics = results[0]["ensemble"]!.AsObject().Where(kv => kv.Value is JsonValue v && v.TryGetValue<double>(out _) && kv.Key != "members")
-            .Select(kv => kv.Key).ToList();
+        var results = runs.Select(r => ExperimentResults.Read(Path.Combine(r, "results.json"))).ToList();
+        var metrics = results[0].Ensemble.Metrics.Where(kv => double.IsFinite(kv.Value)).Select(kv => kv.Key).ToList();
+        var parentMetrics = metrics.Where(m => double.IsFinite(results[0].Parent.Metrics.Find(m) ?? double.NaN)).ToList();
         var header = new List<string> { "point" };
         header.AddRange(axes.Select(a => a.KeyPath));
         header.AddRange(metrics.Select(m => "ensemble." + m));
-        header.AddRange(metrics.Where(m => results[0]["parent"]![m] is not null).Select(m => "parent." + m));
+        header.AddRange(parentMetrics.Select(m => "parent." + m));
         header.AddRange(["members", "child.accuracy.mean", "seconds"]);
         var rows = new List<List<string>>();
         for (int i = 0; i < points.Count; i++)
@@ -113,12 +113,12 @@ public static class SweepRunner
             var r = results[i];
             var row = new List<string> { points[i].Index.ToString(CultureInfo.InvariantCulture) };
             row.AddRange(points[i].Values.Select(v => SweepPoint.Text(v.Value)));
-            row.AddRange(metrics.Select(m => Number(r["ensemble"]![m])));
-            row.AddRange(metrics.Where(m => results[0]["parent"]![m] is not null).Select(m => Number(r["parent"]![m])));
-            var accuracies = r["members"]!.AsArray().Select(m => m!["accuracy"]?.GetValue<double>()).OfType<double>().ToList();
-            row.Add(r["ensemble"]!["members"]!.ToString());
+            row.AddRange(metrics.Select(m => Number(r.Ensemble.Metrics.Find(m))));
+            row.AddRange(parentMetrics.Select(m => Number(r.Parent.Metrics.Find(m))));
+            var accuracies = r.Members.Select(m => m.Metrics.Find("accuracy")).OfType<double>().Where(double.IsFinite).ToList();
+            row.Add(r.Ensemble.Members.ToString(CultureInfo.InvariantCulture));
             row.Add(accuracies.Count > 0 ? accuracies.Average().ToString("F4", CultureInfo.InvariantCulture) : "");
-            row.Add(r["seconds"]?["total"]?.GetValue<double>().ToString("F1", CultureInfo.InvariantCulture) ?? "");
+            row.Add(r.Seconds?.Total.ToString("F1", CultureInfo.InvariantCulture) ?? "");
             rows.Add(row);
         }
         var csv = new StringBuilder();
@@ -134,6 +134,6 @@ public static class SweepRunner
     /// <summary>A CSV cell, quoted when it holds a comma, quote or newline.</summary>
     internal static string Csv(string cell) => cell.IndexOfAny([',', '"', '\n']) >= 0 ? "\"" + cell.Replace("\"", "\"\"") + "\"" : cell;
 
-    private static string Number(JsonNode? node) =>
-        node is JsonValue v && v.TryGetValue<double>(out double d) ? d.ToString("F4", CultureInfo.InvariantCulture) : "";
+    /// <summary>"0.1234", or empty when <paramref name="value"/> is absent or not finite (null in results.json).</summary>
+    private static string Number(double? value) => value is double d && double.IsFinite(d) ? d.ToString("F4", CultureInfo.InvariantCulture) : "";
 }
