@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using SubnetworkEnsembles.Abstractions;
 using SubnetworkEnsembles.Engine.Data;
@@ -42,7 +41,7 @@ internal sealed class ParentStage(PluginFactory plugins, ILogger logger, Func<Tr
         ParentWeightsInfo? weights = null;
         if (config.Parent.Weights is { } file)
         {
-            weights = ParentWeights.Load(parent, file, config.Parent.Rename).Deserialize(ResultsSerializer.Contract<ParentWeightsInfo>());
+            weights = ParentWeights.Load(parent, file, config.Parent.Rename);
             logger.LogInformation("Parent weights: {Tensors} tensors from the {Format} {Path}{Then}", weights!.Tensors, weights.Format, file,
                 config.Parent.Epochs > 0 ? $", then {config.Parent.Epochs} epochs of training" : " (used as it is)");
         }

@@ -1,7 +1,7 @@
 using System.Collections;
 using System.Security.Cryptography;
-using System.Text.Json.Nodes;
 using SubnetworkEnsembles.Engine.Models;
+using SubnetworkEnsembles.Experiments.Results;
 using TorchSharp;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;
@@ -19,7 +19,7 @@ namespace SubnetworkEnsembles.Experiments.Pipeline;
 public static class ParentWeights
 {
     /// <summary>Loads <paramref name="path"/> into <paramref name="model"/>; returns what was loaded (for parent.json).</summary>
-    public static JsonObject Load(MaskedNetwork model, string path, IReadOnlyList<string> rename)
+    public static ParentWeightsInfo Load(MaskedNetwork model, string path, IReadOnlyList<string> rename)
     {
         if (Directory.Exists(path)) throw new ParentWeightsException($"parent.weights: {path} is a directory, expected a weights file");
         if (!File.Exists(path)) throw new ParentWeightsException($"parent.weights: {path} not found");
@@ -67,10 +67,10 @@ public static class ParentWeights
         }
         foreach (var l in model.MaskedLayers) l.RefreshMaskState();
         foreach (var t in provided.Values) t.Dispose();
-        return new JsonObject
+        return new ParentWeightsInfo
         {
-            ["path"] = Path.GetFullPath(path), ["format"] = Format(extension), ["tensors"] = renamed.Count,
-            ["sha256"] = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path))).ToLowerInvariant(),
+            Path = Path.GetFullPath(path), Format = Format(extension), Tensors = renamed.Count,
+            Sha256 = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path))).ToLowerInvariant(),
         };
     }
 

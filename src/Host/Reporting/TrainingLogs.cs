@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.Json.Nodes;
 using SubnetworkEnsembles.Experiments.Pipeline;
 using SubnetworkEnsembles.Experiments.Results;
 using static TorchSharp.torch.utils.tensorboard;
@@ -20,7 +19,7 @@ public static class TrainingLogs
     {
         var records = Records(results).ToList();
         var text = new StringBuilder();
-        foreach (var r in records) text.AppendLine(r.ToJsonString());
+        foreach (var r in records) text.AppendLine(r.ToJsonLine());
         RunDirectory.WriteAllTextAtomic(run.Combine("metrics.jsonl"), text.ToString());
 
         string board = run.Combine("tensorboard");
@@ -28,26 +27,15 @@ public static class TrainingLogs
         Directory.CreateDirectory(board);
         var writer = SummaryWriter(board, createRunName: false);
         foreach (var r in records)
-        {
-            string tag = r["stage"]!.GetValue<string>() switch
-            {
-                "child" => $"child-{r["child"]!.GetValue<int>():D3}",
-                var s => s,
-            };
-            int step = r["step"]!.GetValue<int>();
-            foreach (var (key, value) in r)
-            {
-                if (key is "stage" or "child" or "epoch" or "step" or "split" || value is not JsonValue v || !v.TryGetValue<double>(out double d)) continue;
-                writer.add_scalar($"{tag}/{(r["split"] is { } split ? split + "_" : "")}{key}", (float)d, step);
-            }
-        }
+            foreach (var (key, value) in r.Values.Where(v => double.IsFinite(v.Value)))
+                writer.add_scalar($"{r.Tag}/{r.Split}_{key}", (float)value, r.Step);
     }
 
     /// <summary>
     /// The records of metrics.jsonl: per epoch (split "train": loss, accuracy, lr, seconds) and per model (split "test":
-    /// its finite test metrics, with train_rows, the validation score and sparsity where recorded); a non-finite value is null.
+    /// its finite test metrics, with train_rows, the validation score and sparsity where recorded).
     /// </summary>
-    public static IEnumerable<JsonObject> Records(ExperimentResults results)
+    public static IEnumerable<MetricsRecord> Records(ExperimentResults results)
     {
         int parentEpochs = 0;
         foreach (var e in results.Parent.History ?? [])
@@ -69,22 +57,12 @@ public static class TrainingLogs
         yield return Test("ensemble", null, results.Ensemble.Members, results.Ensemble.Metrics);
     }
 
-    private static JsonObject Epoch(string stage, int? child, TrainingEpoch e, int step) => new()
-    {
-        ["stage"] = stage, ["child"] = child, ["epoch"] = e.Epoch, ["step"] = step, ["split"] = "train",
-        ["loss"] = Number(e.Loss), ["accuracy"] = Number(e.Accuracy), ["lr"] = Number(e.Lr), ["seconds"] = Number(e.Seconds),
-    };
+    private static MetricsRecord Epoch(string stage, int? child, TrainingEpoch e, int step) =>
+        new(stage, child, e.Epoch, step, "train", [Entry("loss", e.Loss), Entry("accuracy", e.Accuracy), Entry("lr", e.Lr), Entry("seconds", e.Seconds)]);
 
-    /// <summary>A test record: the finite values of <paramref name="values"/> in order (absent and non-finite ones left out).</summary>
-    private static JsonObject Test(string stage, int? child, int step, IEnumerable<KeyValuePair<string, double>> values)
-    {
-        var record = new JsonObject { ["stage"] = stage, ["child"] = child, ["step"] = step, ["split"] = "test" };
-        foreach (var (key, value) in values)
-            if (double.IsFinite(value)) record[key] = value;
-        return record;
-    }
+    /// <summary>A test record of the finite values of <paramref name="values"/>, in order (absent and non-finite ones left out).</summary>
+    private static MetricsRecord Test(string stage, int? child, int step, IEnumerable<KeyValuePair<string, double>> values) =>
+        new(stage, child, null, step, "test", values.Where(v => double.IsFinite(v.Value)).ToList());
 
     private static KeyValuePair<string, double> Entry(string key, double? value) => KeyValuePair.Create(key, value ?? double.NaN);
-
-    private static JsonValue? Number(double value) => double.IsFinite(value) ? JsonValue.Create(value) : null;
 }
