@@ -160,7 +160,7 @@ public static partial class Commands
         try
         {
             using var scope = TorchSharp.torch.NewDisposeScope();
-            using var model = config.Model.Build(shape, classes);
+            using var model = config.Model.Build(shape, classes, SubnetworkEnsembles.Abstractions.Seeds.Generator(config.Seed, "parent-init"));
             var output = model.call(TorchSharp.torch.zeros([2, .. shape]));
             if (output.shape.Length != 2 || output.shape[1] != classes)
                 throw new InvalidOperationException($"it outputs [{string.Join(", ", output.shape)}], expected [N, {classes}]");
@@ -207,7 +207,7 @@ public static partial class Commands
         if (config.Parent.Weights is { } weightsFile)
         {
             // Before a run directory exists: weights that are not what their extension says create nothing.
-            using var model = config.Model.Build(data.InputShape, data.Classes);
+            using var model = config.Model.Build(data.InputShape, data.Classes, SubnetworkEnsembles.Abstractions.Seeds.Generator(config.Seed, "parent-init"));
             ParentWeights.Load(model, weightsFile, config.Parent.Rename);
         }
         if (!train)

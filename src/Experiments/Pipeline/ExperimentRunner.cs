@@ -91,8 +91,7 @@ public sealed class ExperimentRunner(PluginFactory plugins, ILogger<ExperimentRu
         var clock = Stopwatch.StartNew();
         logger.LogInformation("Data {Name}: {Train} train, {Validation} validation, {Test} test rows; device {Device}; {Threads} threads",
             data.Name, data.Train.Count, data.Validation.Count, data.Test.Count, device, get_num_threads());
-        manual_seed(Seeds.Derive(config.Seed, "parent-init"));
-        using var parent = config.Model.Build(data.InputShape, data.Classes);
+        using var parent = config.Model.Build(data.InputShape, data.Classes, Seeds.Generator(config.Seed, "parent-init"));
         JsonObject? weights = null;
         if (config.Parent.Weights is { } file)
         {

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using SubnetworkEnsembles.Abstractions;
 using SubnetworkEnsembles.Engine.Data;
 using SubnetworkEnsembles.Engine.Models;
 using SubnetworkEnsembles.Experiments.Configuration;
@@ -18,7 +19,7 @@ public static class RunCosts
     /// <summary>The "cost" object of results.json.</summary>
     public static JsonObject Of(ExperimentConfig config, DataSplits data, JsonObject parent, IReadOnlyList<JsonObject> trainedChildren, IReadOnlyList<JsonObject> members)
     {
-        using var model = config.Model.Build(data.InputShape, data.Classes);
+        using var model = config.Model.Build(data.InputShape, data.Classes, Seeds.Generator(config.Seed, "parent-init"));
         var layers = FlopCounter.Layers(model);
         long forward = layers.Sum(l => l.ForwardFlops);
         long rows = data.Train.Count;

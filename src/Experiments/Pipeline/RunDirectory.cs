@@ -156,7 +156,7 @@ public sealed class RunDirectory
     public static Engine.Models.MaskedNetwork LoadModel(Engine.Models.ModelSpec model, long[] inputShape, int classes, string file)
     {
         VerifyCheckpoint(file);
-        var network = model.Build(inputShape, classes);
+        var network = model.Build(inputShape, classes, new TorchSharp.torch.Generator(0));   // initial weights: overwritten by the checkpoint
         try
         {
             network.LoadCheckpoint(file);
