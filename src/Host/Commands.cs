@@ -100,6 +100,7 @@ public static partial class Commands
         if (shown.Count == 0)
             throw new UsageException($"no {(wanted is null ? "" : wanted.ToString()!.ToLowerInvariant() + " ")}plugin matches '{pattern}'; " +
                 $"known: {string.Join(", ", catalog.All.Where(d => wanted is null || d.Kind == wanted).Select(d => d.Name))}");
+        var documentation = new PluginDocumentation();
         foreach (var d in shown)
         {
             Console.WriteLine($"{d.Kind.ToString().ToLowerInvariant(),-13} {d.Name,-16} {d.Description}  [{Path.GetFileName(d.AssemblyPath)}]");
@@ -107,7 +108,7 @@ public static partial class Commands
             var defaults = Activator.CreateInstance(d.OptionsType);
             foreach (var p in d.OptionsType.GetProperties().Where(p => p.CanWrite))
             {
-                string doc = PluginDocumentation.Summary(d.OptionsType, p.Name);
+                string doc = documentation.Summary(d.OptionsType, p.Name);
                 Console.WriteLine($"{"",30}{ConfigNames.Key(p.Name)}: {FormatDefault(p.GetValue(defaults))}{(doc.Length > 0 ? "  — " + doc : "")}");
             }
         }
@@ -193,6 +194,7 @@ public static partial class Commands
         CancellationToken cancellation, ILogger log, bool keepFinished = false)
     {
         var clock = Stopwatch.StartNew();
+        var faults = Diagnostics.EnvironmentFaultPoints.FromEnvironment();   // SNE_FAULT, for the resilience tests
         int index = ResolveIndex(request);
         var (config, catalog, device) = Resolve(request, log, point);
         string resolved = ResolvedConfigWriter.ToYaml(config);
@@ -223,9 +225,9 @@ public static partial class Commands
         if (request.Stage is Stage.All or Stage.Parent)
         {
             (run, resumed) = RunDirectory.CreateOrResume(outputDirectory ?? Path.Combine("runs", $"{config.Name}-{DateTime.Now:yyyyMMdd-HHmmss}"), resolved, request.Force);
-            RunDirectory.WriteAllTextAtomic(run.ConfigFile, resolved);
+            RunDirectory.WriteAllTextAtomic(run.ConfigFile, resolved, faults);
             if (Path.GetFullPath(request.ConfigPath) != run.Combine("config.yaml"))
-                RunDirectory.WriteAtomic(run.Combine("config.original.yaml"), tmp => File.Copy(request.ConfigPath, tmp, overwrite: true));
+                RunDirectory.WriteAtomic(run.Combine("config.original.yaml"), tmp => File.Copy(request.ConfigPath, tmp, overwrite: true), faults);
             logFile = run.LogFile;
         }
         else
@@ -254,16 +256,17 @@ public static partial class Commands
         host.Start();
         var lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellation, lifetime.ApplicationStopping);
-        Experiments.Diagnostics.FaultInjection.ObserveStopping(linked.Token);
+        if (faults is Diagnostics.EnvironmentFaultPoints armed) armed.ObserveStopping(linked.Token);
         var logger = host.Services.GetRequiredService<ILogger<ExperimentRunner>>();
         logger.LogInformation("{Verb} {Name} (seed {Seed}), stage {Stage}{Index} → {Directory}", resumed ? "Resuming" : "Run", config.Name, config.Seed,
             request.Stage.ToString().ToLowerInvariant(), request.Stage == Stage.Child ? $" {index}" : "", run.Path);
         try
         {
             var runner = host.Services.GetRequiredService<ExperimentRunner>();
+            runner.Faults = faults;
             var factory = host.Services.GetRequiredService<PluginFactory>();
             runner.Reporter = (c, d, r, results) => Reporting.RunReport.Write(r, results, c.SavePredictions,
-                file => Reporting.DecisionBoundaryGrid.Draw(file, c, d, r, factory, catalog)).Select(f => f.File).ToList();
+                file => Reporting.DecisionBoundaryGrid.Draw(file, c, d, r, factory, catalog), faults).Select(f => f.File).ToList();
             if (request.LiveProgress)
             {
                 AnsiConsole.Progress().AutoClear(false)

@@ -28,10 +28,13 @@ public sealed class ExperimentRunner(PluginFactory plugins, ILogger<ExperimentRu
     /// <summary>Where training steps are reported (a live display or periodic log lines); none by default.</summary>
     public IProgress<StepReport>? Progress { get; set; }
 
+    /// <summary>Where tests inject faults (<see cref="Diagnostics.IFaultPoints"/>); none by default.</summary>
+    public Diagnostics.IFaultPoints Faults { get; set; } = Diagnostics.NoFaultPoints.Instance;
+
     private Trainer NewTrainer() => new(logger)
     {
-        Progress = Diagnostics.FaultInjection.Enabled
-            ? step => { Progress?.Report(step); Diagnostics.FaultInjection.At(step.Label == "parent" ? "parent-step" : "child-step"); }
+        Progress = Faults.Enabled
+            ? step => { Progress?.Report(step); Faults.At(step.Label == "parent" ? "parent-step" : "child-step"); }
             : Progress is { } p ? p.Report : null,
     };
 
@@ -102,7 +105,7 @@ public sealed class ExperimentRunner(PluginFactory plugins, ILogger<ExperimentRu
         parent.to(device);
         logger.LogInformation("Parent {Model}: {Parameters:N0} parameters, {Layers} maskable weights", config.Model.Type, parent.ParameterCount, parent.MaskedLayers.Count);
         var history = config.Parent.Epochs == 0 ? [] : ChildBuilder.TrainStage(NewTrainer(), plugins, parent, data, config.Parent, "parent",
-            Seeds.Derive(config.Seed, "parent-shuffle"), null, cancellation, new TrainingCheckpointFile(run.ParentTrainingState, logger));
+            Seeds.Derive(config.Seed, "parent-shuffle"), null, cancellation, new TrainingCheckpointFile(run.ParentTrainingState, logger, Faults));
         double trainSeconds = clock.Elapsed.TotalSeconds;
         using var probs = Evaluator.Probabilities(parent, data.Test.Inputs);
         using var labels = data.Test.Labels.cpu();
@@ -129,14 +132,14 @@ public sealed class ExperimentRunner(PluginFactory plugins, ILogger<ExperimentRu
         if (config.Children.TrustRegion is not null)
         {
             var searchClock = Stopwatch.StartNew();
-            var choice = TrustRegionSearch.Run(config, data, device, NewTrainer(), parent, plugins, logger, cancellation);
+            var choice = TrustRegionSearch.Run(config, data, device, NewTrainer(), parent, plugins, logger, cancellation, Faults);
             choice.Report["seconds"] = searchClock.Elapsed.TotalSeconds;
-            RunDirectory.WriteAllTextAtomic(run.TrustRegionFile, choice.Report.ToJsonString(Indented));
+            RunDirectory.WriteAllTextAtomic(run.TrustRegionFile, choice.Report.ToJsonString(Indented), Faults);
         }
         Directory.CreateDirectory(run.Combine("predictions"));
-        NpyFile.WriteChecksummed(run.Combine("predictions", "parent.npy"), probs);
-        RunDirectory.WriteCheckpoint(run.ParentCheckpoint, tmp => parent.save(tmp));
-        RunDirectory.WriteAllTextAtomic(run.ParentResults, json.ToJsonString(Indented));   // last: marks the stage done
+        NpyFile.WriteChecksummed(run.Combine("predictions", "parent.npy"), probs, Faults);
+        RunDirectory.WriteCheckpoint(run.ParentCheckpoint, tmp => parent.save(tmp), Faults);
+        RunDirectory.WriteAllTextAtomic(run.ParentResults, json.ToJsonString(Indented), Faults);   // last: marks the stage done
         File.Delete(run.ParentTrainingState);
     }
 
@@ -163,7 +166,7 @@ public sealed class ExperimentRunner(PluginFactory plugins, ILogger<ExperimentRu
         if (index < 0 || index >= config.Children.Count)
             throw new InvalidOperationException($"child index {index} is outside 0 … {config.Children.Count - 1} (children.count = {config.Children.Count})");
         File.Delete(run.ChildFailure(index));
-        if (Diagnostics.FaultInjection.Enabled) Diagnostics.FaultInjection.At("child-start");
+        if (Faults.Enabled) Faults.At("child-start");
         try
         {
             // A child without its parent fails like any other (children/child-NNN.failed says why), in one line, exit 3.
@@ -212,18 +215,18 @@ public sealed class ExperimentRunner(PluginFactory plugins, ILogger<ExperimentRu
                 member["nonzero_parameters"] = child.NonZeroParameterCount;
                 member["seconds"] = clock.Elapsed.TotalSeconds;
                 member["history"] = ResultsJson.HistoryJson(history);
-                NpyFile.WriteChecksummed(run.ChildPredictions(index), probs);
-                RunDirectory.WriteCheckpoint(run.ChildCheckpoint(index), tmp => child.save(tmp));
-                if (Diagnostics.FaultInjection.Enabled) Diagnostics.FaultInjection.At("child-written");
-                RunDirectory.WriteAllTextAtomic(run.ChildResults(index), member.ToJsonString(Indented));   // last: marks the child done
-                if (Diagnostics.FaultInjection.Enabled) Diagnostics.FaultInjection.At("child-done");
+                NpyFile.WriteChecksummed(run.ChildPredictions(index), probs, Faults);
+                RunDirectory.WriteCheckpoint(run.ChildCheckpoint(index), tmp => child.save(tmp), Faults);
+                if (Faults.Enabled) Faults.At("child-written");
+                RunDirectory.WriteAllTextAtomic(run.ChildResults(index), member.ToJsonString(Indented), Faults);   // last: marks the child done
+                if (Faults.Enabled) Faults.At("child-done");
                 logger.LogInformation("Child {Index}/{Count} test: {Metrics}, sparsity {Sparsity:P1}, {Seconds:F1} s",
                     index + 1, config.Children.Count, ResultsJson.Format(values), child.Sparsity, clock.Elapsed.TotalSeconds);
             }
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            RunDirectory.WriteAllTextAtomic(run.ChildFailure(index), $"{e.GetType().Name}: {e.Message}\n");
+            RunDirectory.WriteAllTextAtomic(run.ChildFailure(index), $"{e.GetType().Name}: {e.Message}\n", Faults);
             throw;
         }
     }
@@ -288,8 +291,8 @@ public sealed class ExperimentRunner(PluginFactory plugins, ILogger<ExperimentRu
                 string.Join(", ", evaluation.Values.Keys.Where(k => parentJson[k] is not null).Select(k => $"{k} {parentJson[k]!.GetValue<double>():F4}")));
             if (config.SavePredictions)
             {
-                NpyFile.WriteChecksummed(run.Combine("predictions", "members.npy"), stacked);
-                NpyFile.WriteChecksummed(run.Combine("predictions", "labels.npy"), labels);
+                NpyFile.WriteChecksummed(run.Combine("predictions", "members.npy"), stacked, Faults);
+                NpyFile.WriteChecksummed(run.Combine("predictions", "labels.npy"), labels, Faults);
             }
             var ensembleJson = new JsonObject
             {
@@ -343,7 +346,7 @@ public sealed class ExperimentRunner(PluginFactory plugins, ILogger<ExperimentRu
             };
             // The report first, results.json last: its presence means everything of the run is written.
             WriteReport(config, data, run, results);
-            RunDirectory.WriteAllTextAtomic(run.ResultsFile, results.ToJsonString(Indented));
+            RunDirectory.WriteAllTextAtomic(run.ResultsFile, results.ToJsonString(Indented), Faults);
             return results;
         }
         finally

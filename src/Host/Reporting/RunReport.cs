@@ -25,8 +25,10 @@ public static class RunReport
     /// <summary>
     /// Writes the report from <paramref name="results"/> (read with <see cref="RunFiles.ReadResults"/>) and, when the run
     /// saved them (<paramref name="predictionsSaved"/>; null: when they exist), predictions/*.npy; returns the figures drawn.
+    /// Passes the fault point <c>report</c> of <paramref name="faults"/> (if given) after the figures, then <c>write:NAME</c> for each file.
     /// </summary>
-    public static IReadOnlyList<Figure> Write(RunDirectory run, JsonObject results, bool? predictionsSaved, Func<string, Figure?>? decisionBoundaries = null)
+    public static IReadOnlyList<Figure> Write(RunDirectory run, JsonObject results, bool? predictionsSaved, Func<string, Figure?>? decisionBoundaries = null,
+        Experiments.Diagnostics.IFaultPoints? faults = null)
     {
         string figures = run.Combine("report");
         Directory.CreateDirectory(figures);
@@ -51,10 +53,10 @@ public static class RunReport
         if (results["trust_region"] is JsonObject region) drawn.Add(TrustRegion(region, Path.Combine(figures, "trust-region.png")));
         if (decisionBoundaries?.Invoke(Path.Combine(figures, "decision-boundaries.png")) is { } grid) drawn.Add(grid);
 
-        if (Experiments.Diagnostics.FaultInjection.Enabled) Experiments.Diagnostics.FaultInjection.At("report");
-        TrainingLogs.Write(run, results);
-        RunDirectory.WriteAllTextAtomic(run.Combine("report.md"), Markdown(results, drawn));
-        RunDirectory.WriteAllTextAtomic(run.Combine("report.html"), Html(results, drawn, figures));
+        if (faults is { Enabled: true }) faults.At("report");
+        TrainingLogs.Write(run, results, faults);
+        RunDirectory.WriteAllTextAtomic(run.Combine("report.md"), Markdown(results, drawn), faults);
+        RunDirectory.WriteAllTextAtomic(run.Combine("report.html"), Html(results, drawn, figures), faults);
         return drawn;
     }
 
