@@ -20,7 +20,7 @@ public static partial class Commands
         using var services = new ServiceCollection().AddLogging(b => b.AddProvider(new ConsoleLoggerForwarder(logging))).AddSubnetworkPlugins(catalog).BuildServiceProvider();
         var results = RunFiles.ReadResults(run.ResultsFile);
         var figures = Reporting.RunReport.Write(run, results, config.SavePredictions, file => Reporting.DecisionBoundaryGrid.Draw(file, config, data, run, services.GetRequiredService<PluginFactory>(), catalog),
-            Diagnostics.EnvironmentFaultPoints.FromEnvironment());
+            Diagnostics.EnvironmentFaultPoints.ForThisProcess);
         Console.WriteLine($"{run.Combine("report.html")}, {run.Combine("report.md")}: {figures.Count} figures ({string.Join(", ", figures.Select(f => f.File))}); " +
             "metrics.jsonl, tensorboard/");
         return ExitCodes.Ok;

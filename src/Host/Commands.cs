@@ -194,7 +194,7 @@ public static partial class Commands
         CancellationToken cancellation, ILogger log, bool keepFinished = false)
     {
         var clock = Stopwatch.StartNew();
-        var faults = Diagnostics.EnvironmentFaultPoints.FromEnvironment();   // SNE_FAULT, for the resilience tests
+        var faults = Diagnostics.EnvironmentFaultPoints.ForThisProcess;   // SNE_FAULT, for the resilience tests
         int index = ResolveIndex(request);
         var (config, catalog, device) = Resolve(request, log, point);
         string resolved = ResolvedConfigWriter.ToYaml(config);

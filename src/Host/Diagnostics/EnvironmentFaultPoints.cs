@@ -32,8 +32,11 @@ public sealed class EnvironmentFaultPoints : IFaultPoints
     public static IFaultPoints FromSetting(string? value) =>
         Parse(value) is { } spec ? new EnvironmentFaultPoints(spec) : NoFaultPoints.Instance;
 
-    /// <summary>The fault points armed by this process's <c>SNE_FAULT</c>.</summary>
-    public static IFaultPoints FromEnvironment() => FromSetting(Environment.GetEnvironmentVariable("SNE_FAULT"));
+    /// <summary>
+    /// The fault points armed by this process's <c>SNE_FAULT</c>, one instance for the whole <c>sne</c> process, so
+    /// <c>#N</c> counts over every experiment it runs (e.g. the points of a sweep).
+    /// </summary>
+    public static IFaultPoints ForThisProcess { get; } = FromSetting(Environment.GetEnvironmentVariable("SNE_FAULT"));
 
     /// <inheritdoc />
     public bool Enabled => true;
