@@ -32,7 +32,7 @@ public class InProcessIsolationTests
         model: { type: mlp, hidden: [32, 32], dropout: 0.2 }
         mc_dropout: 4
         parent: { epochs: 2 }
-        children: { count: 2, start: scratch, tuning: { epochs: 2 } }
+        children: { count: 2, start: scratch, sampler: full, perturbation: identity, tuning: { epochs: 2 } }
         """;
 
     private sealed class Experiment(string name, ExperimentConfig config, string resolved, DataSplits data, ExperimentRunner runner) : IDisposable
