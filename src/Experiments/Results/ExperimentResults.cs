@@ -58,7 +58,7 @@ public sealed record ExperimentResults
     public static ExperimentResults Read(string path) => ResultsSerializer.Deserialize<ExperimentResults>(RunFiles.ReadResults(path), path);
 
     /// <summary>Writes results.json to <paramref name="path"/> atomically.</summary>
-    public void Write(string path) => RunDirectory.WriteAllTextAtomic(path, ToJson());
+    public void Write(string path, Diagnostics.IFaultPoints? faults = null) => RunDirectory.WriteAllTextAtomic(path, ToJson(), faults);
 
     /// <summary>The indented JSON text of results.json.</summary>
     public string ToJson() => ResultsSerializer.Serialize(this);
