@@ -18,9 +18,9 @@ using static TorchSharp.torch;
 // Reports the median and the best of the repeats: on a shared machine the best is the steadier estimate of overhead.
 // Also: achieved GFLOP/s of training (3 × forward FLOPs per sample, FlopCounter), ensemble inference throughput, and the
 // fp32 matmul peak measured in the same process as the yardstick.
-int epochs = args.Length > 0 ? int.Parse(args[0]) : 1;
-int repeats = args.Length > 1 ? int.Parse(args[1]) : 5;
-int hidden = args.Length > 2 ? int.Parse(args[2]) : 512;
+int epochs = args.Length > 0 ? int.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 1;
+int repeats = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5;
+int hidden = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 512;
 const int batch = 128;
 
 using var data = DatasetLoader.Load(new DataSpec());

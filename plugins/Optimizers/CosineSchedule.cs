@@ -9,7 +9,7 @@ public sealed class CosineScheduleOptions : IValidatableOptions
     public double LrMax { get; init; } = 0.1;
 
     /// <summary>Final learning rate.</summary>
-    public double LrMin { get; init; } = 0;
+    public double LrMin { get; init; }
 
     /// <inheritdoc />
     public IEnumerable<string> Validate()

@@ -12,7 +12,7 @@ public sealed class CyclicCosineScheduleOptions : IValidatableOptions
     public double LrMax { get; init; } = 0.1;
 
     /// <summary>Learning rate approached at the end of every cycle.</summary>
-    public double LrMin { get; init; } = 0;
+    public double LrMin { get; init; }
 
     /// <inheritdoc />
     public IEnumerable<string> Validate()

@@ -6,6 +6,7 @@ using SubnetworkEnsembles.Engine.Data;
 using SubnetworkEnsembles.Engine.Native;
 using SubnetworkEnsembles.Engine.Training;
 using SubnetworkEnsembles.Experiments.Configuration;
+using SubnetworkEnsembles.Experiments.Diagnostics;
 using SubnetworkEnsembles.Experiments.Pipeline;
 using SubnetworkEnsembles.Experiments.Plugins;
 using SubnetworkEnsembles.Experiments.Results;
@@ -29,11 +30,13 @@ public sealed class Experiment
 {
     private readonly PluginCatalog? _catalog;
     private readonly ILoggerFactory _loggers;
+    private readonly IFaultPoints _faults;
     private readonly Func<ExperimentConfig, DataSplits, RunDirectory, ExperimentResults, IReadOnlyList<string>>? _reporter;
 
     private Experiment(ExperimentConfig config, PluginCatalog? catalog, ILoggerFactory loggers,
-        Func<ExperimentConfig, DataSplits, RunDirectory, ExperimentResults, IReadOnlyList<string>>? reporter)
+        Func<ExperimentConfig, DataSplits, RunDirectory, ExperimentResults, IReadOnlyList<string>>? reporter, IFaultPoints faults)
     {
+        _faults = faults;
         Config = config;
         _catalog = catalog;
         _loggers = loggers;
@@ -45,20 +48,23 @@ public sealed class Experiment
 
     /// <summary>An experiment of <paramref name="config"/> (made in code, or read by a host); give it plugins with <see cref="WithPlugins"/>.</summary>
     public static Experiment FromConfig(ExperimentConfig config) =>
-        new(config ?? throw new ArgumentNullException(nameof(config)), null, NullLoggerFactory.Instance, null);
+        new(config ?? throw new ArgumentNullException(nameof(config)), null, NullLoggerFactory.Instance, null, NoFaultPoints.Instance);
 
     /// <summary>The plugins the configuration's names resolve to (discovered from folders and/or registered in process).</summary>
-    public Experiment WithPlugins(PluginCatalog catalog) => new(Config, catalog, _loggers, _reporter);
+    public Experiment WithPlugins(PluginCatalog catalog) => new(Config, catalog, _loggers, _reporter, _faults);
 
     /// <summary>Where the pipeline and the plugins log (plugins receive <c>ILogger&lt;T&gt;</c> from it); none by default.</summary>
-    public Experiment WithLogging(ILoggerFactory loggers) => new(Config, _catalog, loggers, _reporter);
+    public Experiment WithLogging(ILoggerFactory loggers) => new(Config, _catalog, loggers, _reporter, _faults);
 
     /// <summary>
     /// A report writer called when the ensemble is evaluated, before results.json is written; it returns the names of the
     /// figures it drew. None by default (the <c>sne</c> host draws report.md, report.html and figures).
     /// </summary>
     public Experiment WithReport(Func<ExperimentConfig, DataSplits, RunDirectory, ExperimentResults, IReadOnlyList<string>> reporter) =>
-        new(Config, _catalog, _loggers, reporter);
+        new(Config, _catalog, _loggers, reporter, _faults);
+
+    /// <summary>Fault points a test fires at exact places of the pipeline (kill, signal, full disk); none by default.</summary>
+    public Experiment WithFaults(IFaultPoints faults) => new(Config, _catalog, _loggers, _reporter, faults);
 
     /// <summary>
     /// Resolves the configuration against the plugins: kinds, names, options (defaults where none are given) and the
@@ -109,7 +115,7 @@ public sealed class Experiment
     public void CheckParentWeights(DataSplits data)
     {
         if (Config.Parent.Weights is not { } file) return;
-        using var model = Config.Model.Build(data.InputShape, data.Classes);
+        using var model = Config.Model.Build(data.InputShape, data.Classes, Abstractions.Seeds.Generator(Config.Seed, "parent-init"));
         ParentWeights.Load(model, file, Config.Parent.Rename);
     }
 
@@ -124,7 +130,7 @@ public sealed class Experiment
         if (stage is Stage.All or Stage.Parent)
         {
             var (run, resumed) = RunDirectory.CreateOrResume(directory, text, force);
-            RunDirectory.WriteAllTextAtomic(run.ConfigFile, text);
+            RunDirectory.WriteAllTextAtomic(run.ConfigFile, text, _faults);
             return (run, resumed);
         }
         var existing = RunDirectory.Open(directory);
@@ -152,6 +158,7 @@ public sealed class Experiment
         var runner = provider.GetRequiredService<ExperimentRunner>();
         runner.Progress = progress;
         runner.Reporter = _reporter;
+        runner.Faults = _faults;
         return runner.Run(stage, index, Config, data, device, run, dataSeconds, cancellation);
     }
 

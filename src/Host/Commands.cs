@@ -116,7 +116,7 @@ public static partial class Commands
         try
         {
             using var scope = TorchSharp.torch.NewDisposeScope();
-            using var model = config.Model.Build(shape, classes);
+            using var model = config.Model.Build(shape, classes, SubnetworkEnsembles.Abstractions.Seeds.Generator(config.Seed, "parent-init"));
             var output = model.call(TorchSharp.torch.zeros([2, .. shape]));
             if (output.shape.Length != 2 || output.shape[1] != classes)
                 throw new InvalidOperationException($"it outputs [{string.Join(", ", output.shape)}], expected [N, {classes}]");
@@ -160,7 +160,8 @@ public static partial class Commands
         }
         using var data = DatasetLoader.Load(config.Data);
         double dataSeconds = clock.Elapsed.TotalSeconds;
-        var experiment = Experiment.FromConfig(config).WithPlugins(catalog);
+        var faults = Diagnostics.EnvironmentFaultPoints.ForThisProcess;   // SNE_FAULT, for the resilience tests
+        var experiment = Experiment.FromConfig(config).WithPlugins(catalog).WithFaults(faults);
         experiment.CheckParentWeights(data);
         if (!train)
         {
@@ -178,7 +179,7 @@ public static partial class Commands
             _ => run.LogFile,
         };
         if (request.Stage is Stage.All or Stage.Parent && Path.GetFullPath(request.ConfigPath) != run.Combine("config.yaml"))
-            RunDirectory.WriteAtomic(run.Combine("config.original.yaml"), tmp => File.Copy(request.ConfigPath, tmp, overwrite: true));
+            RunDirectory.WriteAtomic(run.Combine("config.original.yaml"), tmp => File.Copy(request.ConfigPath, tmp, overwrite: true), faults);
 
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
@@ -194,7 +195,7 @@ public static partial class Commands
         host.Start();
         var lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellation, lifetime.ApplicationStopping);
-        Experiments.Diagnostics.FaultInjection.ObserveStopping(linked.Token);
+        if (faults is Diagnostics.EnvironmentFaultPoints armed) armed.ObserveStopping(linked.Token);
         var loggers = host.Services.GetRequiredService<ILoggerFactory>();
         var logger = loggers.CreateLogger<ExperimentRunner>();
         logger.LogInformation("{Verb} {Name} (seed {Seed}), stage {Stage}{Index} → {Directory}", resumed ? "Resuming" : "Run", config.Name, config.Seed,
@@ -203,7 +204,7 @@ public static partial class Commands
         {
             var factory = new PluginFactory(host.Services, catalog);
             experiment = experiment.WithLogging(loggers).WithReport((c, d, r, results) => Reporting.RunReport.Write(r, results, c.SavePredictions,
-                Reporting.ReportScoring.Create(c, factory), file => Reporting.DecisionBoundaryGrid.Draw(file, c, d, r, factory, catalog)).Select(f => f.File).ToList());
+                Reporting.ReportScoring.Create(c, factory), file => Reporting.DecisionBoundaryGrid.Draw(file, c, d, r, factory, catalog), faults).Select(f => f.File).ToList());
             if (request.LiveProgress)
             {
                 AnsiConsole.Progress().AutoClear(false)

@@ -38,7 +38,7 @@ public class CorruptionTests
             distances[s - 1] = diff.ToDouble();
         }
         for (int s = 1; s < Corruptions.Severities; s++)
-            distances[s].ShouldBeGreaterThan(distances[s - 1], $"{corruption}: mean |corrupted − clean| by severity: {string.Join(", ", distances.Select(d => d.ToString("F4")))}");
+            distances[s].ShouldBeGreaterThan(distances[s - 1], $"{corruption}: mean |corrupted − clean| by severity: {string.Join(", ", distances.Select(d => d.ToString("F4", System.Globalization.CultureInfo.InvariantCulture)))}");
         distances[0].ShouldBeGreaterThan(0.001);
     }
 

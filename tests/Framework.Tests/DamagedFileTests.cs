@@ -12,7 +12,7 @@ namespace SubnetworkEnsembles.Tests;
 /// weights that are not what their extension says. Each goes through the command's own code path: exit 2, one line on
 /// stderr naming the file (and line or row) and what was expected, no stack trace, and nothing written.
 /// </summary>
-[Collection(PristineSpiralsRunCollection.Name)]
+[Collection(PristineSpiralsRunGroup.Name)]
 public class DamagedFileTests(PristineSpiralsRun spirals)
 {
     private static string Corpus => Path.Combine(Repo.Root, "tests", "Framework.Tests", "BadFiles");

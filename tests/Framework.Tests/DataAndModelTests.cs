@@ -36,7 +36,7 @@ public class DataAndModelTests
             using var bytes = images.reshape(images.shape[0], -1).contiguous();
             var values = bytes.data<float>().ToArray();
             int width = (int)bytes.shape[1];
-            return [.. Enumerable.Range(0, (int)bytes.shape[0]).Select(r => Convert.ToHexString(System.Security.Cryptography.SHA1.HashData(
+            return [.. Enumerable.Range(0, (int)bytes.shape[0]).Select(r => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(
                 System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan(r * width, width)))))];
         }
         var trainRows = Rows(a.Train.Inputs);

@@ -19,7 +19,7 @@ public class DropoutBaselineTests
     {
         manual_seed(3);
         using var model = new Mlp([2], [32, 32], 3, dropout: 0.3);
-        model.named_modules().Count(m => m.module is TorchSharp.Modules.Dropout).ShouldBe(2);
+        model.named_modules().Count(m => m.module is GeneratorDropout).ShouldBe(2);
         model.eval();
         using var x = randn(50, 2);
         using var a = Evaluator.Probabilities(model, x);
@@ -92,8 +92,10 @@ internal static class McDropoutRecomputation
         using var data = DatasetLoader.Load(config.Data);
         // The product draws the passes batch by batch (1024 rows); one batch keeps the draws in the same order here.
         data.Test.Count.ShouldBeLessThanOrEqualTo(1024);
-        using var model = config.Model.Build(data.InputShape, data.Classes);
+        using var model = config.Model.Build(data.InputShape, data.Classes, Seeds.Generator(config.Seed, "parent-init"));
         model.LoadCheckpoint(Path.Combine(run, "parent.ckpt"));
+        model.Generator!.Dispose();
+        model.Generator = null;   // recompute the old way: dropout from torch's global generator after manual_seed(seed)
         long seed = Seeds.Derive(config.Seed, "mc-dropout");
 
         var (accuracy, nll) = MeanOfPasses(model, data.Test.Inputs, data.Test.Labels, passes, seed);

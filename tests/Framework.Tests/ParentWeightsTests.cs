@@ -19,7 +19,7 @@ public class ParentWeightsTests(FinishedSpirals spirals) : IClassFixture<Finishe
             .ToDictionary(kv => "net." + kv.Key, kv => kv.Value.detach().clone());
     }
 
-    private SneResult RunFrom(string weights, string output, params string[] more) =>
+    private static SneResult RunFrom(string weights, string output, params string[] more) =>
         Sne.Run(["run", Repo.Example("spirals.yaml"), "--out", output, "--set", $"parent.weights={weights}", "--set", "parent.epochs=0",
             "--set", "children.keep=2", .. more]);   // the configuration of the finished run (FinishedSpirals) but for the parent
 

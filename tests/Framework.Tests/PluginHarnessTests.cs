@@ -45,7 +45,7 @@ public class PluginHarnessTests
 
     [Trait("Category", "unit")]
     [Fact]
-    public void The_catalog_holds_every_plugin_of_the_method_catalogue() => AllPlugins().Count().ShouldBe(31);
+    public void The_catalog_holds_every_plugin_of_the_method_catalogue() => AllPlugins().Count.ShouldBe(31);
 
     [Trait("Category", "unit")]
     [Theory]

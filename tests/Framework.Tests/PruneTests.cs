@@ -27,7 +27,7 @@ public class PruneTests
         var before = model.MaskableWeights.ToDictionary(w => w.Name, w => w.Weight.detach().clone());
         new PrunePerturbation().Apply(model.MaskableWeights, mask, TestModels.Context(g));
 
-        IOptimizerFactory factory = optimizerName.StartsWith("sgd")
+        IOptimizerFactory factory = optimizerName.StartsWith("sgd", StringComparison.Ordinal)
             ? new SgdOptimizer(new SgdOptimizerOptions { Momentum = 0.9, Nesterov = true, WeightDecay = 5e-3 })
             : new AdamOptimizer(new AdamOptimizerOptions { WeightDecay = 5e-3 });
         using var optimizer = factory.Create(model.parameters().ToList(), 0.05);

@@ -94,7 +94,7 @@ public class ReportTests(ReportedSpirals spirals) : IClassFixture<ReportedSpiral
         var results = Sne.Results(spirals.Run);
         AssertEveryFigureIsDrawn(spirals.Run);
         foreach (var figure in Figures.Keys) md.ShouldContain($"(report/{figure})");
-        System.Text.RegularExpressions.Regex.Matches(html, "src=\"data:image/png;base64,").Count.ShouldBe(Figures.Count);
+        System.Text.RegularExpressions.Regex.Count(html, "src=\"data:image/png;base64,").ShouldBe(Figures.Count);
         html.ShouldNotContain("src=\"report/");
         // Tables carry the run's numbers.
         md.ShouldContain($"| parent | {results["parent"]!["accuracy"]!.GetValue<double>():F4} |");

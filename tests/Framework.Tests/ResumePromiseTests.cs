@@ -31,7 +31,7 @@ public sealed class QuickSpiralsReference : IDisposable
 public class ResumePromiseTests(QuickSpiralsReference reference) : IClassFixture<QuickSpiralsReference>
 {
     private static SneResult Grow(string run, int children, string? fault = null) =>
-        Sne.RunWithEnvironment(fault is null ? new Dictionary<string, string>() : new() { ["SNE_FAULT"] = fault }, "grow", run, "--children", children.ToString());
+        Sne.RunWithEnvironment(fault is null ? new Dictionary<string, string>() : new() { ["SNE_FAULT"] = fault }, "grow", run, "--children", children.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
     [Trait("Category", "e2e")]
     [Fact]

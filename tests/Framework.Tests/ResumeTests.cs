@@ -34,7 +34,7 @@ public sealed class UninterruptedSpirals : IDisposable
 
 /// <summary>
 /// Runs interrupted at exact places — SIGKILL, SIGTERM or SIGINT sent by the process to itself at a counted training step
-/// (SNE_FAULT=kill|sigterm|sigint:POINT#N, see FaultInjection), so no log line has to be caught in time — then resumed by the
+/// (SNE_FAULT=kill|sigterm|sigint:POINT#N, see EnvironmentFaultPoints), so no log line has to be caught in time — then resumed by the
 /// same command: the result equals an uninterrupted run.
 /// </summary>
 public class ResumeTests(UninterruptedSpirals reference) : IClassFixture<UninterruptedSpirals>

@@ -111,7 +111,7 @@ public static class SneInProcess
 }
 
 [CollectionDefinition(Name)]
-public sealed class PristineSpiralsRunCollection : ICollectionFixture<PristineSpiralsRun>
+public sealed class PristineSpiralsRunGroup : ICollectionFixture<PristineSpiralsRun>
 {
     public const string Name = "pristine spirals run";
 }
@@ -136,7 +136,7 @@ public sealed class PristineSpiralsRunCollection : ICollectionFixture<PristineSp
 /// anything else, so truncating, emptying and flipping them take the same path — one or two kinds suffice.
 /// </para>
 /// </summary>
-[Collection(PristineSpiralsRunCollection.Name)]
+[Collection(PristineSpiralsRunGroup.Name)]
 public class RunDirectoryFuzzTests(PristineSpiralsRun pristine)
 {
     private static readonly string[] Every = ["truncate", "flip", "empty", "delete"];

@@ -24,8 +24,12 @@ public sealed class LeNet5 : MaskedNetwork
     private readonly nn.Module<Tensor, Tensor> features;
     private readonly nn.Module<Tensor, Tensor> classifier;
 
-    /// <summary>Builds a LeNet-5 of the given width preset for [channels, 28, 28] input.</summary>
-    public LeNet5(LeNetSize size, long[] inputShape, int classes, double dropout = 0) : base("LeNet5")
+    /// <summary>
+    /// Builds a LeNet-5 of the given width preset for [channels, 28, 28] input, initialising the layers in order from
+    /// <paramref name="generator"/> (null: torch's global generator), which then becomes the network's
+    /// <see cref="MaskedNetwork.Generator"/> (owned by it) for dropout.
+    /// </summary>
+    public LeNet5(LeNetSize size, long[] inputShape, int classes, double dropout = 0, Generator? generator = null) : base("LeNet5")
     {
         if (inputShape.Length != 3 || inputShape[1] != 28 || inputShape[2] != 28)
             throw new ArgumentException($"LeNet-5 expects input [C, 28, 28], got [{string.Join(", ", inputShape)}]");
@@ -38,15 +42,16 @@ public sealed class LeNet5 : MaskedNetwork
         InputShape = inputShape;
         Classes = classes;
         features = nn.Sequential(
-            ("conv1", new MaskedConv2d(inputShape[0], c1, 5, padding: 2)), ("relu1", nn.ReLU()), ("pool1", nn.MaxPool2d(2)),
-            ("conv2", new MaskedConv2d(c1, c2, 5)), ("relu2", nn.ReLU()), ("pool2", nn.MaxPool2d(2)));
-        var head = new List<(string, nn.Module<Tensor, Tensor>)> { ("fc1", new MaskedLinear(c2 * 25, f1)), ("relu3", nn.ReLU()) };
-        if (dropout > 0) head.Add(("dropout3", nn.Dropout(dropout)));
-        head.AddRange([("fc2", new MaskedLinear(f1, f2)), ("relu4", nn.ReLU())]);
-        if (dropout > 0) head.Add(("dropout4", nn.Dropout(dropout)));
-        head.Add(("out", new MaskedLinear(f2, classes, isOutputLayer: true)));
+            ("conv1", new MaskedConv2d(inputShape[0], c1, 5, padding: 2, generator)), ("relu1", nn.ReLU()), ("pool1", nn.MaxPool2d(2)),
+            ("conv2", new MaskedConv2d(c1, c2, 5, generator: generator)), ("relu2", nn.ReLU()), ("pool2", nn.MaxPool2d(2)));
+        var head = new List<(string, nn.Module<Tensor, Tensor>)> { ("fc1", new MaskedLinear(c2 * 25, f1, generator: generator)), ("relu3", nn.ReLU()) };
+        if (dropout > 0) head.Add(("dropout3", new GeneratorDropout(dropout, this)));
+        head.AddRange([("fc2", new MaskedLinear(f1, f2, generator: generator)), ("relu4", nn.ReLU())]);
+        if (dropout > 0) head.Add(("dropout4", new GeneratorDropout(dropout, this)));
+        head.Add(("out", new MaskedLinear(f2, classes, isOutputLayer: true, generator)));
         classifier = nn.Sequential(head);
         RegisterComponents();
+        Generator = generator;
     }
 
     /// <inheritdoc />

@@ -16,8 +16,12 @@ public abstract class MaskedLayer : nn.Module<Tensor, Tensor>, IMaskableWeight
     private readonly Tensor _mask;
     private bool _maskIsAllOnes = true;
 
-    /// <summary>Creates the layer's parameters; <paramref name="weightShape"/> is [out, in] or [out, in, kh, kw].</summary>
-    protected MaskedLayer(string name, long[] weightShape, bool hasBias, bool isOutputLayer) : base(name)
+    /// <summary>
+    /// Creates the layer's parameters; <paramref name="weightShape"/> is [out, in] or [out, in, kh, kw]. They are drawn as
+    /// PyTorch's <c>reset_parameters</c> does (see <see cref="ResetParameters"/>) from <paramref name="generator"/>, or,
+    /// when it is null, from torch's global generator (ad-hoc use only; the pipeline always passes one).
+    /// </summary>
+    protected MaskedLayer(string name, long[] weightShape, bool hasBias, bool isOutputLayer, Generator? generator) : base(name)
     {
         weight = nn.Parameter(empty(weightShape));
         bias = hasBias ? nn.Parameter(empty(weightShape[0])) : null;
@@ -26,7 +30,7 @@ public abstract class MaskedLayer : nn.Module<Tensor, Tensor>, IMaskableWeight
         register_parameter("weight", weight);
         if (bias is not null) register_parameter("bias", bias);
         register_buffer("weight_mask", _mask);
-        ResetParameters();
+        ResetParameters(generator);
     }
 
     /// <summary>The weight W; shape [out, in] or [out, in, kh, kw].</summary>
@@ -80,31 +84,44 @@ public abstract class MaskedLayer : nn.Module<Tensor, Tensor>, IMaskableWeight
         return _maskIsAllOnes ? weight : weight * _mask;
     }
 
-    /// <summary>PyTorch's default initialisation: W ~ Kaiming-uniform(a = √5), b ~ U(−1/√fan_in, 1/√fan_in).</summary>
-    private void ResetParameters()
+    /// <summary>
+    /// PyTorch's default initialisation of Linear/Conv2d (<c>reset_parameters</c>), drawn from <paramref name="generator"/>
+    /// (null: torch's global generator): W ~ Kaiming-uniform(a = √5), i.e. U(−b, b) with b = √(6 / ((1 + a²)·fan_in)) = 1/√fan_in,
+    /// then the bias ~ U(−1/√fan_in, 1/√fan_in); fan_in = in·kh·kw. Weight first, then bias, so a generator in the same state as
+    /// the global one after <c>manual_seed(s)</c> gives bit for bit the same parameters.
+    /// </summary>
+    public void ResetParameters(Generator? generator)
     {
         using var _ = no_grad();
-        nn.init.kaiming_uniform_(weight, a: Math.Sqrt(5));
+        long fanIn = weight.shape.Skip(1).Aggregate(1L, (a, b) => a * b);
+        // torch::nn::init::kaiming_uniform_ (LeakyReLU gain, fan_in) operation for operation: its bound with a generator.
+        double a = Math.Sqrt(5), gain = Math.Sqrt(2.0 / (1 + Math.Pow(a, 2))), std = gain / Math.Sqrt(fanIn);
+        weight.uniform_(-Math.Sqrt(3) * std, Math.Sqrt(3) * std, generator);
         if (bias is not null)
         {
-            long fanIn = weight.shape.Skip(1).Aggregate(1L, (a, b) => a * b);
             double bound = 1 / Math.Sqrt(fanIn);
-            nn.init.uniform_(bias, -bound, bound);
+            bias.uniform_(-bound, bound, generator);
         }
     }
 }
 
-/// <summary>A fully connected layer y = x (W ⊙ M)ᵀ + b. Input [N, in], output [N, out], W [out, in].</summary>
-public sealed class MaskedLinear(long inFeatures, long outFeatures, bool isOutputLayer = false)
-    : MaskedLayer("MaskedLinear", [outFeatures, inFeatures], hasBias: true, isOutputLayer)
+/// <summary>
+/// A fully connected layer y = x (W ⊙ M)ᵀ + b. Input [N, in], output [N, out], W [out, in]; initialised from
+/// <paramref name="generator"/> (null: torch's global generator).
+/// </summary>
+public sealed class MaskedLinear(long inFeatures, long outFeatures, bool isOutputLayer = false, Generator? generator = null)
+    : MaskedLayer("MaskedLinear", [outFeatures, inFeatures], hasBias: true, isOutputLayer, generator)
 {
     /// <inheritdoc />
     public override Tensor forward(Tensor input) => nn.functional.linear(input, EffectiveWeight(), bias);
 }
 
-/// <summary>A 2-D convolution with weight W ⊙ M. Input [N, in, H, W], W [out, in, k, k], stride 1.</summary>
-public sealed class MaskedConv2d(long inChannels, long outChannels, long kernelSize, long padding = 0)
-    : MaskedLayer("MaskedConv2d", [outChannels, inChannels, kernelSize, kernelSize], hasBias: true, isOutputLayer: false)
+/// <summary>
+/// A 2-D convolution with weight W ⊙ M. Input [N, in, H, W], W [out, in, k, k], stride 1; initialised from
+/// <paramref name="generator"/> (null: torch's global generator).
+/// </summary>
+public sealed class MaskedConv2d(long inChannels, long outChannels, long kernelSize, long padding = 0, Generator? generator = null)
+    : MaskedLayer("MaskedConv2d", [outChannels, inChannels, kernelSize, kernelSize], hasBias: true, isOutputLayer: false, generator)
 {
     private readonly long[] _padding = [padding, padding];
 

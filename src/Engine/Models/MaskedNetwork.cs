@@ -14,6 +14,13 @@ public abstract class MaskedNetwork : nn.Module<Tensor, Tensor>
     /// <summary>Creates the network; subclasses call <c>RegisterComponents()</c> after building layers.</summary>
     protected MaskedNetwork(string name) : base(name) { }
 
+    /// <summary>
+    /// The generator the network's stochastic layers (<see cref="GeneratorDropout"/>) draw from in training; null = torch's
+    /// global generator. Set at construction to the generator the weights were initialised from, so the dropout masks continue
+    /// its stream. The network disposes the one it holds when disposed; replacing it does not dispose the previous one.
+    /// </summary>
+    public Generator? Generator { get; set; }
+
     /// <summary>Number of classes C.</summary>
     public abstract int Classes { get; }
 
@@ -67,6 +74,17 @@ public abstract class MaskedNetwork : nn.Module<Tensor, Tensor>
         var mine = state_dict();
         foreach (var (name, tensor) in source.state_dict()) mine[name].copy_(tensor);
         foreach (var l in MaskedLayers) l.RefreshMaskState();
+    }
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            Generator?.Dispose();
+            Generator = null;
+        }
+        base.Dispose(disposing);
     }
 
     private List<MaskedLayer> FindLayers()

@@ -12,8 +12,12 @@ public sealed class Mlp : MaskedNetwork
     private readonly nn.Module<Tensor, Tensor> layers;
     private readonly long _features;
 
-    /// <summary>Builds the MLP, e.g. inputShape [1, 28, 28], hidden [512, 512], classes 10.</summary>
-    public Mlp(long[] inputShape, IReadOnlyList<int> hidden, int classes, double dropout = 0) : base("Mlp")
+    /// <summary>
+    /// Builds the MLP, e.g. inputShape [1, 28, 28], hidden [512, 512], classes 10, initialising the layers in order from
+    /// <paramref name="generator"/> (null: torch's global generator), which then becomes the network's
+    /// <see cref="MaskedNetwork.Generator"/> (owned by it) for dropout.
+    /// </summary>
+    public Mlp(long[] inputShape, IReadOnlyList<int> hidden, int classes, double dropout = 0, Generator? generator = null) : base("Mlp")
     {
         InputShape = inputShape;
         Classes = classes;
@@ -22,14 +26,15 @@ public sealed class Mlp : MaskedNetwork
         long width = _features;
         for (int i = 0; i < hidden.Count; i++)
         {
-            modules.Add(($"fc{i + 1}", new MaskedLinear(width, hidden[i])));
+            modules.Add(($"fc{i + 1}", new MaskedLinear(width, hidden[i], generator: generator)));
             modules.Add(($"relu{i + 1}", nn.ReLU()));
-            if (dropout > 0) modules.Add(($"dropout{i + 1}", nn.Dropout(dropout)));
+            if (dropout > 0) modules.Add(($"dropout{i + 1}", new GeneratorDropout(dropout, this)));
             width = hidden[i];
         }
-        modules.Add(("out", new MaskedLinear(width, classes, isOutputLayer: true)));
+        modules.Add(("out", new MaskedLinear(width, classes, isOutputLayer: true, generator)));
         layers = nn.Sequential(modules);
         RegisterComponents();
+        Generator = generator;
     }
 
     /// <inheritdoc />

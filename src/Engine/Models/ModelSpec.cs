@@ -32,10 +32,14 @@ public sealed class ModelSpec
         if (Dropout is < 0 or >= 1 || double.IsNaN(Dropout)) yield return $"dropout: must be in [0, 1), got {Dropout}";
     }
 
-    /// <summary>Builds a freshly initialised network (initialisation draws from torch's global generator).</summary>
-    public MaskedNetwork Build(long[] inputShape, int classes) => Type switch
+    /// <summary>
+    /// Builds a freshly initialised network: every layer, in forward order, draws its initial weights from
+    /// <paramref name="generator"/> exactly as PyTorch's <c>reset_parameters</c> would from a global generator in the same
+    /// state; the network then owns the generator and its dropout draws from it in training (<see cref="MaskedNetwork.Generator"/>).
+    /// </summary>
+    public MaskedNetwork Build(long[] inputShape, int classes, TorchSharp.torch.Generator generator) => Type switch
     {
-        ModelType.Mlp => new Mlp(inputShape, Hidden, classes, Dropout),
-        _ => new LeNet5(Size, inputShape, classes, Dropout),
+        ModelType.Mlp => new Mlp(inputShape, Hidden, classes, Dropout, generator),
+        _ => new LeNet5(Size, inputShape, classes, Dropout, generator),
     };
 }

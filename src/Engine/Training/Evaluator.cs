@@ -36,15 +36,17 @@ public static class Evaluator
 
     /// <summary>
     /// Monte-Carlo dropout: the mean of <paramref name="samples"/> softmax outputs [N, C] with dropout active (the
-    /// masks stay their targets). Dropout draws from torch's global generator, seeded here from <paramref name="seed"/>,
-    /// so the result is reproducible.
+    /// masks stay their targets). Dropout draws from a generator seeded here with <paramref name="seed"/> (the network's own
+    /// <see cref="MaskedNetwork.Generator"/> is set aside meanwhile), so the result is reproducible and touches no global state.
     /// </summary>
     public static Tensor McDropoutProbabilities(MaskedNetwork model, Tensor inputs, int samples, long seed, int batchSize = 1024)
     {
         bool wasTraining = model.training;
         var stochastic = model.MaskedLayers.Select(l => l.StochasticMask).ToList();
         foreach (var l in model.MaskedLayers) l.StochasticMask = null;
-        manual_seed(seed);
+        var own = model.Generator;
+        using var generator = new Generator((ulong)seed);
+        model.Generator = generator;
         model.train();
         try
         {
@@ -57,6 +59,7 @@ public static class Evaluator
         }
         finally
         {
+            model.Generator = own;
             if (!wasTraining) model.eval();
             foreach (var (l, m) in model.MaskedLayers.Zip(stochastic)) l.StochasticMask = m;
         }

@@ -91,7 +91,7 @@ public static class InputReader
     private static void CheckRowShape(string path, long[] row, long[] inputShape)
     {
         long features = inputShape.Aggregate(1L, (a, b) => a * b);
-        bool fits = row.SequenceEqual(inputShape) || row.SequenceEqual([features]) || (inputShape is [1, ..] && row.SequenceEqual(inputShape[1..]));
+        bool fits = row.SequenceEqual(inputShape) || row.SequenceEqual([features]) || (inputShape is [1, ..] && row.AsSpan().SequenceEqual(inputShape.AsSpan(1)));
         if (!fits)
             throw new UsageException($"--input {path}: rows of shape [{string.Join(", ", row)}], but the model takes [{string.Join(", ", inputShape)}] " +
                 $"(or {features} values per row)");

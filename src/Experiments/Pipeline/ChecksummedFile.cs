@@ -11,8 +11,11 @@ public static class ChecksummedFile
 {
     private const int HashBytes = 32;
 
-    /// <summary>Writes what <paramref name="write"/> produces, followed by its SHA-256, atomically to <paramref name="path"/>.</summary>
-    public static void Write(string path, Action<BinaryWriter> write)
+    /// <summary>
+    /// Writes what <paramref name="write"/> produces, followed by its SHA-256, atomically to <paramref name="path"/>, passing
+    /// the fault point <c>write:NAME</c> of <paramref name="faults"/> before the rename (<see cref="RunDirectory.WriteAtomic"/>).
+    /// </summary>
+    public static void Write(string path, Action<BinaryWriter> write, Diagnostics.IFaultPoints? faults = null)
     {
         using var buffer = new MemoryStream();
         using (var writer = new BinaryWriter(buffer, System.Text.Encoding.UTF8, leaveOpen: true)) write(writer);
@@ -24,7 +27,7 @@ public static class ChecksummedFile
             buffer.CopyTo(file);
             file.Write(hash);
             file.Flush(flushToDisk: true);
-        });
+        }, faults);
     }
 
     /// <summary>Reads <paramref name="path"/>, verifies its checksum and returns a reader over the payload; throws <see cref="CorruptFileException"/> when it does not match.</summary>

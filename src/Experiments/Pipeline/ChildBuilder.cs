@@ -46,8 +46,7 @@ public sealed class ChildBuilder(ExperimentConfig config, DataSplits data, Devic
                 throw new InvalidOperationException($"sampler '{config.Children.Sampler.Type}' returned {_set.Count} masks for a set of {setSize}");
         }
         bool scratch = config.Children.Start == ChildStart.Scratch;
-        if (scratch) manual_seed(Seeds.Derive(config.Seed, stream + "child-init", index));
-        var child = config.Model.Build(data.InputShape, data.Classes);
+        var child = config.Model.Build(data.InputShape, data.Classes, Seeds.Generator(config.Seed, stream + "child-init", index));
         try
         {
             child.to(device);

@@ -16,7 +16,7 @@ namespace SubnetworkEnsembles.Experiments.Pipeline;
 /// Stage 2: makes child i from the saved parent (load parent → sample ϕ (by sets) → perturb ξ → tune) and writes only
 /// its own files, atomically: children/child-NNN.{npy,ckpt}, then child-NNN.json, which marks the child done.
 /// </summary>
-internal sealed class ChildStage(PluginFactory plugins, ILogger logger, Func<Trainer> newTrainer)
+internal sealed class ChildStage(PluginFactory plugins, ILogger logger, Func<Trainer> newTrainer, Func<Diagnostics.IFaultPoints> faults)
 {
     /// <summary>
     /// Runs child <paramref name="index"/>; when its training diverges (NaN/Inf) and <c>fail_fast</c> is off, the failure
@@ -41,7 +41,7 @@ internal sealed class ChildStage(PluginFactory plugins, ILogger logger, Func<Tra
         if (index < 0 || index >= config.Children.Count)
             throw new InvalidOperationException($"child index {index} is outside 0 … {config.Children.Count - 1} (children.count = {config.Children.Count})");
         File.Delete(run.ChildFailure(index));
-        if (Diagnostics.FaultInjection.Enabled) Diagnostics.FaultInjection.At("child-start");
+        if (faults().Enabled) faults().At("child-start");
         try
         {
             // A child without its parent fails like any other (children/child-NNN.failed says why), in one line, exit 3.
@@ -92,18 +92,18 @@ internal sealed class ChildStage(PluginFactory plugins, ILogger logger, Func<Tra
                     Seconds = clock.Elapsed.TotalSeconds,
                     History = history.Select(TrainingEpoch.From).ToList(),
                 };
-                NpyFile.WriteChecksummed(run.ChildPredictions(index), probs);
-                RunDirectory.WriteCheckpoint(run.ChildCheckpoint(index), tmp => child.save(tmp));
-                if (Diagnostics.FaultInjection.Enabled) Diagnostics.FaultInjection.At("child-written");
-                member.Write(run.ChildResults(index));   // last: marks the child done
-                if (Diagnostics.FaultInjection.Enabled) Diagnostics.FaultInjection.At("child-done");
+                NpyFile.WriteChecksummed(run.ChildPredictions(index), probs, faults());
+                RunDirectory.WriteCheckpoint(run.ChildCheckpoint(index), tmp => child.save(tmp), faults());
+                if (faults().Enabled) faults().At("child-written");
+                member.Write(run.ChildResults(index), faults());   // last: marks the child done
+                if (faults().Enabled) faults().At("child-done");
                 logger.LogInformation("Child {Index}/{Count} test: {Metrics}, sparsity {Sparsity:P1}, {Seconds:F1} s",
                     index + 1, config.Children.Count, values.ToString(), child.Sparsity, clock.Elapsed.TotalSeconds);
             }
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            RunDirectory.WriteAllTextAtomic(run.ChildFailure(index), $"{e.GetType().Name}: {e.Message}\n");
+            RunDirectory.WriteAllTextAtomic(run.ChildFailure(index), $"{e.GetType().Name}: {e.Message}\n", faults());
             throw;
         }
     }

@@ -12,7 +12,8 @@ namespace SubnetworkEnsembles.Experiments.Pipeline;
 /// Stage 3: gathers every child, selects on the validation split (the <c>keep</c> best by select_by), combines and
 /// evaluates on the test split; writes predictions/{members,labels}.npy (save_predictions), the report, then results.json.
 /// </summary>
-internal sealed class EnsembleStage(PluginFactory plugins, ILogger logger, Action<ExperimentConfig, DataSplits, RunDirectory, ExperimentResults> writeReport)
+internal sealed class EnsembleStage(PluginFactory plugins, ILogger logger, Action<ExperimentConfig, DataSplits, RunDirectory, ExperimentResults> writeReport,
+    Func<Diagnostics.IFaultPoints> faults)
 {
     /// <summary>Runs the stage and returns what it wrote to results.json.</summary>
     public ExperimentResults Run(ExperimentConfig config, DataSplits data, RunDirectory run)
@@ -56,8 +57,8 @@ internal sealed class EnsembleStage(PluginFactory plugins, ILogger logger, Actio
                 string.Join(", ", evaluation.Values.Keys.Where(parent.Metrics.ContainsKey).Select(k => $"{k} {parent.Metrics[k]:F4}")));
             if (config.SavePredictions)
             {
-                NpyFile.WriteChecksummed(run.Combine("predictions", "members.npy"), stacked);
-                NpyFile.WriteChecksummed(run.Combine("predictions", "labels.npy"), labels);
+                NpyFile.WriteChecksummed(run.Combine("predictions", "members.npy"), stacked, faults());
+                NpyFile.WriteChecksummed(run.Combine("predictions", "labels.npy"), labels, faults());
             }
             var ensemble = new EnsembleResult
             {
@@ -76,7 +77,7 @@ internal sealed class EnsembleStage(PluginFactory plugins, ILogger logger, Actio
             var results = ResultsAssembler.Assemble(config, data, parent, members, ensemble, trustRegion, cost, corrupted, clock.Elapsed.TotalSeconds);
             // The report first, results.json last: its presence means everything of the run is written.
             writeReport(config, data, run, results);
-            results.Write(run.ResultsFile);
+            results.Write(run.ResultsFile, faults());
             return results;
         }
         finally

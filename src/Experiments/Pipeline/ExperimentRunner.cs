@@ -31,18 +31,21 @@ public sealed class ExperimentRunner
     public ExperimentRunner(PluginFactory plugins, ILogger<ExperimentRunner> logger)
     {
         _logger = logger;
-        _parent = new ParentStage(plugins, logger, NewTrainer);
-        _child = new ChildStage(plugins, logger, NewTrainer);
-        _ensemble = new EnsembleStage(plugins, logger, WriteReport);
+        _parent = new ParentStage(plugins, logger, NewTrainer, () => Faults);
+        _child = new ChildStage(plugins, logger, NewTrainer, () => Faults);
+        _ensemble = new EnsembleStage(plugins, logger, WriteReport, () => Faults);
     }
 
     /// <summary>Where training steps are reported (a live display or periodic log lines); none by default.</summary>
     public IProgress<StepReport>? Progress { get; set; }
 
+    /// <summary>Where tests inject faults (<see cref="Diagnostics.IFaultPoints"/>); none by default.</summary>
+    public Diagnostics.IFaultPoints Faults { get; set; } = Diagnostics.NoFaultPoints.Instance;
+
     private Trainer NewTrainer() => new(_logger)
     {
-        Progress = Diagnostics.FaultInjection.Enabled
-            ? step => { Progress?.Report(step); Diagnostics.FaultInjection.At(step.Label == "parent" ? "parent-step" : "child-step"); }
+        Progress = Faults.Enabled
+            ? step => { Progress?.Report(step); Faults.At(step.Label == "parent" ? "parent-step" : "child-step"); }
             : Progress is { } p ? p.Report : null,
     };
 

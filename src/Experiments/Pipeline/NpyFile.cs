@@ -38,8 +38,10 @@ public static class NpyFile
     /// <summary>
     /// <see cref="Write"/>, then the file's SHA-256 beside it (<c>FILE.sha256</c>, as for checkpoints), so a damaged
     /// prediction file — even one whose damaged values still look like probabilities — is detected where it is read.
+    /// <paramref name="faults"/>: the <c>write:NAME</c> points passed on the way (<see cref="RunDirectory.WriteAtomic"/>).
     /// </summary>
-    public static void WriteChecksummed(string path, Tensor tensor) => RunDirectory.WriteCheckpoint(path, tmp => Write(tmp, tensor));
+    public static void WriteChecksummed(string path, Tensor tensor, Diagnostics.IFaultPoints? faults = null) =>
+        RunDirectory.WriteCheckpoint(path, tmp => Write(tmp, tensor), faults);
 
     /// <summary>Reads a float32 C-order .npy file written by <see cref="Write"/>; throws <see cref="InvalidDataException"/> when it is not one.</summary>
     public static Tensor ReadFloat32(string path)

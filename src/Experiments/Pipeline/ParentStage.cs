@@ -16,7 +16,7 @@ namespace SubnetworkEnsembles.Experiments.Pipeline;
 /// Stage 1: trains and evaluates the parent (→ parent.ckpt, parent.json, predictions/parent.npy) and runs the
 /// trust-region search when one is configured (→ trust_region.json). parent.json is written last: it marks the stage done.
 /// </summary>
-internal sealed class ParentStage(PluginFactory plugins, ILogger logger, Func<Trainer> newTrainer)
+internal sealed class ParentStage(PluginFactory plugins, ILogger logger, Func<Trainer> newTrainer, Func<Diagnostics.IFaultPoints> faults)
 {
     /// <summary>Runs the stage, unless it finished earlier with intact files.</summary>
     public void Run(ExperimentConfig config, DataSplits data, Device device, RunDirectory run, double dataSeconds, CancellationToken cancellation)
@@ -36,8 +36,7 @@ internal sealed class ParentStage(PluginFactory plugins, ILogger logger, Func<Tr
         var clock = Stopwatch.StartNew();
         logger.LogInformation("Data {Name}: {Train} train, {Validation} validation, {Test} test rows; device {Device}; {Threads} threads",
             data.Name, data.Train.Count, data.Validation.Count, data.Test.Count, device, get_num_threads());
-        manual_seed(Seeds.Derive(config.Seed, "parent-init"));
-        using var parent = config.Model.Build(data.InputShape, data.Classes);
+        using var parent = config.Model.Build(data.InputShape, data.Classes, Seeds.Generator(config.Seed, "parent-init"));
         ParentWeightsInfo? weights = null;
         if (config.Parent.Weights is { } file)
         {
@@ -48,7 +47,7 @@ internal sealed class ParentStage(PluginFactory plugins, ILogger logger, Func<Tr
         parent.to(device);
         logger.LogInformation("Parent {Model}: {Parameters:N0} parameters, {Layers} maskable weights", config.Model.Type, parent.ParameterCount, parent.MaskedLayers.Count);
         var history = config.Parent.Epochs == 0 ? [] : ChildBuilder.TrainStage(newTrainer(), plugins, parent, data, config.Parent, "parent",
-            Seeds.Derive(config.Seed, "parent-shuffle"), null, cancellation, new TrainingCheckpointFile(run.ParentTrainingState, logger));
+            Seeds.Derive(config.Seed, "parent-shuffle"), null, cancellation, new TrainingCheckpointFile(run.ParentTrainingState, logger, faults()));
         double trainSeconds = clock.Elapsed.TotalSeconds;
         using var probs = Evaluator.Probabilities(parent, data.Test.Inputs);
         using var labels = data.Test.Labels.cpu();
@@ -78,13 +77,13 @@ internal sealed class ParentStage(PluginFactory plugins, ILogger logger, Func<Tr
         if (config.Children.TrustRegion is not null)
         {
             var searchClock = Stopwatch.StartNew();
-            var choice = TrustRegionSearch.Run(config, data, device, newTrainer(), parent, plugins, logger, cancellation);
-            (choice.Report with { Seconds = searchClock.Elapsed.TotalSeconds }).Write(run.TrustRegionFile);
+            var choice = TrustRegionSearch.Run(config, data, device, newTrainer(), parent, plugins, logger, cancellation, faults());
+            (choice.Report with { Seconds = searchClock.Elapsed.TotalSeconds }).Write(run.TrustRegionFile, faults());
         }
         Directory.CreateDirectory(run.Combine("predictions"));
-        NpyFile.WriteChecksummed(run.Combine("predictions", "parent.npy"), probs);
-        RunDirectory.WriteCheckpoint(run.ParentCheckpoint, tmp => parent.save(tmp));
-        result.Write(run.ParentResults);   // last: marks the stage done
+        NpyFile.WriteChecksummed(run.Combine("predictions", "parent.npy"), probs, faults());
+        RunDirectory.WriteCheckpoint(run.ParentCheckpoint, tmp => parent.save(tmp), faults());
+        result.Write(run.ParentResults, faults());   // last: marks the stage done
         File.Delete(run.ParentTrainingState);
     }
 }

@@ -90,7 +90,7 @@ public static class ParentWeights
         _ => "TorchSharp checkpoint",
     };
 
-    private static string List(IReadOnlyList<string> items) =>
+    private static string List(List<string> items) =>
         string.Join(", ", items.Take(12)) + (items.Count > 12 ? $", … ({items.Count} in all)" : "");
 }
 

@@ -22,7 +22,7 @@ public static class RunCosts
     public static RunCost Of(ExperimentConfig config, DataSplits data, ITrainedModelResult parent, IReadOnlyList<ITrainedModelResult> trainedChildren,
         IReadOnlyList<ITrainedModelResult> members)
     {
-        using var model = config.Model.Build(data.InputShape, data.Classes);
+        using var model = config.Model.Build(data.InputShape, data.Classes, Abstractions.Seeds.Generator(config.Seed, "parent-init"));
         var layers = FlopCounter.Layers(model);
         long forward = layers.Sum(l => l.ForwardFlops);
         long rows = data.Train.Count;

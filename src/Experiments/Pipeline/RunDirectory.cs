@@ -1,4 +1,5 @@
 using System.Text;
+using SubnetworkEnsembles.Experiments.Diagnostics;
 
 namespace SubnetworkEnsembles.Experiments.Pipeline;
 
@@ -136,13 +137,13 @@ public sealed class RunDirectory
 
     /// <summary>
     /// Writes a checkpoint atomically, then its SHA-256 beside it (<c>FILE.sha256</c>), so a damaged or half-copied
-    /// checkpoint is detected on load (<see cref="VerifyCheckpoint"/>) and never used.
+    /// checkpoint is detected on load (<see cref="VerifyCheckpoint"/>) and never used. <paramref name="faults"/>: as in <see cref="WriteAtomic"/>.
     /// </summary>
-    public static void WriteCheckpoint(string file, Action<string> save)
+    public static void WriteCheckpoint(string file, Action<string> save, IFaultPoints? faults = null)
     {
         File.Delete(file + ".sha256");
-        WriteAtomic(file, save);
-        WriteAllTextAtomic(file + ".sha256", Sha256(file) + "\n");
+        WriteAtomic(file, save, faults);
+        WriteAllTextAtomic(file + ".sha256", Sha256(file) + "\n", faults);
     }
 
     /// <summary>Whether <paramref name="file"/> exists and matches its recorded SHA-256.</summary>
@@ -156,7 +157,7 @@ public sealed class RunDirectory
     public static Engine.Models.MaskedNetwork LoadModel(Engine.Models.ModelSpec model, long[] inputShape, int classes, string file)
     {
         VerifyCheckpoint(file);
-        var network = model.Build(inputShape, classes);
+        var network = model.Build(inputShape, classes, new TorchSharp.torch.Generator(0));   // initial weights: overwritten by the checkpoint
         try
         {
             network.LoadCheckpoint(file);
@@ -185,18 +186,21 @@ public sealed class RunDirectory
         return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(stream)).ToLowerInvariant();
     }
 
-    /// <summary>Writes <paramref name="text"/> to <paramref name="file"/> atomically.</summary>
-    public static void WriteAllTextAtomic(string file, string text) =>
-        WriteAtomic(file, tmp => File.WriteAllText(tmp, text, new UTF8Encoding(false)));
+    /// <summary>Writes <paramref name="text"/> to <paramref name="file"/> atomically (<paramref name="faults"/>: as in <see cref="WriteAtomic"/>).</summary>
+    public static void WriteAllTextAtomic(string file, string text, IFaultPoints? faults = null) =>
+        WriteAtomic(file, tmp => File.WriteAllText(tmp, text, new UTF8Encoding(false)), faults);
 
-    /// <summary>Runs <paramref name="write"/> on a temporary file beside <paramref name="file"/>, then renames it into place.</summary>
-    public static void WriteAtomic(string file, Action<string> write)
+    /// <summary>
+    /// Runs <paramref name="write"/> on a temporary file beside <paramref name="file"/>, then renames it into place; between
+    /// the two it passes the fault point <c>write:NAME</c> (NAME = the file's name) of <paramref name="faults"/>, if given.
+    /// </summary>
+    public static void WriteAtomic(string file, Action<string> write, IFaultPoints? faults = null)
     {
         string tmp = file + ".tmp-" + Environment.ProcessId;
         try
         {
             write(tmp);
-            if (Diagnostics.FaultInjection.Enabled) Diagnostics.FaultInjection.At("write:" + System.IO.Path.GetFileName(file));
+            if (faults is { Enabled: true }) faults.At("write:" + System.IO.Path.GetFileName(file));
             File.Move(tmp, file, overwrite: true);
         }
         finally

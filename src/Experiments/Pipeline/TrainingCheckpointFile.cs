@@ -11,9 +11,10 @@ namespace SubnetworkEnsembles.Experiments.Pipeline;
 /// The resume point of one training stage in a checksummed file (<see cref="ChecksummedFile"/>): a JSON header with
 /// the <see cref="TrainingState"/> counters and history, the shuffle generator's state, the model (TorchSharp format)
 /// and the optimiser's state. Saved after every epoch and when the run is interrupted; a damaged file is reported and
-/// ignored (the stage starts again), never used.
+/// ignored (the stage starts again), never used. Each save passes the fault points <c>write:NAME</c> and then
+/// <c>parent-epoch</c> of <paramref name="faults"/>, if given.
 /// </summary>
-public sealed class TrainingCheckpointFile(string path, ILogger logger) : ITrainingCheckpointer
+public sealed class TrainingCheckpointFile(string path, ILogger logger, Diagnostics.IFaultPoints? faults = null) : ITrainingCheckpointer
 {
     private const string Magic = "sne-training-state/1";
 
@@ -53,8 +54,8 @@ public sealed class TrainingCheckpointFile(string path, ILogger logger) : ITrain
             writer.Write(state.ShuffleState);
             model.save(writer);
             Helper(optimizer).save_state_dict(writer);
-        });
-        if (Diagnostics.FaultInjection.Enabled) Diagnostics.FaultInjection.At("parent-epoch");
+        }, faults);
+        if (faults is { Enabled: true }) faults.At("parent-epoch");
     }
 
     /// <summary>Removes the file (the stage finished and its final outputs are written).</summary>

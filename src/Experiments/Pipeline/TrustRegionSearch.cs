@@ -23,9 +23,12 @@ public sealed record TrustRegionChoice(Dictionary<string, object> SamplerOverrid
 /// </summary>
 public static class TrustRegionSearch
 {
-    /// <summary>Runs the search; the report holds the full KL / accuracy table and the choice.</summary>
+    /// <summary>
+    /// Runs the search; the report holds the full KL / accuracy table and the choice. After each σ × sparsity setting is
+    /// measured it passes the fault point <c>trust-region</c> of <paramref name="faults"/>, if given.
+    /// </summary>
     public static TrustRegionChoice Run(ExperimentConfig config, DataSplits data, Device device, Trainer trainer, MaskedNetwork parent,
-        PluginFactory plugins, ILogger logger, CancellationToken cancellation)
+        PluginFactory plugins, ILogger logger, CancellationToken cancellation, Diagnostics.IFaultPoints? faults = null)
     {
         var region = config.Children.TrustRegion!;
         long samples = Math.Min(region.Samples, data.Validation.Count);
@@ -63,7 +66,7 @@ public static class TrustRegionSearch
                 var row = new TrustRegionRow { Sigma = sigma, Sparsity = s, Kl = kl, Accuracy = accuracy, WithinTarget = kl <= region.TargetKl };
                 rows.Add((sigma, sparsity, kl, sigma * sigma * (1 - s), row));
                 logger.LogInformation("Trust region: σ {Sigma:G4}, sparsity {Sparsity:P0}: KL {Kl:F4}, validation accuracy {Accuracy:P2}", sigma, s, kl, accuracy);
-                if (Diagnostics.FaultInjection.Enabled) Diagnostics.FaultInjection.At("trust-region");
+                if (faults is { Enabled: true }) faults.At("trust-region");
             }
         }
         var within = rows.Where(r => r.Kl <= region.TargetKl).ToList();

@@ -6,18 +6,18 @@ namespace SubnetworkEnsembles.Experiments.Plugins;
 /// <summary>
 /// The doc comments of plugin option properties, read from the XML documentation file built beside a plugin
 /// assembly (<c>Name.xml</c> next to <c>Name.dll</c>), so <c>sne plugins</c> can explain every option. Missing files
-/// simply give no text.
+/// simply give no text. Each instance caches the files it has read (one per assembly); nothing is shared between instances.
 /// </summary>
-public static partial class PluginDocumentation
+public sealed partial class PluginDocumentation
 {
-    private static readonly Dictionary<string, Dictionary<string, string>> Cache = [];
+    private readonly Dictionary<string, Dictionary<string, string>> _cache = [];
 
     /// <summary>The summary of property <paramref name="propertyName"/> of <paramref name="type"/>, one line, or "".</summary>
-    public static string Summary(Type type, string propertyName)
+    public string Summary(Type type, string propertyName)
     {
         string? assembly = type.Assembly.Location;
         if (string.IsNullOrEmpty(assembly)) return "";
-        if (!Cache.TryGetValue(assembly, out var members)) Cache[assembly] = members = Read(Path.ChangeExtension(assembly, ".xml"));
+        if (!_cache.TryGetValue(assembly, out var members)) _cache[assembly] = members = Read(Path.ChangeExtension(assembly, ".xml"));
         return members.TryGetValue($"P:{type.FullName}.{propertyName}", out var text) ? text : "";
     }
 

@@ -64,7 +64,7 @@ public sealed record ExperimentResults
     }
 
     /// <summary>Writes results.json to <paramref name="path"/> atomically.</summary>
-    public void Write(string path) => RunDirectory.WriteAllTextAtomic(path, ToJson());
+    public void Write(string path, Diagnostics.IFaultPoints? faults = null) => RunDirectory.WriteAllTextAtomic(path, ToJson(), faults);
 
     /// <summary>The indented JSON text of results.json.</summary>
     public string ToJson() => ResultsSerializer.Serialize(this);

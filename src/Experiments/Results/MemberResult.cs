@@ -63,5 +63,5 @@ public sealed record MemberResult : ITrainedModelResult
     }
 
     /// <summary>Writes children/child-NNN.json to <paramref name="path"/> atomically.</summary>
-    public void Write(string path) => RunDirectory.WriteAllTextAtomic(path, ResultsSerializer.Serialize(this));
+    public void Write(string path, Diagnostics.IFaultPoints? faults = null) => RunDirectory.WriteAllTextAtomic(path, ResultsSerializer.Serialize(this), faults);
 }

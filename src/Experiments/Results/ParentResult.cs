@@ -39,7 +39,7 @@ public sealed record ParentResult : ITrainedModelResult
         ResultsSerializer.Deserialize<ParentResult>(JsonShape.Check(RunFiles.ReadJson(path), path, RunFiles.ParentShape), path);
 
     /// <summary>Writes parent.json to <paramref name="path"/> atomically.</summary>
-    public void Write(string path) => RunDirectory.WriteAllTextAtomic(path, ResultsSerializer.Serialize(this));
+    public void Write(string path, Diagnostics.IFaultPoints? faults = null) => RunDirectory.WriteAllTextAtomic(path, ResultsSerializer.Serialize(this), faults);
 }
 
 /// <summary>parent.json "seconds": data loading and parent training, in seconds.</summary>

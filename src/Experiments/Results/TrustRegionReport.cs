@@ -34,7 +34,7 @@ public sealed record TrustRegionReport
             JsonShape.Check(RunFiles.ReadJson(path), path, ["chosen.sigma:number", "chosen.sparsity:number", "table[].sigma:number"]), path);
 
     /// <summary>Writes trust_region.json to <paramref name="path"/> atomically.</summary>
-    public void Write(string path) => RunDirectory.WriteAllTextAtomic(path, ResultsSerializer.Serialize(this));
+    public void Write(string path, Diagnostics.IFaultPoints? faults = null) => RunDirectory.WriteAllTextAtomic(path, ResultsSerializer.Serialize(this), faults);
 }
 
 /// <summary>The setting a trust-region search chose: σ, the measured sparsity and its mean KL.</summary>

@@ -108,7 +108,7 @@ public static class YamlDocumentReader
     }
 
     /// <summary>Removes and checks the <c>sweep:</c> mapping: key paths to non-empty lists of values.</summary>
-    private static IReadOnlyList<SweepAxis> ReadSweep(YamlMappingNode root, string path, IReadOnlyDictionary<YamlNode, string> sources)
+    private static List<SweepAxis> ReadSweep(YamlMappingNode root, string path, Dictionary<YamlNode, string> sources)
     {
         var sweepKey = new YamlScalarNode("sweep");
         if (!root.Children.TryGetValue(sweepKey, out var sweep)) return [];

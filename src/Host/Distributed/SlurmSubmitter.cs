@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -63,15 +64,15 @@ public static class SlurmSubmitter
     {
         var sb = new StringBuilder();
         sb.AppendLine("#!/bin/bash");
-        sb.AppendLine($"#SBATCH --job-name=sne-{stage}-{name}");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"#SBATCH --job-name=sne-{stage}-{name}");
         sb.AppendLine(array is null ? $"#SBATCH --output={directory}/{stage}-%j.out" : $"#SBATCH --output={directory}/{stage}-%A_%a.out");
-        sb.AppendLine($"#SBATCH --cpus-per-task={slurm.CpusPerTask}");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"#SBATCH --cpus-per-task={slurm.CpusPerTask}");
         sb.AppendLine("#SBATCH --ntasks=1");
-        if (array is not null) sb.AppendLine($"#SBATCH --array={array}");
-        if (slurm.Partition is not null) sb.AppendLine($"#SBATCH --partition={slurm.Partition}");
-        if (slurm.Time is not null) sb.AppendLine($"#SBATCH --time={slurm.Time}");
+        if (array is not null) sb.AppendLine(CultureInfo.InvariantCulture, $"#SBATCH --array={array}");
+        if (slurm.Partition is not null) sb.AppendLine(CultureInfo.InvariantCulture, $"#SBATCH --partition={slurm.Partition}");
+        if (slurm.Time is not null) sb.AppendLine(CultureInfo.InvariantCulture, $"#SBATCH --time={slurm.Time}");
         sb.AppendLine("set -euo pipefail");
-        sb.AppendLine($"exec {command}");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"exec {command}");
         string path = Path.Combine(directory, stage + ".sbatch");
         RunDirectory.WriteAllTextAtomic(path, sb.ToString());
         return path;

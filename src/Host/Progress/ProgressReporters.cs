@@ -27,7 +27,7 @@ internal sealed class StageClock
         return since <= 0 ? null : _clock.Elapsed.TotalSeconds / since * (total - done);
     }
 
-    public static string Format(double? seconds) => seconds is double s ? TimeSpan.FromSeconds(Math.Round(s)).ToString(s >= 3600 ? @"h\:mm\:ss" : @"m\:ss") : "…";
+    public static string Format(double? seconds) => seconds is double s ? TimeSpan.FromSeconds(Math.Round(s)).ToString(s >= 3600 ? @"h\:mm\:ss" : @"m\:ss", System.Globalization.CultureInfo.InvariantCulture) : "…";
 }
 
 /// <summary>

@@ -50,7 +50,7 @@ public static class DecisionBoundaryGrid
         {
             for (int c = 0; c < Sparsities.Length; c++)
             {
-                using var child = config.Model.Build(data.InputShape, data.Classes);
+                using var child = config.Model.Build(data.InputShape, data.Classes, Seeds.Generator(config.Seed, "decision-grid-init", c));
                 child.CopyFrom(parent);
                 if (Sigmas[r] > 0)
                 {

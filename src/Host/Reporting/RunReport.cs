@@ -28,7 +28,7 @@ public static class RunReport
     /// combined and scored by the run's own plugins (<paramref name="scoring"/>); returns the figures drawn.
     /// </summary>
     public static IReadOnlyList<Figure> Write(RunDirectory run, ExperimentResults results, bool? predictionsSaved, ReportScoring scoring,
-        Func<string, Figure?>? decisionBoundaries = null)
+        Func<string, Figure?>? decisionBoundaries = null, Experiments.Diagnostics.IFaultPoints? faults = null)
     {
         string figures = run.Combine("report");
         Directory.CreateDirectory(figures);
@@ -53,10 +53,10 @@ public static class RunReport
         if (results.TrustRegion is { } region) drawn.Add(TrustRegion(region, Path.Combine(figures, "trust-region.png")));
         if (decisionBoundaries?.Invoke(Path.Combine(figures, "decision-boundaries.png")) is { } grid) drawn.Add(grid);
 
-        if (Experiments.Diagnostics.FaultInjection.Enabled) Experiments.Diagnostics.FaultInjection.At("report");
-        TrainingLogs.Write(run, results);
-        RunDirectory.WriteAllTextAtomic(run.Combine("report.md"), Markdown(results, drawn));
-        RunDirectory.WriteAllTextAtomic(run.Combine("report.html"), Html(results, drawn, figures));
+        if (faults is { Enabled: true }) faults.At("report");
+        TrainingLogs.Write(run, results, faults);
+        RunDirectory.WriteAllTextAtomic(run.Combine("report.md"), Markdown(results, drawn), faults);
+        RunDirectory.WriteAllTextAtomic(run.Combine("report.html"), Html(results, drawn, figures), faults);
         return drawn;
     }
 

@@ -14,13 +14,13 @@ namespace SubnetworkEnsembles.Host.Reporting;
 /// </summary>
 public static class TrainingLogs
 {
-    /// <summary>Writes metrics.jsonl and the TensorBoard events of <paramref name="run"/> from <paramref name="results"/>.</summary>
-    public static void Write(RunDirectory run, ExperimentResults results)
+    /// <summary>Writes metrics.jsonl and the TensorBoard events of <paramref name="run"/> from <paramref name="results"/> (<paramref name="faults"/>: the <c>write:NAME</c> points passed).</summary>
+    public static void Write(RunDirectory run, ExperimentResults results, Experiments.Diagnostics.IFaultPoints? faults = null)
     {
         var records = Records(results).ToList();
         var text = new StringBuilder();
         foreach (var r in records) text.AppendLine(r.ToJsonLine());
-        RunDirectory.WriteAllTextAtomic(run.Combine("metrics.jsonl"), text.ToString());
+        RunDirectory.WriteAllTextAtomic(run.Combine("metrics.jsonl"), text.ToString(), faults);
 
         string board = run.Combine("tensorboard");
         if (Directory.Exists(board)) Directory.Delete(board, recursive: true);

@@ -52,6 +52,7 @@ public sealed class PluginsVerb
         if (shown.Count == 0)
             throw new UsageException($"no {(wanted is null ? "" : wanted.ToString()!.ToLowerInvariant() + " ")}plugin matches '{pattern}'; " +
                 $"known: {string.Join(", ", catalog.All.Where(d => wanted is null || d.Kind == wanted).Select(d => d.Name))}");
+        var documentation = new PluginDocumentation();
         foreach (var d in shown)
         {
             Console.WriteLine($"{d.Kind.ToString().ToLowerInvariant(),-13} {d.Name,-16} {d.Description}  [{Path.GetFileName(d.AssemblyPath)}]");
@@ -59,7 +60,7 @@ public sealed class PluginsVerb
             var defaults = Activator.CreateInstance(d.OptionsType);
             foreach (var p in d.OptionsType.GetProperties().Where(p => p.CanWrite))
             {
-                string doc = PluginDocumentation.Summary(d.OptionsType, p.Name);
+                string doc = documentation.Summary(d.OptionsType, p.Name);
                 Console.WriteLine($"{"",30}{ConfigNames.Key(p.Name)}: {FormatDefault(p.GetValue(defaults))}{(doc.Length > 0 ? "  — " + doc : "")}");
             }
         }

@@ -39,7 +39,7 @@ public sealed class ReportVerb
         var plugins = services.GetRequiredService<PluginFactory>();
         var results = ExperimentResults.Read(run.ResultsFile);
         var figures = RunReport.Write(run, results, config.SavePredictions, ReportScoring.Create(config, plugins),
-            file => DecisionBoundaryGrid.Draw(file, config, data, run, plugins, catalog));
+            file => DecisionBoundaryGrid.Draw(file, config, data, run, plugins, catalog), Diagnostics.EnvironmentFaultPoints.ForThisProcess);
         Console.WriteLine($"{run.Combine("report.html")}, {run.Combine("report.md")}: {figures.Count} figures ({string.Join(", ", figures.Select(f => f.File))}); " +
             "metrics.jsonl, tensorboard/");
         return ExitCodes.Ok;

@@ -1,10 +1,12 @@
 using System.Runtime.InteropServices;
+using SubnetworkEnsembles.Experiments.Diagnostics;
 
-namespace SubnetworkEnsembles.Experiments.Diagnostics;
+namespace SubnetworkEnsembles.Host.Diagnostics;
 
 /// <summary>
-/// Fault injection for the resilience tests, off unless <c>SNE_FAULT</c> is set to <c>ACTION:POINT[#N]</c>, which fires
-/// the N-th time (default 1st) this process reaches POINT:
+/// Fault injection for the resilience tests, from <c>SNE_FAULT</c> = <c>ACTION:POINT[#N]</c>, which fires the N-th time
+/// (default 1st) the run reaches POINT (see <see cref="IFaultPoints"/> for the points; steps are counted over the whole
+/// process):
 /// <list type="bullet">
 /// <item><c>kill</c> sends SIGKILL to this very process — a real, uncatchable kill at an exact place;</item>
 /// <item><c>sigterm</c> and <c>sigint</c> send SIGTERM or SIGINT (a scheduler's stop, Ctrl+C) to this process and wait until
@@ -12,37 +14,41 @@ namespace SubnetworkEnsembles.Experiments.Diagnostics;
 /// the same place: the next training step saves the exact resume point and the run exits 130;</item>
 /// <item><c>enospc</c> throws the I/O error of a full disk there.</item>
 /// </list>
-/// Points: <c>parent-step</c> and <c>child-step</c> (after a training step, counted over the whole process),
-/// <c>parent-epoch</c> (after the resume point is saved), <c>child-start</c>, <c>child-written</c> (checkpoint and
-/// predictions written, results not yet), <c>child-done</c>, <c>report</c> (figures drawn, report files not yet),
-/// <c>trust-region</c> (one σ × sparsity setting of the search measured), and <c>write:FILE</c> (FILE's temporary copy
-/// is complete, the rename into place has not happened).
 /// </summary>
-public static class FaultInjection
+public sealed class EnvironmentFaultPoints : IFaultPoints
 {
     private const int Sigint = 2, Sigkill = 9, Sigterm = 15;
 
     /// <summary>How long a <c>sigterm</c> or <c>sigint</c> fault waits for the run to see the signal before failing loudly.</summary>
     private static readonly TimeSpan SignalTimeout = TimeSpan.FromSeconds(60);
 
-    private static readonly (string Action, string Point, int Count)? Spec = Parse(Environment.GetEnvironmentVariable("SNE_FAULT"));
-    private static readonly ManualResetEventSlim Stopping = new();
-    private static int _reached;
+    private readonly (string Action, string Point, int Count) _spec;
+    private readonly ManualResetEventSlim _stopping = new();
+    private int _reached;
 
-    /// <summary>Whether a fault is armed (callers skip building point names otherwise).</summary>
-    public static bool Enabled => Spec is not null;
+    private EnvironmentFaultPoints((string, string, int) spec) => _spec = spec;
+
+    /// <summary>The fault points <paramref name="value"/> (SNE_FAULT's value) arms, or <see cref="NoFaultPoints"/> when it is empty or not a valid fault.</summary>
+    public static IFaultPoints FromSetting(string? value) =>
+        Parse(value) is { } spec ? new EnvironmentFaultPoints(spec) : NoFaultPoints.Instance;
+
+    /// <summary>
+    /// The fault points armed by this process's <c>SNE_FAULT</c>, one instance for the whole <c>sne</c> process, so
+    /// <c>#N</c> counts over every experiment it runs (e.g. the points of a sweep).
+    /// </summary>
+    public static IFaultPoints ForThisProcess { get; } = FromSetting(Environment.GetEnvironmentVariable("SNE_FAULT"));
+
+    /// <inheritdoc />
+    public bool Enabled => true;
 
     /// <summary>Lets a signal fault know when the run has seen its request to stop (<paramref name="stopping"/> is cancelled).</summary>
-    public static void ObserveStopping(CancellationToken stopping)
-    {
-        if (Enabled) stopping.Register(Stopping.Set);
-    }
+    public void ObserveStopping(CancellationToken stopping) => stopping.Register(_stopping.Set);
 
-    /// <summary>Marks that execution reached <paramref name="point"/>; fires the armed fault there.</summary>
-    public static void At(string point)
+    /// <inheritdoc />
+    public void At(string point)
     {
-        if (Spec is not { } spec || spec.Point != point || Interlocked.Increment(ref _reached) != spec.Count) return;
-        switch (spec.Action)
+        if (_spec.Point != point || Interlocked.Increment(ref _reached) != _spec.Count) return;
+        switch (_spec.Action)
         {
             case "kill":
                 Console.Out.Flush();
@@ -50,9 +56,9 @@ public static class FaultInjection
                 Thread.Sleep(Timeout.Infinite);
                 break;
             case "sigterm" or "sigint":
-                kill(Environment.ProcessId, spec.Action == "sigterm" ? Sigterm : Sigint);
-                if (!Stopping.Wait(SignalTimeout))
-                    throw new InvalidOperationException($"SNE_FAULT: the injected {spec.Action.ToUpperInvariant()} at {point} did not stop the run within {SignalTimeout.TotalSeconds} s");
+                kill(Environment.ProcessId, _spec.Action == "sigterm" ? Sigterm : Sigint);
+                if (!_stopping.Wait(SignalTimeout))
+                    throw new InvalidOperationException($"SNE_FAULT: the injected {_spec.Action.ToUpperInvariant()} at {point} did not stop the run within {SignalTimeout.TotalSeconds} s");
                 break;
             default:
                 throw new IOException($"No space left on device (injected at {point})", 28);
