@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging.Abstractions;
-using SubnetworkEnsembles.Engine.Data;
 using SubnetworkEnsembles.Abstractions;
+using SubnetworkEnsembles.Engine.Data;
 using SubnetworkEnsembles.Engine.Models;
 using SubnetworkEnsembles.Engine.Training;
 using SubnetworkEnsembles.Optimizers;

@@ -1,5 +1,4 @@
 using SubnetworkEnsembles.Abstractions;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace SubnetworkEnsembles.Combiners;

@@ -1,6 +1,5 @@
 using SubnetworkEnsembles.Abstractions;
 using SubnetworkEnsembles.Optimizers.Internal;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 

@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using SubnetworkEnsembles.Abstractions;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace SubnetworkEnsembles.Perturbations;

@@ -1,6 +1,5 @@
 using SubnetworkEnsembles.Abstractions;
 using SubnetworkEnsembles.Samplers.Internal;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace SubnetworkEnsembles.Samplers;

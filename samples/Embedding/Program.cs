@@ -9,8 +9,11 @@ var config = new ExperimentConfig
     Children = new ChildrenConfig
     {
         Count = 4, Sampler = PluginSpec.Named("partition", new PartitionSamplerOptions { K = 2 }), Perturbation = PluginSpec.Named("prune"),
-        Tuning = new TrainingConfig { Epochs = 10, BatchSize = 64, Optimizer = adam, Schedule = PluginSpec.Named("one-cycle",
-            new OneCycleScheduleOptions { LrInit = 0.0003, LrMax = 0.01, LrMin = 1.0e-6, Warmup = 0.1 }) },
+        Tuning = new TrainingConfig
+        {
+            Epochs = 10, BatchSize = 64, Optimizer = adam, Schedule = PluginSpec.Named("one-cycle",
+            new OneCycleScheduleOptions { LrInit = 0.0003, LrMax = 0.01, LrMin = 1.0e-6, Warmup = 0.1 })
+        },
     },
     Metrics = [PluginSpec.Named("accuracy"), PluginSpec.Named("nll"), PluginSpec.Named("ece", new EceMetricOptions { Bins = 15 }), PluginSpec.Named("entropy")],
 };

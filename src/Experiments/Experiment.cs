@@ -10,7 +10,6 @@ using SubnetworkEnsembles.Experiments.Diagnostics;
 using SubnetworkEnsembles.Experiments.Pipeline;
 using SubnetworkEnsembles.Experiments.Plugins;
 using SubnetworkEnsembles.Experiments.Results;
-using TorchSharp;
 
 namespace SubnetworkEnsembles.Experiments;
 

@@ -1,5 +1,3 @@
-using SubnetworkEnsembles.Engine;
-
 namespace SubnetworkEnsembles.Experiments;
 
 /// <summary>A request that cannot work (a missing option, a mismatched configuration, a bad input file). Exit code 2.</summary>

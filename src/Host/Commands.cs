@@ -2,16 +2,12 @@ using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Console;
+using Spectre.Console;
 using SubnetworkEnsembles.Engine.Data;
 using SubnetworkEnsembles.Engine.Native;
-using SubnetworkEnsembles.Engine.Training;
 using SubnetworkEnsembles.Host.Configuration;
 using SubnetworkEnsembles.Host.Logging;
-using SubnetworkEnsembles.Experiments.Pipeline;
-using SubnetworkEnsembles.Experiments.Plugins;
 using SubnetworkEnsembles.Host.Sweeps;
-using Spectre.Console;
 
 namespace SubnetworkEnsembles.Host;
 
@@ -136,7 +132,7 @@ public static partial class Commands
         if (request.Stage != Stage.All && request.OutputDirectory is null)
             throw new UsageException($"--stage {request.Stage.ToString().ToLowerInvariant()} needs --out RUN_DIR, the run directory every stage shares");
         var (document, first, _) = ExperimentLoader.Read(request.ConfigPath, request.AllOverrides);
-        if (document.Sweep.Count == 0) return ExecuteOne(request, train, null, request.OutputDirectory, cancellation, log).ExitCode;
+        if (document.Sweep.Count == 0) return ExecuteOne(request, train, null, request.OutputDirectory, log, false, cancellation).ExitCode;
         return SweepRunner.Run(request, train, first.Name, document.Sweep, log, cancellation);
     }
 
@@ -146,7 +142,7 @@ public static partial class Commands
     /// that already finished with the same resolved configuration is kept as it is, before any data is loaded.
     /// </summary>
     internal static (int ExitCode, string? RunDirectory) ExecuteOne(RunRequest request, bool train, SweepPoint? point, string? outputDirectory,
-        CancellationToken cancellation, ILogger log, bool keepFinished = false)
+        ILogger log, bool keepFinished, CancellationToken cancellation)
     {
         var clock = Stopwatch.StartNew();
         int index = ResolveIndex(request);
@@ -204,7 +200,7 @@ public static partial class Commands
         {
             var factory = new PluginFactory(host.Services, catalog);
             experiment = experiment.WithLogging(loggers).WithReport((c, d, r, results) => Reporting.RunReport.Write(r, results, c.SavePredictions,
-                Reporting.ReportScoring.Create(c, factory), file => Reporting.DecisionBoundaryGrid.Draw(file, c, d, r, factory, catalog), faults).Select(f => f.File).ToList());
+                RunScoring.Create(c, factory), file => Reporting.DecisionBoundaryGrid.Draw(file, c, d, r, factory, catalog), faults).Select(f => f.File).ToList());
             if (request.LiveProgress)
             {
                 AnsiConsole.Progress().AutoClear(false)
@@ -234,7 +230,7 @@ public static partial class Commands
         }
         finally
         {
-            host.StopAsync().GetAwaiter().GetResult();
+            host.StopAsync(CancellationToken.None).GetAwaiter().GetResult();
         }
     }
 

@@ -1,11 +1,11 @@
 using FsCheck;
 using FsCheck.Fluent;
-using Microsoft.FSharp.Core;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.FSharp.Core;
 using Shouldly;
+using SubnetworkEnsembles.Experiments.Plugins;
 using SubnetworkEnsembles.Host;
 using SubnetworkEnsembles.Host.Configuration;
-using SubnetworkEnsembles.Experiments.Plugins;
 using Xunit;
 
 namespace SubnetworkEnsembles.Tests;

@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using Shouldly;
-using SubnetworkEnsembles.Host.Configuration;
 using SubnetworkEnsembles.Experiments.Pipeline;
 using SubnetworkEnsembles.Optimizers;
 using TorchSharp;

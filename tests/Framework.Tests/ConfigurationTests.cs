@@ -1,9 +1,8 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Shouldly;
 using SubnetworkEnsembles.Engine.Models;
-using SubnetworkEnsembles.Host;
-using SubnetworkEnsembles.Host.Configuration;
 using SubnetworkEnsembles.Experiments.Plugins;
+using SubnetworkEnsembles.Host.Configuration;
 using SubnetworkEnsembles.Optimizers;
 using SubnetworkEnsembles.Samplers;
 using Xunit;

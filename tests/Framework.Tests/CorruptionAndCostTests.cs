@@ -1,8 +1,8 @@
 using Shouldly;
 using SubnetworkEnsembles.Engine.Data;
 using SubnetworkEnsembles.Engine.Models;
-using Xunit;
 using TorchSharp;
+using Xunit;
 using static TorchSharp.torch;
 
 namespace SubnetworkEnsembles.Tests;

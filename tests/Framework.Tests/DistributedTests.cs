@@ -186,7 +186,7 @@ public class DistributedTests(ITestOutputHelper output)
         try
         {
             var start = Process.Start(new ProcessStartInfo("bash", [Path.Combine(Repo.Root, "deploy", "slurm", "start-local-cluster.sh"), "2"])
-                { RedirectStandardOutput = true, RedirectStandardError = true })!;
+            { RedirectStandardOutput = true, RedirectStandardError = true })!;
             output = start.StandardOutput.ReadToEnd() + start.StandardError.ReadToEnd();
             start.WaitForExit();
             exitCode = start.ExitCode;

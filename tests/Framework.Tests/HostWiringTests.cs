@@ -2,10 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Shouldly;
 using SubnetworkEnsembles.Abstractions;
-using SubnetworkEnsembles.Engine;
-using SubnetworkEnsembles.Host.Configuration;
 using SubnetworkEnsembles.Experiments.Plugins;
-using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
 

@@ -2,7 +2,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Shouldly;
 using SubnetworkEnsembles.Engine.Data;
-using SubnetworkEnsembles.Experiments.Configuration;
 using SubnetworkEnsembles.Experiments.Pipeline;
 using SubnetworkEnsembles.Experiments.Plugins;
 using SubnetworkEnsembles.Host.Configuration;

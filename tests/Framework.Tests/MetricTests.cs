@@ -2,7 +2,6 @@ using Shouldly;
 using SubnetworkEnsembles.Abstractions;
 using SubnetworkEnsembles.Experiments.Pipeline;
 using SubnetworkEnsembles.Metrics;
-using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
 

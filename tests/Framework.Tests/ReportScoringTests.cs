@@ -15,7 +15,7 @@ using static TorchSharp.torch;
 namespace SubnetworkEnsembles.Tests;
 
 /// <summary>The report combines and scores members with the run's own plugins: its configured combiner, its metrics and the ece metric's bins.</summary>
-public class ReportScoringTests
+public class RunScoringTests
 {
     /// <summary>Four rows, 3 classes, with confidences 0.75 and 0.5 exactly on edges of 4 bins (where floor and ⌈·⌉ − 1 differ), 1.0 and 0.625.</summary>
     private static (Tensor Probabilities, Tensor Labels) EdgeCase() =>
@@ -41,7 +41,7 @@ public class ReportScoringTests
 
         var report = RunReport.ReliabilityBins(probs, labels, bins: 4);
         report.Count.ShouldBe(pluginBins.Count);
-        var scoring = new ReportScoring(new MeanCombiner(new MeanCombinerOptions()), [("accuracy", new AccuracyMetric()), ("ece", ece)]);
+        var scoring = new RunScoring(new MeanCombiner(new MeanCombinerOptions()), [("accuracy", new AccuracyMetric()), ("ece", ece)]);
         scoring.Bins(probs, labels).Count.ShouldBe(pluginBins.Count);
 
         // ECE = (1·|1 − 0.5| + 2·|0.5 − 0.6875| + 1·|0 − 1|) / 4, from the bins and from the metric.
@@ -58,8 +58,8 @@ public class ReportScoringTests
         using var members = tensor(new float[] { 0.9f, 0.1f, 0.4f, 0.6f, 0.45f, 0.55f }, [3, 1, 2]);
         using var labels = tensor(new long[] { 1 }, [1]);
         IReadOnlyList<(string, IMetric)> metrics = [("accuracy", new AccuracyMetric()), ("nll", new NllMetric())];
-        var vote = CalibrationFigures.BySize(members, labels, new ReportScoring(new VoteCombiner(), metrics));
-        var mean = CalibrationFigures.BySize(members, labels, new ReportScoring(new MeanCombiner(new MeanCombinerOptions()), metrics));
+        var vote = CalibrationFigures.BySize(members, labels, new RunScoring(new VoteCombiner(), metrics));
+        var mean = CalibrationFigures.BySize(members, labels, new RunScoring(new MeanCombiner(new MeanCombinerOptions()), metrics));
         vote.Select(e => e.Values["accuracy"]).ShouldBe([0.0, 0.0, 1.0]);   // m = 2 ties 1 : 1, which goes to class 0
         vote[2].Values["nll"].ShouldBe(-Math.Log(2.0 / 3), 1e-6);
         mean[2].Values["accuracy"].ShouldBe(0.0);
@@ -82,7 +82,7 @@ public class ReportScoringTests
         var (opened, _) = ExistingRun.Open(run);
         var (config, catalog, _) = Commands.Resolve(new RunRequest(opened.ConfigFile, opened.Path, [], [Repo.PluginsDirectory], false, false), NullLogger.Instance);
         using var services = new ServiceCollection().AddLogging().AddSubnetworkPlugins(catalog).BuildServiceProvider();
-        var scoring = ReportScoring.Create(config, services.GetRequiredService<PluginFactory>());
+        var scoring = RunScoring.Create(config, services.GetRequiredService<PluginFactory>());
         using var members = RunFiles.ReadProbabilities(opened.Combine("predictions", "members.npy"), stacked: true);
         using var labels = RunFiles.ReadLabels(opened.Combine("predictions", "labels.npy"), members.shape[1], members.shape[2]);
 

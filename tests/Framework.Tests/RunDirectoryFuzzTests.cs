@@ -1,5 +1,4 @@
 using Shouldly;
-using SubnetworkEnsembles.Host;
 using SubnetworkEnsembles.Host.Verbs;
 using Xunit;
 

@@ -1,5 +1,4 @@
 using Shouldly;
-using SubnetworkEnsembles.Abstractions;
 using SubnetworkEnsembles.Samplers;
 using TorchSharp;
 using Xunit;

@@ -1,6 +1,5 @@
 using Shouldly;
 using SubnetworkEnsembles.Optimizers;
-using TorchSharp;
 using TorchSharp.Modules;
 using Xunit;
 using static TorchSharp.torch;

@@ -1,7 +1,7 @@
-using System.Text;
-using Shouldly;
 using System.Diagnostics;
+using System.Text;
 using System.Text.Json.Nodes;
+using Shouldly;
 using SubnetworkEnsembles.Abstractions;
 using SubnetworkEnsembles.Engine.Models;
 using Xunit;

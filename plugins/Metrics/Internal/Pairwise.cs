@@ -1,6 +1,5 @@
-using static TorchSharp.torch;
-
 using SubnetworkEnsembles.Abstractions;
+using static TorchSharp.torch;
 
 namespace SubnetworkEnsembles.Metrics.Internal;
 

@@ -1,4 +1,3 @@
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace SubnetworkEnsembles.Engine.Models;
@@ -21,8 +20,10 @@ public enum LeNetSize
 /// </summary>
 public sealed class LeNet5 : MaskedNetwork
 {
+#pragma warning disable IDE1006 // TorchSharp names submodules after their fields: they are the state-dict prefixes (features.0.weight)
     private readonly nn.Module<Tensor, Tensor> features;
     private readonly nn.Module<Tensor, Tensor> classifier;
+#pragma warning restore IDE1006
 
     /// <summary>
     /// Builds a LeNet-5 of the given width preset for [channels, 28, 28] input, initialising the layers in order from

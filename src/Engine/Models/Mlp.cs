@@ -1,4 +1,3 @@
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace SubnetworkEnsembles.Engine.Models;
@@ -9,7 +8,9 @@ namespace SubnetworkEnsembles.Engine.Models;
 /// </summary>
 public sealed class Mlp : MaskedNetwork
 {
+#pragma warning disable IDE1006 // TorchSharp names submodules after their fields: "layers" is the state-dict prefix (layers.0.weight)
     private readonly nn.Module<Tensor, Tensor> layers;
+#pragma warning restore IDE1006
     private readonly long _features;
 
     /// <summary>

@@ -46,7 +46,7 @@ public sealed class Trainer(ILogger logger)
     /// </summary>
     public IReadOnlyList<EpochRecord> Train(MaskedNetwork model, InMemoryDataset data, TrainingSettings settings,
         ITrainableOptimizer optimizer, ISchedule schedule, Generator shuffle, string label,
-        Action<TrainingProgress>? beforeStep = null, CancellationToken cancellation = default, ITrainingCheckpointer? checkpoints = null)
+        Action<TrainingProgress>? beforeStep = null, ITrainingCheckpointer? checkpoints = null, CancellationToken cancellation = default)
     {
         long n = data.Count;
         long stepsPerEpoch = (n + settings.BatchSize - 1) / settings.BatchSize;

@@ -1,7 +1,5 @@
 using System.Globalization;
-using System.Text;
 using SubnetworkEnsembles.Engine.Data;
-using SubnetworkEnsembles.Experiments.Configuration;
 using static TorchSharp.torch;
 
 namespace SubnetworkEnsembles.Experiments.Inference;

@@ -90,7 +90,7 @@ public sealed class ChildBuilder(ExperimentConfig config, DataSplits data, Devic
         using var optimizer = factory.Create(model.parameters().ToList(), schedule.At(0, 1).LearningRate);
         using var shuffle = new Generator((ulong)shuffleSeed);
         using var rows = StageRows(data.Train, stage, shuffleSeed);
-        return trainer.Train(model, rows ?? data.Train, new TrainingSettings(stage.Epochs, stage.BatchSize), optimizer, schedule, shuffle, label, beforeStep, cancellation, checkpoints);
+        return trainer.Train(model, rows ?? data.Train, new TrainingSettings(stage.Epochs, stage.BatchSize), optimizer, schedule, shuffle, label, beforeStep, checkpoints, cancellation);
     }
 
     /// <summary>The stage's own training rows (null = the whole split): subset × N rows, without or (bootstrap) with replacement.</summary>

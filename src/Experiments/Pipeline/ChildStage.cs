@@ -70,13 +70,13 @@ internal sealed class ChildStage(PluginFactory plugins, ILogger logger, Func<Tra
                 var evaluation = MemberEvaluation.Configured(config, plugins);
                 using var probs = Evaluator.Probabilities(child, data.Test.Inputs);
                 using var labels = data.Test.Labels.cpu();
-                var values = new MetricValues(evaluation.Single(probs, labels).Values);
+                var values = new MetricValues(evaluation.OfOneModel(probs, labels).Values);
                 double? validationNll = null, validationAccuracy = null;
                 if (config.Children.Keep > 0)
                 {
                     using var validationProbs = Evaluator.Probabilities(child, data.Validation.Inputs);
                     using var validationLabels = data.Validation.Labels.cpu();
-                    var score = new MetricValues(evaluation.Single(validationProbs, validationLabels).Values);
+                    var score = new MetricValues(evaluation.OfOneModel(validationProbs, validationLabels).Values);
                     if (config.Children.SelectBy == SelectionMetric.Nll) validationNll = score["nll"];
                     else validationAccuracy = score["accuracy"];
                 }

@@ -1,5 +1,5 @@
-using SubnetworkEnsembles.Abstractions;
 using Microsoft.Extensions.Logging;
+using SubnetworkEnsembles.Abstractions;
 using SubnetworkEnsembles.Engine.Data;
 using SubnetworkEnsembles.Engine.Models;
 using SubnetworkEnsembles.Engine.Training;
@@ -43,12 +43,12 @@ public static class CorruptedEvaluation
                 {
                     using var scope = NewDisposeScope();
                     var corrupted = Corruptions.Apply(pixels, kind, severity, settings.Seed).sub_(DatasetLoader.FashionMean).div_(DatasetLoader.FashionStd).to(device);
-                    var parent = evaluation.Single(Evaluator.Probabilities(models[0], corrupted), labels).Values;
+                    var parent = evaluation.OfOneModel(Evaluator.Probabilities(models[0], corrupted), labels).Values;
                     var ensemble = evaluation.Ensemble(stack(models.Skip(1).Select(m => Evaluator.Probabilities(m, corrupted)).ToList(), 0), labels).Values;
                     var values = new List<KeyValuePair<string, double>>();
                     var evaluated = new List<(string, IReadOnlyDictionary<string, double>)> { ("parent", parent), ("ensemble", ensemble) };
                     if (config.McDropout > 0)   // the Monte-Carlo dropout prediction of the parent, seeded per set
-                        evaluated.Add(("parent_mc_dropout", evaluation.Single(Evaluator.McDropoutProbabilities(models[0], corrupted, config.McDropout,
+                        evaluated.Add(("parent_mc_dropout", evaluation.OfOneModel(Evaluator.McDropoutProbabilities(models[0], corrupted, config.McDropout,
                             Seeds.Derive(config.Seed, $"mc-dropout/{ConfigNames.EnumValue(kind)}", severity)), labels).Values));
                     foreach (var (who, metrics) in evaluated)
                         foreach (var key in keys.Where(metrics.ContainsKey))

@@ -46,7 +46,7 @@ public sealed class ExperimentRunner
     {
         Progress = Faults.Enabled
             ? step => { Progress?.Report(step); Faults.At(step.Label == "parent" ? "parent-step" : "child-step"); }
-            : Progress is { } p ? p.Report : null,
+        : Progress is { } p ? p.Report : null,
     };
 
     /// <summary>

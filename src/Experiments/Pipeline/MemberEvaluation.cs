@@ -16,7 +16,7 @@ public sealed class MemberEvaluation(IReadOnlyList<(string Name, IMetric Metric)
         new(config.Metrics.Select(m => (m.Type, plugins.Create<IMetric>(m))).ToList(), plugins.Create<IEnsembleCombiner>(config.Combiner));
 
     /// <summary>Metrics of a single model: probabilities [N, C].</summary>
-    public Evaluation Single(Tensor probabilities, Tensor labels)
+    public Evaluation OfOneModel(Tensor probabilities, Tensor labels)
     {
         using var members = probabilities.unsqueeze(0);
         return Evaluate(new MetricInput(members, probabilities, labels));

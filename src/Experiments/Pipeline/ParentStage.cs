@@ -2,7 +2,6 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using SubnetworkEnsembles.Abstractions;
 using SubnetworkEnsembles.Engine.Data;
-using SubnetworkEnsembles.Engine.Models;
 using SubnetworkEnsembles.Engine.Training;
 using SubnetworkEnsembles.Experiments.Configuration;
 using SubnetworkEnsembles.Experiments.Plugins;
@@ -51,14 +50,14 @@ internal sealed class ParentStage(PluginFactory plugins, ILogger logger, Func<Tr
         double trainSeconds = clock.Elapsed.TotalSeconds;
         using var probs = Evaluator.Probabilities(parent, data.Test.Inputs);
         using var labels = data.Test.Labels.cpu();
-        var evaluation = MemberEvaluation.Configured(config, plugins).Single(probs, labels);
+        var evaluation = MemberEvaluation.Configured(config, plugins).OfOneModel(probs, labels);
         var metrics = new MetricValues(evaluation.Values);
         logger.LogInformation("Parent test: {Metrics}", metrics.ToString());
         McDropoutResult? mcDropout = null;
         if (config.McDropout > 0)
         {
             using var mcProbs = Evaluator.McDropoutProbabilities(parent, data.Test.Inputs, config.McDropout, Seeds.Derive(config.Seed, "mc-dropout"));
-            var mc = new MetricValues(MemberEvaluation.Configured(config, plugins).Single(mcProbs, labels).Values);
+            var mc = new MetricValues(MemberEvaluation.Configured(config, plugins).OfOneModel(mcProbs, labels).Values);
             mcDropout = new McDropoutResult { Samples = config.McDropout, Metrics = mc };
             logger.LogInformation("Parent with MC dropout ({Samples} passes) test: {Metrics}", config.McDropout, mc.ToString());
         }

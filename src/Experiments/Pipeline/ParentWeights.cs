@@ -2,7 +2,6 @@ using System.Collections;
 using System.Security.Cryptography;
 using SubnetworkEnsembles.Engine.Models;
 using SubnetworkEnsembles.Experiments.Results;
-using TorchSharp;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 

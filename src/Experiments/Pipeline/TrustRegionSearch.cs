@@ -74,7 +74,7 @@ public static class TrustRegionSearch
         if (within.Count == 0)
             logger.LogWarning("Trust region: no setting has KL ≤ {Target}; using the closest (σ {Sigma:G4}, KL {Kl:F4})", region.TargetKl, chosen.Sigma, chosen.Kl);
         logger.LogInformation("Trust region: chose σ {Sigma:G4}, sparsity {Sparsity} (KL {Kl:F4} ≤ {Target})", chosen.Sigma,
-            chosen.Sparsity?.ToString("P0") ?? "as configured", chosen.Kl, region.TargetKl);
+            chosen.Sparsity?.ToString("P0", System.Globalization.CultureInfo.InvariantCulture) ?? "as configured", chosen.Kl, region.TargetKl);
         var report = new TrustRegionReport
         {
             TargetKl = region.TargetKl, Samples = samples, Draws = region.Draws,

@@ -11,6 +11,7 @@ namespace SubnetworkEnsembles.Experiments.Results;
 /// 0.91, "nll": 0.27, …, "train_rows": …}); a non-finite value is written as null and read back as NaN.
 /// </summary>
 [JsonConverter(typeof(MetricValuesConverter))]
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1710", Justification = "Named for what it holds: results.Ensemble.Metrics[\"nll\"] reads as the domain does.")]
 public sealed class MetricValues : IReadOnlyDictionary<string, double>
 {
     private readonly OrderedDictionary<string, double> _values = new(StringComparer.Ordinal);

@@ -1,5 +1,3 @@
-using SubnetworkEnsembles.Engine;
-
 namespace SubnetworkEnsembles.Experiments.Results;
 
 /// <summary>A metric was asked for that the results do not hold: it is not among the experiment's configured <c>metrics:</c>.</summary>

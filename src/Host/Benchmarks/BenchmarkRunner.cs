@@ -2,10 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Microsoft.Extensions.Logging;
-using SubnetworkEnsembles.Experiments.Pipeline;
-using SubnetworkEnsembles.Experiments.Results;
 using SubnetworkEnsembles.Host.Sweeps;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace SubnetworkEnsembles.Host.Benchmarks;
@@ -41,8 +38,8 @@ public static class BenchmarkRunner
         var commands = new List<string>();
         var done = new Dictionary<string, ExperimentResults>();
         var sections = new StringBuilder();
-        sections.AppendLine($"# Benchmark suite '{size.Name}'").AppendLine();
-        sections.AppendLine($"Machine: {Machine()}; sne {typeof(BenchmarkRunner).Assembly.GetName().Version}. Commands of every run: commands.txt.").AppendLine();
+        sections.AppendLine(CultureInfo.InvariantCulture, $"# Benchmark suite '{size.Name}'").AppendLine();
+        sections.AppendLine(CultureInfo.InvariantCulture, $"Machine: {Machine()}; sne {typeof(BenchmarkRunner).Assembly.GetName().Version}. Commands of every run: commands.txt.").AppendLine();
         foreach (var table in selected)
         {
             int seeds = request.Seeds ?? table.Seeds;
@@ -55,7 +52,7 @@ public static class BenchmarkRunner
                     string directory = DirectoryOf(cell.Run, seed);
                     if (!done.TryGetValue(directory, out var results))
                     {
-                        results = Execute(request, size, cell.Run, seed, directory, log, cancellation, commands);
+                        results = Execute(request, size, cell.Run, seed, directory, log, commands, cancellation);
                         done[directory] = results;
                     }
                     foreach (var (metric, read) in cell.Values) values.Add((seed, cell, metric, read(results, directory)));
@@ -72,7 +69,7 @@ public static class BenchmarkRunner
             log.LogInformation("{Table} done in {Minutes:F1} min → {File}", table.Id, minutes, Path.Combine(output, $"{table.Id}.md"));
             Console.WriteLine(section);
         }
-        sections.AppendLine($"Total wall time of this invocation: {clock.Elapsed.TotalMinutes:F1} min.");
+        sections.AppendLine(CultureInfo.InvariantCulture, $"Total wall time of this invocation: {clock.Elapsed.TotalMinutes:F1} min.");
         RunDirectory.WriteAllTextAtomic(Path.Combine(output, "suite.md"), sections.ToString());
         RunDirectory.WriteAllTextAtomic(Path.Combine(output, "commands.txt"), string.Join('\n', commands.Distinct()) + "\n");
         log.LogInformation("Suite {Suite}: {Minutes:F1} min; tables in {Directory}", size.Name, clock.Elapsed.TotalMinutes, output);
@@ -80,15 +77,16 @@ public static class BenchmarkRunner
     }
 
     private static ExperimentResults Execute(BenchRequest request, SuiteSize size, BenchRun run, long seed, string directory, ILogger log,
-        CancellationToken cancellation, List<string> commands)
+        List<string> commands, CancellationToken cancellation)
     {
         string config = Path.Combine(request.ExamplesRoot, run.Config);
         var overrides = run.Overrides.Concat(size.Overrides).ToList();
         commands.Add($"sne run {run.Config} {string.Join(' ', overrides.Select(o => "--set " + Quote(o)))} --seed {seed} --out runs/{Path.GetFileName(directory)}");
         log.LogInformation("Run {Name} seed {Seed}", run.Name, seed);
         var runRequest = new RunRequest(config, directory, overrides, request.PluginDirectories, Force: false, request.Verbose, Seed: seed, Quiet: true,
-            Progress: ProgressMode.Plain, ProgressInterval: 1e9) { Catalogs = request.Catalogs };
-        var (code, _) = Commands.ExecuteOne(runRequest, true, null, directory, cancellation, log, keepFinished: true);
+            Progress: ProgressMode.Plain, ProgressInterval: 1e9)
+        { Catalogs = request.Catalogs };
+        var (code, _) = Commands.ExecuteOne(runRequest, true, null, directory, log, keepFinished: true, cancellation);
         if (code != ExitCodes.Ok) throw new InvalidOperationException($"run {run.Name} (seed {seed}) ended with exit code {code}; see {directory}/run.log");
         return ExperimentResults.Read(Path.Combine(directory, "results.json"));
     }
@@ -109,7 +107,7 @@ public static class BenchmarkRunner
         foreach (var row in rows)
         {
             var cells = headers.Select(h => MeanSe(shown.Where(v => v.Cell.Row == row && v.Cell.Column == h.Column && v.Metric == h.Metric).Select(v => v.Value).ToList(), h.Metric));
-            md.AppendLine($"| {row} | {string.Join(" | ", cells)} |");
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {row} | {string.Join(" | ", cells)} |");
         }
         return (csv.ToString(), md.ToString());
     }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using SubnetworkEnsembles.Experiments.Results;
 using SubnetworkEnsembles.Host.Reporting;
 
 namespace SubnetworkEnsembles.Host.Benchmarks;
@@ -195,7 +194,7 @@ public static class BenchmarkSuite
             var ensemble = ExperimentResults.Read(file).Ensemble;
             if (ensemble.Pairwise?.GetValueOrDefault("correlation") is not { } matrix) continue;
             var names = ensemble.MemberIndices.Select(RunReport.MemberName).ToList();
-            text.AppendLine().AppendLine($"{T2Runs[i].Row}:").AppendLine();
+            text.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"{T2Runs[i].Row}:").AppendLine();
             text.AppendLine("| | " + string.Join(" | ", names) + " |").AppendLine("|---|" + string.Concat(names.Select(_ => "---|")));
             for (int r = 0; r < matrix.Length; r++)
                 text.AppendLine($"| {names[r]} | " + string.Join(" | ", matrix[r].Select((v, c) => c == r ? "·" : Finite(v)?.ToString("F3", CultureInfo.InvariantCulture) ?? "")) + " |");

@@ -1,5 +1,4 @@
 using SubnetworkEnsembles.Abstractions;
-using SubnetworkEnsembles.Experiments.Plugins;
 
 namespace SubnetworkEnsembles.Host.Configuration;
 

@@ -15,7 +15,7 @@ namespace SubnetworkEnsembles.Host.Diagnostics;
 /// <item><c>enospc</c> throws the I/O error of a full disk there.</item>
 /// </list>
 /// </summary>
-public sealed class EnvironmentFaultPoints : IFaultPoints
+public sealed class EnvironmentFaultPoints : IFaultPoints, IDisposable
 {
     private const int Sigint = 2, Sigkill = 9, Sigterm = 15;
 
@@ -44,6 +44,9 @@ public sealed class EnvironmentFaultPoints : IFaultPoints
     /// <summary>Lets a signal fault know when the run has seen its request to stop (<paramref name="stopping"/> is cancelled).</summary>
     public void ObserveStopping(CancellationToken stopping) => stopping.Register(_stopping.Set);
 
+    /// <summary>Releases the wait handle of the signal faults.</summary>
+    public void Dispose() => _stopping.Dispose();
+
     /// <inheritdoc />
     public void At(string point)
     {
@@ -52,11 +55,11 @@ public sealed class EnvironmentFaultPoints : IFaultPoints
         {
             case "kill":
                 Console.Out.Flush();
-                kill(Environment.ProcessId, Sigkill);
+                _ = kill(Environment.ProcessId, Sigkill);
                 Thread.Sleep(Timeout.Infinite);
                 break;
             case "sigterm" or "sigint":
-                kill(Environment.ProcessId, _spec.Action == "sigterm" ? Sigterm : Sigint);
+                _ = kill(Environment.ProcessId, _spec.Action == "sigterm" ? Sigterm : Sigint);
                 if (!_stopping.Wait(SignalTimeout))
                     throw new InvalidOperationException($"SNE_FAULT: the injected {_spec.Action.ToUpperInvariant()} at {point} did not stop the run within {SignalTimeout.TotalSeconds} s");
                 break;

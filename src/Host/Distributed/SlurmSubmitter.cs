@@ -1,10 +1,8 @@
-using System.Globalization;
 using System.Diagnostics;
+using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
-using SubnetworkEnsembles.Host.Configuration;
-using SubnetworkEnsembles.Experiments.Pipeline;
 
 namespace SubnetworkEnsembles.Host.Distributed;
 

@@ -1,11 +1,10 @@
 using ScottPlot;
-using SubnetworkEnsembles.Experiments.Results;
 using static TorchSharp.torch;
 
 namespace SubnetworkEnsembles.Host.Reporting;
 
 /// <summary>
-/// The report's figures computed from the saved test predictions with the run's own plugins (<see cref="ReportScoring"/>):
+/// The report's figures computed from the saved test predictions with the run's own plugins (<see cref="RunScoring"/>):
 /// the reliability diagram (the <c>ece</c> metric's bins) and accuracy/NLL against ensemble size (the configured combiner).
 /// </summary>
 public static class CalibrationFigures
@@ -16,7 +15,7 @@ public static class CalibrationFigures
     /// The configured scalar metrics (no pairwise ones) of the first m members [M, N, C] combined by the configured
     /// combiner, for m = 1 … M; element M − 1 equals results.json's <c>ensemble</c> values when the members are the run's.
     /// </summary>
-    public static IReadOnlyList<Evaluation> BySize(Tensor members, Tensor labels, ReportScoring scoring)
+    public static IReadOnlyList<Evaluation> BySize(Tensor members, Tensor labels, RunScoring scoring)
     {
         var curve = new List<Evaluation>();
         for (long k = 1; k <= members.shape[0]; k++)
@@ -28,13 +27,13 @@ public static class CalibrationFigures
     }
 
     /// <summary>Reliability diagram of the parent [N, C] and the combined ensemble [N, C]: accuracy against mean confidence per non-empty bin.</summary>
-    public static Figure Reliability(Tensor parent, Tensor ensemble, Tensor labels, ReportScoring scoring, string file)
+    public static Figure Reliability(Tensor parent, Tensor ensemble, Tensor labels, RunScoring scoring, string file)
     {
         var plot = new Plot();
         var diagonal = plot.Add.Line(0, 0, 1, 1);
         diagonal.LinePattern = LinePattern.Dashed;
         diagonal.LegendText = "perfect calibration";
-        int bins = ReportScoring.DefaultBins;
+        int bins = RunScoring.DefaultBins;
         foreach (var (name, probs) in new[] { ("parent", parent), ("ensemble", ensemble) })
         {
             var b = scoring.Bins(probs, labels);
@@ -55,7 +54,7 @@ public static class CalibrationFigures
     }
 
     /// <summary>Accuracy (left axis) and NLL (right axis), where configured, of the first m members combined, m = 1 … M.</summary>
-    public static Figure EnsembleSize(Tensor members, Tensor labels, ExperimentResults results, ReportScoring scoring, string file)
+    public static Figure EnsembleSize(Tensor members, Tensor labels, ExperimentResults results, RunScoring scoring, string file)
     {
         var curve = BySize(members, labels, scoring);
         double[] xs = Enumerable.Range(1, curve.Count).Select(i => (double)i).ToArray();

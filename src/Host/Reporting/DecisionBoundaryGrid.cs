@@ -2,12 +2,7 @@ using ScottPlot;
 using SkiaSharp;
 using SubnetworkEnsembles.Abstractions;
 using SubnetworkEnsembles.Engine.Data;
-using SubnetworkEnsembles.Engine.Models;
 using SubnetworkEnsembles.Engine.Training;
-using SubnetworkEnsembles.Host.Configuration;
-using SubnetworkEnsembles.Experiments.Pipeline;
-using SubnetworkEnsembles.Experiments.Plugins;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace SubnetworkEnsembles.Host.Reporting;

@@ -1,5 +1,4 @@
 using System.Globalization;
-using SubnetworkEnsembles.Experiments.Results;
 
 namespace SubnetworkEnsembles.Host.Reporting;
 

@@ -2,8 +2,6 @@ using System.Globalization;
 using System.Text;
 using ScottPlot;
 using TorchSharp;
-using SubnetworkEnsembles.Experiments.Pipeline;
-using SubnetworkEnsembles.Experiments.Results;
 using static TorchSharp.torch;
 
 namespace SubnetworkEnsembles.Host.Reporting;
@@ -27,7 +25,7 @@ public static class RunReport
     /// saved them (<paramref name="predictionsSaved"/>; null: when they exist), predictions/*.npy, whose members are
     /// combined and scored by the run's own plugins (<paramref name="scoring"/>); returns the figures drawn.
     /// </summary>
-    public static IReadOnlyList<Figure> Write(RunDirectory run, ExperimentResults results, bool? predictionsSaved, ReportScoring scoring,
+    public static IReadOnlyList<Figure> Write(RunDirectory run, ExperimentResults results, bool? predictionsSaved, RunScoring scoring,
         Func<string, Figure?>? decisionBoundaries = null, Experiments.Diagnostics.IFaultPoints? faults = null)
     {
         string figures = run.Combine("report");
@@ -91,7 +89,7 @@ public static class RunReport
     /// Per-bin mean confidence, accuracy and count of <paramref name="probabilities"/> [N, C]: the bins of the <c>ece</c>
     /// metric (<see cref="Abstractions.ReliabilityBins"/>; a confidence on an edge b/B is in bin b − 1).
     /// </summary>
-    public static (double[] Confidence, double[] Accuracy, long[] Count) ReliabilityBins(Tensor probabilities, Tensor labels, int bins = ReportScoring.DefaultBins)
+    public static (double[] Confidence, double[] Accuracy, long[] Count) ReliabilityBins(Tensor probabilities, Tensor labels, int bins = RunScoring.DefaultBins)
     {
         var b = Abstractions.ReliabilityBins.Compute(probabilities, labels, bins);
         return (b.Confidence, b.Accuracy, b.Count);
@@ -171,17 +169,17 @@ public static class RunReport
     private static string Markdown(ExperimentResults results, IReadOnlyList<Figure> figures)
     {
         var md = new StringBuilder();
-        md.AppendLine($"# Run report: {results.Name} (seed {results.Seed.ToString(CultureInfo.InvariantCulture)})").AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture, $"# Run report: {results.Name} (seed {results.Seed.ToString(CultureInfo.InvariantCulture)})").AppendLine();
         foreach (var (title, rows) in ReportTables.Of(results))
         {
-            md.AppendLine($"## {title}").AppendLine();
+            md.AppendLine(CultureInfo.InvariantCulture, $"## {title}").AppendLine();
             md.AppendLine("| " + string.Join(" | ", rows[0]) + " |");
             md.AppendLine("|" + string.Concat(rows[0].Select(_ => "---|")));
             foreach (var row in rows.Skip(1)) md.AppendLine("| " + string.Join(" | ", row) + " |");
             md.AppendLine();
         }
         md.AppendLine("## Figures").AppendLine();
-        foreach (var f in figures) md.AppendLine($"### {f.Title}").AppendLine().AppendLine(f.Caption).AppendLine().AppendLine($"![{f.Title}](report/{f.File})").AppendLine();
+        foreach (var f in figures) md.AppendLine(CultureInfo.InvariantCulture, $"### {f.Title}").AppendLine().AppendLine(f.Caption).AppendLine().AppendLine(CultureInfo.InvariantCulture, $"![{f.Title}](report/{f.File})").AppendLine();
         return md.ToString();
     }
 
@@ -190,19 +188,19 @@ public static class RunReport
         static string E(string s) => System.Net.WebUtility.HtmlEncode(s);
         var html = new StringBuilder();
         html.AppendLine("<!DOCTYPE html><html><head><meta charset=\"utf-8\">");
-        html.AppendLine($"<title>{E($"{results.Name} — sne report")}</title>");
+        html.AppendLine(CultureInfo.InvariantCulture, $"<title>{E($"{results.Name} — sne report")}</title>");
         html.AppendLine("<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}img{max-width:100%}</style></head><body>");
-        html.AppendLine($"<h1>Run report: {E(results.Name)} (seed {results.Seed.ToString(CultureInfo.InvariantCulture)})</h1>");
+        html.AppendLine(CultureInfo.InvariantCulture, $"<h1>Run report: {E(results.Name)} (seed {results.Seed.ToString(CultureInfo.InvariantCulture)})</h1>");
         foreach (var (title, rows) in ReportTables.Of(results))
         {
-            html.AppendLine($"<h2>{E(title)}</h2><table><tr>{string.Concat(rows[0].Select(h => $"<th>{E(h)}</th>"))}</tr>");
-            foreach (var row in rows.Skip(1)) html.AppendLine($"<tr>{string.Concat(row.Select(c => $"<td>{E(c)}</td>"))}</tr>");
+            html.AppendLine(CultureInfo.InvariantCulture, $"<h2>{E(title)}</h2><table><tr>{string.Concat(rows[0].Select(h => $"<th>{E(h)}</th>"))}</tr>");
+            foreach (var row in rows.Skip(1)) html.AppendLine(CultureInfo.InvariantCulture, $"<tr>{string.Concat(row.Select(c => $"<td>{E(c)}</td>"))}</tr>");
             html.AppendLine("</table>");
         }
         foreach (var f in figures)
         {
             string data = Convert.ToBase64String(File.ReadAllBytes(Path.Combine(directory, f.File)));
-            html.AppendLine($"<h2>{E(f.Title)}</h2><p>{E(f.Caption)}</p><img alt=\"{E(f.Title)}\" src=\"data:image/png;base64,{data}\">");
+            html.AppendLine(CultureInfo.InvariantCulture, $"<h2>{E(f.Title)}</h2><p>{E(f.Caption)}</p><img alt=\"{E(f.Title)}\" src=\"data:image/png;base64,{data}\">");
         }
         html.AppendLine("</body></html>");
         return html.ToString();

@@ -2,8 +2,6 @@ using System.Globalization;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using SubnetworkEnsembles.Host.Configuration;
-using SubnetworkEnsembles.Experiments.Pipeline;
-using SubnetworkEnsembles.Experiments.Results;
 using YamlDotNet.RepresentationModel;
 
 namespace SubnetworkEnsembles.Host.Sweeps;
@@ -71,7 +69,7 @@ public static class SweepRunner
         if (problems.Count > 0) throw new ConfigException(problems);
         if (!train)
         {
-            var (code, _) = Commands.ExecuteOne(request, false, points[0], null, cancellation, log);
+            var (code, _) = Commands.ExecuteOne(request, false, points[0], null, log, false, cancellation);
             Console.WriteLine($"{request.ConfigPath}: a sweep of {points.Count} points over {string.Join(" × ", axes.Select(a => $"{a.KeyPath} ({a.Values.Count})"))}; every point is valid");
             return code;
         }
@@ -84,7 +82,7 @@ public static class SweepRunner
         foreach (var point in points)
         {
             log.LogInformation("Sweep point {Index}/{Count}: {Label}", point.Index + 1, points.Count, point.Label);
-            var (code, run) = Commands.ExecuteOne(request, true, point, Path.Combine(directory, point.DirectoryName), cancellation, log, keepFinished: true);
+            var (code, run) = Commands.ExecuteOne(request, true, point, Path.Combine(directory, point.DirectoryName), log, keepFinished: true, cancellation);
             if (code != ExitCodes.Ok) return code;
             runs.Add(run!);
         }

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Microsoft.Extensions.Logging;
 using SubnetworkEnsembles.Host.Benchmarks;
 using SubnetworkEnsembles.Host.Logging;
 

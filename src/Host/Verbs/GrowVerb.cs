@@ -1,6 +1,5 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging;
-using SubnetworkEnsembles.Host.Configuration;
 using SubnetworkEnsembles.Host.Logging;
 
 namespace SubnetworkEnsembles.Host.Verbs;
@@ -61,7 +60,7 @@ public sealed class GrowVerb
         if (File.Exists(run.ResultsFile)) File.Move(run.ResultsFile, run.Combine("results.previous.json"), overwrite: true);
         RunDirectory.WriteAllTextAtomic(run.ConfigFile, resolved);
         log.LogInformation("{Verb} {Directory} from {Old} to {New} children", resuming ? "Resuming the interrupted grow of" : "Growing", run.Path, from, total);
-        int code = Commands.ExecuteOne(request with { Overrides = [] }, true, null, run.Path, cancellation, log).ExitCode;
+        int code = Commands.ExecuteOne(request with { Overrides = [] }, true, null, run.Path, log, false, cancellation).ExitCode;
         if (code == ExitCodes.Ok) File.Delete(pending);
         return code;
     });

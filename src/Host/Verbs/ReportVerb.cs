@@ -1,7 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using SubnetworkEnsembles.Experiments.Results;
 using SubnetworkEnsembles.Host.Logging;
 using SubnetworkEnsembles.Host.Reporting;
 
@@ -38,7 +37,7 @@ public sealed class ReportVerb
         using var services = new ServiceCollection().AddLogging(b => b.AddProvider(new ConsoleLoggerForwarder(logging))).AddSubnetworkPlugins(catalog).BuildServiceProvider();
         var plugins = services.GetRequiredService<PluginFactory>();
         var results = ExperimentResults.Read(run.ResultsFile);
-        var figures = RunReport.Write(run, results, config.SavePredictions, ReportScoring.Create(config, plugins),
+        var figures = RunReport.Write(run, results, config.SavePredictions, RunScoring.Create(config, plugins),
             file => DecisionBoundaryGrid.Draw(file, config, data, run, plugins, catalog), Diagnostics.EnvironmentFaultPoints.ForThisProcess);
         Console.WriteLine($"{run.Combine("report.html")}, {run.Combine("report.md")}: {figures.Count} figures ({string.Join(", ", figures.Select(f => f.File))}); " +
             "metrics.jsonl, tensorboard/");

@@ -48,6 +48,7 @@ public sealed class RunVerb
         var o = _context.Options;
         return new RunRequest(r.GetValue(o.Config)!, r.GetValue(o.Out), r.GetValue(o.Set) ?? [], r.GetValue(o.Plugins) ?? [], r.GetValue(o.Force),
             r.GetValue(o.Verbose), r.GetValue(Stage), r.GetValue(Index), r.GetValue(o.Seed), r.GetValue(o.Quiet), r.GetValue(o.LogFormat),
-            r.GetValue(o.Progress), r.GetValue(ProgressInterval)) { Catalogs = _context.Catalogs };
+            r.GetValue(o.Progress), r.GetValue(ProgressInterval))
+        { Catalogs = _context.Catalogs };
     }
 }

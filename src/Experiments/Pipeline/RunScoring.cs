@@ -1,7 +1,9 @@
 using SubnetworkEnsembles.Abstractions;
+using SubnetworkEnsembles.Experiments.Configuration;
+using SubnetworkEnsembles.Experiments.Plugins;
 using static TorchSharp.torch;
 
-namespace SubnetworkEnsembles.Host.Reporting;
+namespace SubnetworkEnsembles.Experiments.Pipeline;
 
 /// <summary>
 /// The run's configured combiner and metric plugins, as the report uses them: the ensemble of members [M, N, C] is
@@ -9,7 +11,7 @@ namespace SubnetworkEnsembles.Host.Reporting;
 /// numbers are the metrics' (the same code as results.json), and the reliability diagram's bins are those of the run's
 /// <see cref="IReliabilityMetric"/> (the <c>ece</c> metric, with its configured bin count).
 /// </summary>
-public sealed class ReportScoring
+public sealed class RunScoring
 {
     /// <summary>Bins of the reliability diagram when no configured metric bins by confidence: the <c>ece</c> metric's default.</summary>
     public const int DefaultBins = 15;
@@ -17,7 +19,7 @@ public sealed class ReportScoring
     private readonly IReadOnlyList<(string Name, IMetric Metric)> _metrics;
 
     /// <summary>Scoring with <paramref name="combiner"/> and the named <paramref name="metrics"/> (plugin name, instance).</summary>
-    public ReportScoring(IEnsembleCombiner combiner, IReadOnlyList<(string Name, IMetric Metric)> metrics)
+    public RunScoring(IEnsembleCombiner combiner, IReadOnlyList<(string Name, IMetric Metric)> metrics)
     {
         Combiner = combiner;
         _metrics = metrics;
@@ -26,7 +28,7 @@ public sealed class ReportScoring
     }
 
     /// <summary>The plugins of a resolved run configuration: its <c>combiner:</c> and every entry of <c>metrics:</c>.</summary>
-    public static ReportScoring Create(ExperimentConfig config, PluginFactory plugins) =>
+    public static RunScoring Create(ExperimentConfig config, PluginFactory plugins) =>
         new(plugins.Create<IEnsembleCombiner>(config.Combiner), config.Metrics.Select(m => (m.Type, plugins.Create<IMetric>(m))).ToList());
 
     /// <summary>The configured combiner: members' probabilities [M, N, C] → ensemble probabilities [N, C].</summary>

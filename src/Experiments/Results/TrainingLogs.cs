@@ -1,9 +1,8 @@
 using System.Text;
 using SubnetworkEnsembles.Experiments.Pipeline;
-using SubnetworkEnsembles.Experiments.Results;
 using static TorchSharp.torch.utils.tensorboard;
 
-namespace SubnetworkEnsembles.Host.Reporting;
+namespace SubnetworkEnsembles.Experiments.Results;
 
 /// <summary>
 /// Per-epoch metrics of a finished run as <c>metrics.jsonl</c> (one JSON object per epoch of the parent and of every

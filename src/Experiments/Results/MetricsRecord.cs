@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 
-namespace SubnetworkEnsembles.Host.Reporting;
+namespace SubnetworkEnsembles.Experiments.Results;
 
 /// <summary>
 /// One line of metrics.jsonl: a training epoch (<see cref="Split"/> "train", with <see cref="Epoch"/>) or a model's test
