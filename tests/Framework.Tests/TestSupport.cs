@@ -54,8 +54,12 @@ public static class Sne
 
     private static SneResult RunWith(string workingDirectory, string? sneDll, IReadOnlyDictionary<string, string>? environment, string[] args)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workingDirectory };
+        // A test run started as a background job of a non-interactive shell inherits SIGINT as ignored, and .NET keeps an
+        // ignored SIGINT ignored: restore the default dispositions so the SIGINT fault tests see what a user's Ctrl+C does.
+        var start = new ProcessStartInfo("env") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workingDirectory };
         if (environment is not null) foreach (var (k, v) in environment) start.Environment[k] = v;
+        start.ArgumentList.Add("--default-signal=INT,QUIT");
+        start.ArgumentList.Add("dotnet");
         start.ArgumentList.Add(sneDll ?? Repo.SneDll);
         foreach (var a in args) start.ArgumentList.Add(a);
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
