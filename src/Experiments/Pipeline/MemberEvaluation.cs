@@ -13,7 +13,7 @@ public sealed class MemberEvaluation(IReadOnlyList<(string Name, IMetric Metric)
 {
     /// <summary>The metrics and combiner <paramref name="config"/> names, made by <paramref name="plugins"/>.</summary>
     internal static MemberEvaluation Configured(ExperimentConfig config, PluginFactory plugins) =>
-        new(config.Metrics.Select(m => (m.Type, plugins.Create<IMetric>(m))).ToList(), plugins.Create<IEnsembleCombiner>(config.Combiner));
+        RunScoring.Create(config, plugins).Evaluation;
 
     /// <summary>Metrics of a single model: probabilities [N, C].</summary>
     public Evaluation OfOneModel(Tensor probabilities, Tensor labels)
