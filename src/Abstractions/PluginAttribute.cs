@@ -15,6 +15,10 @@ public enum PluginKind
     Metric,
     /// <summary><see cref="IEnsembleCombiner"/>.</summary>
     Combiner,
+    /// <summary>A network architecture — <see cref="IModelFactory"/>.</summary>
+    Model,
+    /// <summary>A data source — <see cref="IDatasetSource"/>.</summary>
+    Dataset,
 }
 
 /// <summary>

@@ -19,7 +19,7 @@ public class DropoutBaselineTests
     {
         manual_seed(3);
         using var model = new Mlp([2], [32, 32], 3, dropout: 0.3);
-        model.named_modules().Count(m => m.module is GeneratorDropout).ShouldBe(2);
+        model.named_modules().Count(m => m.module is SubnetworkEnsembles.Engine.Models.GeneratorDropout).ShouldBe(2);
         model.eval();
         using var x = randn(50, 2);
         using var a = Evaluator.Probabilities(model, x);

@@ -35,6 +35,8 @@ public sealed class PluginCatalog
         [PluginKind.Schedule] = typeof(ISchedule),
         [PluginKind.Metric] = typeof(IMetric),
         [PluginKind.Combiner] = typeof(IEnsembleCombiner),
+        [PluginKind.Model] = typeof(IModelFactory),
+        [PluginKind.Dataset] = typeof(IDatasetSource),
     };
 
     private readonly Dictionary<(PluginKind, string), PluginDescriptor> _byName = [];
