@@ -5,7 +5,12 @@ namespace SubnetworkEnsembles.Abstractions;
 /// <summary>What a dataset plugin is told when it loads.</summary>
 /// <param name="SplitSeed">Seed for anything the plugin draws (generated data, its own splits); fixed per experiment (data.split_seed).</param>
 /// <param name="BaseDirectory">Directory of the configuration file: relative paths in the plugin's options are relative to it.</param>
-public sealed record DatasetContext(long SplitSeed, string BaseDirectory)
+/// <param name="ValidationRows">
+/// data.validation: rows to hold out for validation. A plugin without a validation split of its own leaves
+/// <see cref="DatasetSplits.Validation"/> null and the host carves these rows from the training split; a plugin that
+/// generates data may instead generate them itself.
+/// </param>
+public sealed record DatasetContext(long SplitSeed, string BaseDirectory, int ValidationRows)
 {
     /// <summary><paramref name="path"/> made absolute against <see cref="BaseDirectory"/> (unchanged when already absolute).</summary>
     public string Resolve(string path) => Path.GetFullPath(path, BaseDirectory);
