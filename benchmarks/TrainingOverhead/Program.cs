@@ -4,6 +4,7 @@ using SubnetworkEnsembles.Abstractions;
 using SubnetworkEnsembles.Engine.Data;
 using SubnetworkEnsembles.Engine.Models;
 using SubnetworkEnsembles.Engine.Training;
+using SubnetworkEnsembles.Models.Networks;
 using SubnetworkEnsembles.Optimizers;
 using SubnetworkEnsembles.Perturbations;
 using SubnetworkEnsembles.Samplers;
@@ -47,12 +48,12 @@ foreach (bool masked in new[] { false, true })
 
 // Ensemble inference: 6 members (50 %-pruned MLPs, computed densely) over the 10 000 test images.
 {
-    var members = Enumerable.Range(0, 6).Select(i => { manual_seed(i); return new Mlp([1, 28, 28], [hidden, hidden], 10); }).ToList();
+    var members = Enumerable.Range(0, 6).Select(i => Network(i)).ToList();
     var times = new List<double>();
     for (int r = 0; r < repeats; r++)
     {
         var clock = Stopwatch.StartNew();
-        var probs = members.Select(m => Evaluator.Probabilities(m, data.Test.Inputs)).ToList();
+        var probs = members.Select(m => Evaluator.Probabilities(m, data.Test)).ToList();
         using (var mean = stack(probs, 0).mean([0])) { }
         foreach (var p in probs) p.Dispose();
         times.Add(clock.Elapsed.TotalSeconds);
@@ -74,16 +75,18 @@ foreach (bool masked in new[] { false, true })
     Console.WriteLine($"{"matmul peak",-20} 2048×2048 fp32: {2.0 * 2048 * 2048 * 2048 / seconds / 1e9:F1} GFLOP/s");
 }
 
+MaskedNetwork Network(int seed) =>
+    new(new Mlp([1, 28, 28], [hidden, hidden], 10, dropout: 0, new Generator((ulong)seed)), [1, 28, 28], 10, generator: null);
+
 long Forward()
 {
-    using var probe = new Mlp([1, 28, 28], [hidden, hidden], 10);
+    using var probe = Network(0);
     return FlopCounter.ForwardFlops(probe);
 }
 
 double Framework(bool masked)
 {
-    manual_seed(1);
-    using var model = new Mlp([1, 28, 28], [hidden, hidden], 10);
+    using var model = Network(1);
     if (masked)
     {
         using var g = new Generator(3);
@@ -130,7 +133,7 @@ double HandWritten(bool masked)
                 ((TorchSharp.Modules.SGD.Options)((TorchSharp.Modules.ParamGroup)group).Options).momentum = value.Momentum!.Value;
             }
             var idx = perm.narrow(0, b * batch, Math.Min(batch, n - b * batch));
-            var x = data.Train.Inputs.index_select(0, idx).reshape(-1, 784);
+            var x = ((InMemoryDataset)data.Train).Inputs.index_select(0, idx).reshape(-1, 784);
             var y = data.Train.Labels.index_select(0, idx);
             sgd.zero_grad();
             Tensor logits;

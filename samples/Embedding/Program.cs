@@ -3,8 +3,8 @@ var adam = PluginSpec.Named("adam");
 var config = new ExperimentConfig
 {
     Name = "spirals",
-    Data = new DataSpec { Dataset = DatasetName.Spirals, Points = 2500, TestPoints = 250, Validation = 250, Noise = 1.0 },
-    Model = new ModelSpec { Type = ModelType.Mlp, Hidden = [64, 64, 64] },
+    Data = new DataConfig { Dataset = PluginSpec.Named("spirals", new SpiralsDatasetOptions { Points = 2500, TestPoints = 250, Noise = 1.0 }), Validation = 250 },
+    Model = PluginSpec.Named("mlp", new MlpOptions { Hidden = [64, 64, 64] }),
     Parent = new ParentConfig { Epochs = 20, BatchSize = 64, Optimizer = adam, Schedule = PluginSpec.Named("constant", new ConstantScheduleOptions { Lr = 0.003 }) },
     Children = new ChildrenConfig
     {
@@ -18,6 +18,7 @@ var config = new ExperimentConfig
     Metrics = [PluginSpec.Named("accuracy"), PluginSpec.Named("nll"), PluginSpec.Named("ece", new EceMetricOptions { Bins = 15 }), PluginSpec.Named("entropy")],
 };
 var catalog = new PluginCatalog().RegisterAssemblyOf<PartitionSampler>().RegisterAssemblyOf<PrunePerturbation>().RegisterAssemblyOf<AdamOptimizer>()
-    .RegisterAssemblyOf<AccuracyMetric>().RegisterAssemblyOf<MeanCombiner>().Register<MeanEntropy>();
+    .RegisterAssemblyOf<AccuracyMetric>().RegisterAssemblyOf<MeanCombiner>().RegisterAssemblyOf<MlpModel>().RegisterAssemblyOf<SpiralsDataset>()
+    .Register<MeanEntropy>();
 var results = await Experiment.FromConfig(config).WithPlugins(catalog).RunAsync(args.Length > 0 ? args[0] : "runs/embedding");
 Console.WriteLine(string.Join(' ', results.Ensemble.Metrics.Select(m => FormattableString.Invariant($"{m.Key} {m.Value:R}"))));

@@ -27,10 +27,10 @@ namespace SubnetworkEnsembles.Experiments;
 /// </summary>
 public sealed class Experiment
 {
-    private readonly PluginCatalog? _catalog;
-    private readonly ILoggerFactory _loggers;
-    private readonly IFaultPoints _faults;
-    private readonly Func<ExperimentConfig, DataSplits, RunDirectory, ExperimentResults, IReadOnlyList<string>>? _reporter;
+    private PluginCatalog? _catalog;
+    private ILoggerFactory _loggers;
+    private IFaultPoints _faults;
+    private Func<ExperimentConfig, DataSplits, RunDirectory, ExperimentResults, IReadOnlyList<string>>? _reporter;
 
     private Experiment(ExperimentConfig config, PluginCatalog? catalog, ILoggerFactory loggers,
         Func<ExperimentConfig, DataSplits, RunDirectory, ExperimentResults, IReadOnlyList<string>>? reporter, IFaultPoints faults)
@@ -50,20 +50,57 @@ public sealed class Experiment
         new(config ?? throw new ArgumentNullException(nameof(config)), null, NullLoggerFactory.Instance, null, NoFaultPoints.Instance);
 
     /// <summary>The plugins the configuration's names resolve to (discovered from folders and/or registered in process).</summary>
-    public Experiment WithPlugins(PluginCatalog catalog) => new(Config, catalog, _loggers, _reporter, _faults);
+    public Experiment WithPlugins(PluginCatalog catalog) => With(e => e._catalog = catalog);
 
     /// <summary>Where the pipeline and the plugins log (plugins receive <c>ILogger&lt;T&gt;</c> from it); none by default.</summary>
-    public Experiment WithLogging(ILoggerFactory loggers) => new(Config, _catalog, loggers, _reporter, _faults);
+    public Experiment WithLogging(ILoggerFactory loggers) => With(e => e._loggers = loggers);
 
     /// <summary>
     /// A report writer called when the ensemble is evaluated, before results.json is written; it returns the names of the
     /// figures it drew. None by default (the <c>sne</c> host draws report.md, report.html and figures).
     /// </summary>
     public Experiment WithReport(Func<ExperimentConfig, DataSplits, RunDirectory, ExperimentResults, IReadOnlyList<string>> reporter) =>
-        new(Config, _catalog, _loggers, reporter, _faults);
+        With(e => e._reporter = reporter);
 
     /// <summary>Fault points a test fires at exact places of the pipeline (kill, signal, full disk); none by default.</summary>
-    public Experiment WithFaults(IFaultPoints faults) => new(Config, _catalog, _loggers, _reporter, faults);
+    public Experiment WithFaults(IFaultPoints faults) => With(e => e._faults = faults);
+
+    private Experiment With(Action<Experiment> change)
+    {
+        var copy = (Experiment)MemberwiseClone();
+        change(copy);
+        return copy;
+    }
+
+    /// <summary>
+    /// Loads the experiment's data through its dataset plugin and prepares it (validation carved, subsets, normalised;
+    /// see <see cref="ExperimentData"/>). Throws <see cref="ConfigException"/> when a configured option needs image data
+    /// (corruptions, augmentation) and the dataset has none.
+    /// </summary>
+    public DataSplits LoadData()
+    {
+        var data = ExperimentData.Load(Plugins(), Config.Data, Config.Data.Root ?? Environment.CurrentDirectory);
+        var imageOnly = new List<string>();
+        if (Config.Corruptions is not null) imageOnly.Add("corruptions");
+        if (Config.Data.Augment is not null) imageOnly.Add("data.augment");
+        if (!data.IsImage && imageOnly.Count > 0)
+        {
+            data.Dispose();
+            throw new ConfigException(imageOnly.Select(key => new ConfigProblem(new ConfigLocation("configuration", 0, 0, key),
+                $"applies to images [C, H, W]; dataset '{Config.Data.Dataset.Type}' has samples of shape [{string.Join(", ", data.InputShape)}]")).ToList());
+        }
+        return data;
+    }
+
+    /// <summary>A plugin factory over this experiment's catalog (no logging services beyond the experiment's own).</summary>
+    public PluginFactory Plugins()
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton(_loggers);
+        services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
+        services.AddSubnetworkPlugins(Catalog);
+        return services.BuildServiceProvider().GetRequiredService<PluginFactory>();
+    }
 
     /// <summary>
     /// Resolves the configuration against the plugins: kinds, names, options (defaults where none are given) and the
@@ -100,11 +137,27 @@ public sealed class Experiment
     {
         Validate();
         var clock = Stopwatch.StartNew();
-        using var data = DatasetLoader.Load(Config.Data);
+        using var data = LoadData();
         double dataSeconds = clock.Elapsed.TotalSeconds;
-        if (stage is Stage.All or Stage.Parent) CheckParentWeights(data);
+        if (stage is Stage.All or Stage.Parent)
+        {
+            CheckModelFitsData(data);
+            CheckParentWeights(data);
+        }
         var (run, _) = OpenRun(directory, stage, force: false);
         return RunStage(stage, index, run, data, dataSeconds, progress, cancellation);
+    }
+
+    /// <summary>
+    /// Before a run directory exists: builds the model for the data (a shape the architecture cannot take throws
+    /// <see cref="ModelDoesNotFitException"/>, a network that breaks the model contract <see cref="Engine.Models.ModelContractException"/>),
+    /// and checks that mc_dropout has dropout layers to sample.
+    /// </summary>
+    public void CheckModelFitsData(DataSplits data)
+    {
+        using var model = Plugins().Build(Config.Model, data.InputShape, data.Classes, Abstractions.Seeds.Generator(Config.Seed, "parent-init"));
+        if (Config.McDropout > 0 && !model.HasDropout)
+            throw new ConfigException(new ConfigLocation("configuration", 0, 0, "mc_dropout"), $"Monte-Carlo dropout needs dropout in the model: model '{Config.Model.Type}' has none (set its dropout option, e.g. dropout: 0.2)");
     }
 
     /// <summary>
@@ -114,7 +167,7 @@ public sealed class Experiment
     public void CheckParentWeights(DataSplits data)
     {
         if (Config.Parent.Weights is not { } file) return;
-        using var model = Config.Model.Build(data.InputShape, data.Classes, Abstractions.Seeds.Generator(Config.Seed, "parent-init"));
+        using var model = Plugins().Build(Config.Model, data.InputShape, data.Classes, Abstractions.Seeds.Generator(Config.Seed, "parent-init"));
         ParentWeights.Load(model, file, Config.Parent.Rename);
     }
 

@@ -71,7 +71,7 @@ public static partial class Commands
         SweepPoint? point = null)
     {
         var (config, catalog, device) = Resolve(request, log, point);
-        var data = DatasetLoader.Load(config.Data);
+        var data = Experiment.FromConfig(config).WithPlugins(catalog).LoadData();
         return (config, catalog, device, data);
     }
 
@@ -101,28 +101,8 @@ public static partial class Commands
                     Directory.Exists(config.Parent.Weights) ? $"{config.Parent.Weights} is a directory, expected a weights file" : $"file {config.Parent.Weights} not found");
         }
         var device = LibTorchRuntime.ResolveDevice(config.Device);
-        CheckModelFitsData(config, binder);
+        config.Data.Root ??= Path.GetDirectoryName(Path.GetFullPath(document.Path));
         return (config, catalog, device);
-    }
-
-    /// <summary>Builds the model and runs two dummy rows through it, so an architecture that does not fit the data's input shape is a configuration error before anything trains.</summary>
-    private static void CheckModelFitsData(ExperimentConfig config, ConfigBinder binder)
-    {
-        var (shape, classes) = DatasetLoader.ShapeOf(config.Data);
-        try
-        {
-            using var scope = TorchSharp.torch.NewDisposeScope();
-            using var model = config.Model.Build(shape, classes, SubnetworkEnsembles.Abstractions.Seeds.Generator(config.Seed, "parent-init"));
-            var output = model.call(TorchSharp.torch.zeros([2, .. shape]));
-            if (output.shape.Length != 2 || output.shape[1] != classes)
-                throw new InvalidOperationException($"it outputs [{string.Join(", ", output.shape)}], expected [N, {classes}]");
-        }
-        catch (Exception e) when (e is not ConfigException)
-        {
-            var where = (binder.LocationOf(config.Model, "Type") ?? binder.LocationOf(config.Model) ?? new ConfigLocation(binder.Source, 0, 0, "")) with { KeyPath = "model" };
-            throw new ConfigException(where, $"the {ConfigNames.EnumValue(config.Model.Type)} model does not fit the data ({ConfigNames.EnumValue(config.Data.Dataset)}: " +
-                $"inputs [{string.Join("×", shape)}], {classes} classes): {e.Message}");
-        }
     }
 
     private static int Execute(RunRequest request, bool train, CancellationToken cancellation)
@@ -154,10 +134,11 @@ public static partial class Commands
             else log.LogInformation("{Directory}: done earlier", outputDirectory);
             return (ExitCodes.Ok, Path.GetFullPath(outputDirectory));
         }
-        using var data = DatasetLoader.Load(config.Data);
-        double dataSeconds = clock.Elapsed.TotalSeconds;
         var faults = Diagnostics.EnvironmentFaultPoints.ForThisProcess;   // SNE_FAULT, for the resilience tests
         var experiment = Experiment.FromConfig(config).WithPlugins(catalog).WithFaults(faults);
+        using var data = experiment.LoadData();
+        double dataSeconds = clock.Elapsed.TotalSeconds;
+        experiment.CheckModelFitsData(data);
         experiment.CheckParentWeights(data);
         if (!train)
         {

@@ -22,9 +22,9 @@ public static class FlopCounter
     public static IReadOnlyList<LayerCost> Layers(MaskedNetwork model)
     {
         var outputs = new Dictionary<MaskedLayer, long[]>(ReferenceEqualityComparer.Instance);
-        var hooks = model.MaskedLayers.Select(l => l.register_forward_hook((m, input, output) =>
+        var hooks = model.MaskedLayers.Select(l => l.Module.register_forward_hook((m, input, output) =>
         {
-            outputs[(MaskedLayer)m] = output.shape;
+            outputs[l] = output.shape;
             return output;
         })).ToList();
         try
@@ -47,7 +47,7 @@ public static class FlopCounter
             var shape = outputs[l];
             // Each weight is used once per output position: Linear once per sample, Conv2d at every H_out·W_out position.
             long positions = shape.Length == 4 ? shape[2] * shape[3] : 1;
-            return new LayerCost(l.Name, shape.Length == 4 ? "conv2d" : "linear", weights, nonZero, biases, 2 * weights * positions, 2 * nonZero * positions);
+            return new LayerCost(l.Name, l.Kind, weights, nonZero, biases, 2 * weights * positions, 2 * nonZero * positions);
         }).ToList();
     }
 

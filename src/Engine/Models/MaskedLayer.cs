@@ -1,3 +1,4 @@
+using System.Reflection;
 using SubnetworkEnsembles.Abstractions;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -6,47 +7,61 @@ using static TorchSharp.torch;
 namespace SubnetworkEnsembles.Engine.Models;
 
 /// <summary>
-/// Base of layers whose weight is re-parametrised by a mask: the forward pass uses <c>weight ⊙ mask</c>
-/// (PyTorch pruning's <c>weight_orig * weight_mask</c>). The mask is a registered buffer
-/// (<c>weight_mask</c>), so it is saved and loaded with the model. While the mask is all ones the
-/// multiplication is skipped, so an unmasked parent trains at the speed of a plain layer.
+/// Makes the weight of one <c>nn.Linear</c> or <c>nn.Conv2d</c> of any module tree maskable without changing the module
+/// (the idea of PyTorch's <c>torch.nn.utils.prune</c>): a forward pre-hook hands the layer W ⊙ M (or, in training with a
+/// <see cref="StochasticMask"/>, W ⊙ a fresh draw) in place of W for the duration of its forward pass, and a forward hook
+/// puts W back, so gradients flow to W through the product and the state dict keeps W under its own name. The mask M is
+/// a float32 0/1 tensor of W's shape and device, saved as <c>{layer}.weight_mask</c> by <see cref="MaskedNetwork"/>.
+/// While the mask is all ones nothing is swapped, so an unmasked network runs at the speed of the plain module.
+/// The hooks run only when the layer is invoked with <c>call()</c> (as TorchSharp's containers do).
 /// </summary>
-public abstract class MaskedLayer : nn.Module<Tensor, Tensor>, IMaskableWeight
+public sealed class MaskedLayer : IMaskableWeight, IDisposable
 {
-    private readonly Tensor _mask;
-    private bool _maskIsAllOnes = true;
+    private static readonly FieldInfo LinearWeight = WeightField(typeof(Linear));
+    private static readonly FieldInfo ConvolutionWeight = WeightField(typeof(Convolution));
 
-    /// <summary>
-    /// Creates the layer's parameters; <paramref name="weightShape"/> is [out, in] or [out, in, kh, kw]. They are drawn as
-    /// PyTorch's <c>reset_parameters</c> does (see <see cref="ResetParameters"/>) from <paramref name="generator"/>, or,
-    /// when it is null, from torch's global generator (ad-hoc use only; the pipeline always passes one).
-    /// </summary>
-    protected MaskedLayer(string name, long[] weightShape, bool hasBias, bool isOutputLayer, Generator? generator) : base(name)
+    private readonly FieldInfo _weightField;
+    private Tensor _mask;
+    private bool _maskIsAllOnes = true;
+    private Parameter? _swappedOut;
+    private Parameter? _effective;
+
+    /// <summary>Attaches a mask of ones to <paramref name="module"/> (a Linear or Conv2d) named <paramref name="name"/> ("path.weight").</summary>
+    public MaskedLayer(nn.Module<Tensor, Tensor> module, string name)
     {
-        weight = nn.Parameter(empty(weightShape));
-        bias = hasBias ? nn.Parameter(empty(weightShape[0])) : null;
-        _mask = ones(weightShape);
-        IsOutputLayer = isOutputLayer;
-        register_parameter("weight", weight);
-        if (bias is not null) register_parameter("bias", bias);
-        register_buffer("weight_mask", _mask);
-        ResetParameters(generator);
+        Module = module;
+        Name = name;
+        _weightField = module switch
+        {
+            Linear => LinearWeight,
+            Conv2d => ConvolutionWeight,
+            _ => throw new ArgumentException($"{name}: only Linear and Conv2d weights are maskable, got {module.GetType().Name}", nameof(module)),
+        };
+        _mask = ones_like(weight);
+        module.register_forward_pre_hook(BeforeForward);
+        module.register_forward_hook(AfterForward);
     }
 
-    /// <summary>The weight W; shape [out, in] or [out, in, kh, kw].</summary>
-    public Parameter weight { get; }
+    /// <summary>The Linear or Conv2d module whose weight this masks.</summary>
+    public nn.Module<Tensor, Tensor> Module { get; }
+
+    /// <summary>The weight W; shape [out, in] or [out, in/groups, kh, kw].</summary>
+    public Parameter weight => _swappedOut ?? (Parameter)_weightField.GetValue(Module)!;
 
     /// <summary>The bias [out], or null. Never masked.</summary>
-    public Parameter? bias { get; }
+    public Parameter? bias => Module switch { Linear l => l.bias, Conv2d c => c.bias, _ => null };
+
+    /// <summary>"linear" or "conv2d".</summary>
+    public string Kind => Module is Linear ? "linear" : "conv2d";
 
     /// <inheritdoc />
-    public string Name { get; internal set; } = "";
+    public string Name { get; }
 
     /// <inheritdoc />
     Parameter IMaskableWeight.Weight => weight;
 
     /// <inheritdoc />
-    public bool IsOutputLayer { get; }
+    public bool IsOutputLayer { get; internal set; }
 
     /// <inheritdoc />
     public bool FreezeMasked { get; set; }
@@ -62,12 +77,12 @@ public abstract class MaskedLayer : nn.Module<Tensor, Tensor>, IMaskableWeight
         {
             using var _ = no_grad();
             _mask.copy_(value);
-            _maskIsAllOnes = _mask.eq(1).all().ToBoolean();
+            RefreshMaskState();
         }
     }
 
     /// <summary>Re-reads whether the mask is trivial (call after loading a state dict).</summary>
-    public void RefreshMaskState() { using var _ = no_grad(); _maskIsAllOnes = _mask.eq(1).all().ToBoolean(); }
+    public void RefreshMaskState() { using var _ = no_grad(); using var allOnes = _mask.eq(1).all(); _maskIsAllOnes = allOnes.ToBoolean(); }
 
     /// <summary>Sets masked-out weights to exactly zero (W ← W ⊙ M) when <see cref="FreezeMasked"/> is set.</summary>
     public void EnforceFrozenMask()
@@ -77,55 +92,51 @@ public abstract class MaskedLayer : nn.Module<Tensor, Tensor>, IMaskableWeight
         weight.mul_(_mask);
     }
 
-    /// <summary>The weight the forward pass computes with: W, W ⊙ M, or W ⊙ (fresh stochastic draw) in training.</summary>
-    protected Tensor EffectiveWeight()
+    /// <summary>Moves the mask to the weight's device and dtype (after the network moved).</summary>
+    internal void FollowWeight()
     {
-        if (training && StochasticMask is not null) return weight * StochasticMask();
-        return _maskIsAllOnes ? weight : weight * _mask;
+        var w = weight;
+        if (_mask.device == w.device && _mask.dtype == w.dtype) return;
+        var moved = _mask.to(w.dtype, w.device);
+        _mask.Dispose();
+        _mask = moved;
     }
 
-    /// <summary>
-    /// PyTorch's default initialisation of Linear/Conv2d (<c>reset_parameters</c>), drawn from <paramref name="generator"/>
-    /// (null: torch's global generator): W ~ Kaiming-uniform(a = √5), i.e. U(−b, b) with b = √(6 / ((1 + a²)·fan_in)) = 1/√fan_in,
-    /// then the bias ~ U(−1/√fan_in, 1/√fan_in); fan_in = in·kh·kw. Weight first, then bias, so a generator in the same state as
-    /// the global one after <c>manual_seed(s)</c> gives bit for bit the same parameters.
-    /// </summary>
-    public void ResetParameters(Generator? generator)
+    /// <summary>Releases the mask tensor (and a swapped-in weight product, if a forward pass was interrupted).</summary>
+    public void Dispose()
     {
-        using var _ = no_grad();
-        long fanIn = weight.shape.Skip(1).Aggregate(1L, (a, b) => a * b);
-        // torch::nn::init::kaiming_uniform_ (LeakyReLU gain, fan_in) operation for operation: its bound with a generator.
-        double a = Math.Sqrt(5), gain = Math.Sqrt(2.0 / (1 + Math.Pow(a, 2))), std = gain / Math.Sqrt(fanIn);
-        weight.uniform_(-Math.Sqrt(3) * std, Math.Sqrt(3) * std, generator);
-        if (bias is not null)
-        {
-            double bound = 1 / Math.Sqrt(fanIn);
-            bias.uniform_(-bound, bound, generator);
-        }
+        _mask.Dispose();
+        _effective?.Dispose();
     }
-}
 
-/// <summary>
-/// A fully connected layer y = x (W ⊙ M)ᵀ + b. Input [N, in], output [N, out], W [out, in]; initialised from
-/// <paramref name="generator"/> (null: torch's global generator).
-/// </summary>
-public sealed class MaskedLinear(long inFeatures, long outFeatures, bool isOutputLayer = false, Generator? generator = null)
-    : MaskedLayer("MaskedLinear", [outFeatures, inFeatures], hasBias: true, isOutputLayer, generator)
-{
-    /// <inheritdoc />
-    public override Tensor forward(Tensor input) => nn.functional.linear(input, EffectiveWeight(), bias);
-}
+    private Tensor BeforeForward(nn.Module<Tensor, Tensor> module, Tensor input)
+    {
+        if (_effective is not null) Restore();   // a forward that threw left W swapped out: put it back first
+        bool stochastic = StochasticMask is not null && module.training;
+        if (!stochastic && _maskIsAllOnes) return null!;   // null: the input is unchanged
+        var original = (Parameter)_weightField.GetValue(module)!;
+        var product = stochastic ? original * StochasticMask!() : original * _mask;
+        _effective = new Parameter(product, product.requires_grad);
+        _swappedOut = original;
+        _weightField.SetValue(module, _effective);
+        return null!;
+    }
 
-/// <summary>
-/// A 2-D convolution with weight W ⊙ M. Input [N, in, H, W], W [out, in, k, k], stride 1; initialised from
-/// <paramref name="generator"/> (null: torch's global generator).
-/// </summary>
-public sealed class MaskedConv2d(long inChannels, long outChannels, long kernelSize, long padding = 0, Generator? generator = null)
-    : MaskedLayer("MaskedConv2d", [outChannels, inChannels, kernelSize, kernelSize], hasBias: true, isOutputLayer: false, generator)
-{
-    private readonly long[] _padding = [padding, padding];
+    private Tensor AfterForward(nn.Module<Tensor, Tensor> module, Tensor input, Tensor output)
+    {
+        if (_effective is not null) Restore();
+        return output;
+    }
 
-    /// <inheritdoc />
-    public override Tensor forward(Tensor input) =>
-        nn.functional.conv2d(input, EffectiveWeight(), bias, padding: _padding);
+    private void Restore()
+    {
+        _weightField.SetValue(Module, _swappedOut);
+        _swappedOut = null;
+        _effective!.Dispose();
+        _effective = null;
+    }
+
+    private static FieldInfo WeightField(Type type) =>
+        type.GetField("_weight", BindingFlags.NonPublic | BindingFlags.Instance)
+        ?? throw new MissingFieldException($"this TorchSharp's {type.Name} has no '_weight' field; masking needs TorchSharp 0.107");
 }

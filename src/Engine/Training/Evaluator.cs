@@ -18,6 +18,29 @@ public static class Evaluator
         finally { model.train(wasTraining); }
     }
 
+    /// <summary>softmax(model(x)) for every row of <paramref name="data"/>, read in order in batches; float32 [N, C] on the CPU.</summary>
+    public static Tensor Probabilities(MaskedNetwork model, Data.DataRows data, int batchSize = 1024)
+    {
+        if (data is Data.InMemoryDataset memory) return Probabilities(model, memory.Inputs, batchSize);
+        bool wasTraining = model.training;
+        model.eval();
+        try
+        {
+            using var _ = no_grad();
+            var parts = new List<Tensor>();
+            for (long start = 0; start < data.Count; start += batchSize)
+            {
+                using var scope = NewDisposeScope();
+                var x = data.ReadRange(start, Math.Min(batchSize, data.Count - start));
+                parts.Add(nn.functional.softmax(model.call(x), 1).cpu().MoveToOuterDisposeScope());
+            }
+            var all = cat(parts, 0);
+            foreach (var p in parts) p.Dispose();
+            return all;
+        }
+        finally { model.train(wasTraining); }
+    }
+
     /// <summary>Applies <paramref name="probabilities"/> to batches of <paramref name="inputs"/> without gradients; concatenated on the CPU.</summary>
     private static Tensor Batched(Tensor inputs, int batchSize, Func<Tensor, Tensor> probabilities)
     {
@@ -36,17 +59,17 @@ public static class Evaluator
 
     /// <summary>
     /// Monte-Carlo dropout: the mean of <paramref name="samples"/> softmax outputs [N, C] with dropout active (the
-    /// masks stay their targets). Dropout draws from a generator seeded here with <paramref name="seed"/> (the network's own
-    /// <see cref="MaskedNetwork.Generator"/> is set aside meanwhile), so the result is reproducible and touches no global state.
+    /// masks stay their targets). Dropout draws from the network's own <see cref="MaskedNetwork.Generator"/>, reseeded here
+    /// with <paramref name="seed"/> and restored to its state afterwards, so the result is reproducible and changes nothing.
     /// </summary>
     public static Tensor McDropoutProbabilities(MaskedNetwork model, Tensor inputs, int samples, long seed, int batchSize = 1024)
     {
+        var generator = model.Generator ?? throw new InvalidOperationException("Monte-Carlo dropout needs the network's generator");
         bool wasTraining = model.training;
         var stochastic = model.MaskedLayers.Select(l => l.StochasticMask).ToList();
         foreach (var l in model.MaskedLayers) l.StochasticMask = null;
-        var own = model.Generator;
-        using var generator = new Generator((ulong)seed);
-        model.Generator = generator;
+        using var state = generator.get_state();
+        generator.manual_seed(seed);
         model.train();
         try
         {
@@ -59,7 +82,7 @@ public static class Evaluator
         }
         finally
         {
-            model.Generator = own;
+            generator.set_state(state);
             if (!wasTraining) model.eval();
             foreach (var (l, m) in model.MaskedLayers.Zip(stochastic)) l.StochasticMask = m;
         }

@@ -23,12 +23,18 @@ public sealed class TrainingDivergedException(string message) : SneException(mes
 /// <summary>
 /// The training loop shared by parent and children: per epoch a fresh permutation from the given generator,
 /// per batch <c>schedule → perturbation hook → forward → cross-entropy → backward → step → re-apply frozen masks</c>,
-/// each step inside its own dispose scope. Data stays on the device as tensors; batches are index_select views.
+/// each step inside its own dispose scope. Batches are read by row index (index_select on device tensors for data in memory).
 /// </summary>
 public sealed class Trainer(ILogger logger)
 {
     /// <summary>Called after every step (progress displays); keep it cheap.</summary>
     public Action<StepReport>? Progress { get; init; }
+
+    /// <summary>
+    /// Augments a training batch: (inputs [B, …] on the device, rows int64 [B] of the batch, epoch) → augmented inputs.
+    /// Must depend only on its arguments (seeded by row and epoch), so a resumed run equals an uninterrupted one. Null = none.
+    /// </summary>
+    public Func<Tensor, Tensor, int, Tensor>? Augment { get; init; }
 
     /// <summary>Called after every epoch with the stage label and the epoch's record (metrics.jsonl, TensorBoard).</summary>
     public Action<string, EpochRecord>? EpochCompleted { get; init; }
@@ -44,14 +50,14 @@ public sealed class Trainer(ILogger logger)
     /// <paramref name="beforeStep"/> runs before each step (e.g. <see cref="IPerturbation.OnTuningStep"/>).
     /// Returns one record per epoch. Throws <see cref="OperationCanceledException"/> between steps when cancelled.
     /// </summary>
-    public IReadOnlyList<EpochRecord> Train(MaskedNetwork model, InMemoryDataset data, TrainingSettings settings,
+    public IReadOnlyList<EpochRecord> Train(MaskedNetwork model, DataRows data, TrainingSettings settings,
         ITrainableOptimizer optimizer, ISchedule schedule, Generator shuffle, string label,
         Action<TrainingProgress>? beforeStep = null, ITrainingCheckpointer? checkpoints = null, CancellationToken cancellation = default)
     {
         long n = data.Count;
         long stepsPerEpoch = (n + settings.BatchSize - 1) / settings.BatchSize;
         long totalSteps = stepsPerEpoch * settings.Epochs;
-        var device = data.Inputs.device;
+        var device = data.Device;
         var resumed = checkpoints?.Load(model, optimizer);
         var history = new List<EpochRecord>(resumed?.History ?? []);
         int firstEpoch = resumed?.Epoch ?? 0;
@@ -101,7 +107,8 @@ public sealed class Trainer(ILogger logger)
 
                 long start = b * settings.BatchSize, count = Math.Min(settings.BatchSize, n - start);
                 var idx = perm.narrow(0, start, count);
-                var x = data.Inputs.index_select(0, idx);
+                var x = data.Read(idx);
+                if (Augment is not null) x = Augment(x, idx, epoch);
                 var y = data.Labels.index_select(0, idx);
                 optimizer.Optimizer.zero_grad();
                 var logits = model.call(x);

@@ -1,5 +1,3 @@
-using SubnetworkEnsembles.Engine.Data;
-using SubnetworkEnsembles.Engine.Models;
 
 namespace SubnetworkEnsembles.Experiments.Configuration;
 
@@ -32,11 +30,11 @@ public sealed class ExperimentConfig
     /// <summary>LibTorch intra-op threads (0 = LibTorch's default, one per core).</summary>
     public int Threads { get; init; }
 
-    /// <summary>The dataset.</summary>
-    public DataSpec Data { get; init; } = new();
+    /// <summary>The dataset plugin (<c>data.dataset</c>, with its options beside it) and how the host splits, normalises and augments it.</summary>
+    public DataConfig Data { get; init; } = new();
 
-    /// <summary>The parent's (and so every child's) architecture.</summary>
-    public ModelSpec Model { get; init; } = new();
+    /// <summary>The parent's (and so every child's) architecture: a model plugin, e.g. <c>{ type: mlp, hidden: [512, 512] }</c>.</summary>
+    public PluginSpec Model { get; init; } = PluginSpec.Named("mlp");
 
     /// <summary>How the parent is trained.</summary>
     public ParentConfig Parent { get; init; } = new()
@@ -84,8 +82,7 @@ public sealed class ExperimentConfig
         if (Threads < 0) yield return ("threads", $"must be ≥ 0 (0 = LibTorch's default), got {Threads}");
         if (string.IsNullOrWhiteSpace(Name) || Name.IndexOfAny(['/', '\\', '\0']) >= 0 || Name is "." or "..")
             yield return ("name", $"must be a non-empty name usable in a directory name, got '{Name}'");
-        foreach (var m in Data.Validate()) yield return Split("data", m);
-        foreach (var m in Model.Validate()) yield return Split("model", m);
+        foreach (var p in Data.Validate()) yield return p;
         foreach (var p in Parent.Validate("parent", minEpochs: Parent.Weights is null ? 1 : 0)) yield return p;
         foreach (var (rule, i) in Parent.Rename.Select((r, i) => (r, i)))
             if (!rule.Contains('=', StringComparison.Ordinal) || rule.StartsWith('='))
@@ -102,14 +99,10 @@ public sealed class ExperimentConfig
         if (Children.Start == ChildStart.Scratch && Children.Sampler.Type != "full")
             yield return ("children.sampler", $"children trained from scratch (children.start: scratch) have no parent to take a subnetwork of: use sampler full, got '{Children.Sampler.Type}'");
         if (McDropout < 0) yield return ("mc_dropout", $"must be ≥ 0 (0 = off), got {McDropout}");
-        if (McDropout > 0 && Model.Dropout == 0) yield return ("mc_dropout", "Monte-Carlo dropout needs dropout in the model: set model.dropout, e.g. 0.2");
         if (Corruptions is not null)
         {
             foreach (var p in Corruptions.Validate()) yield return p;
-            if (Data.Dataset != DatasetName.FashionMnist) yield return ("corruptions", "corruptions apply to image data (data.dataset: fashion-mnist)");
         }
-        if (Model.Type == ModelType.Lenet && Data.Dataset == DatasetName.Spirals)
-            yield return ("model.type", "lenet needs 1×28×28 images; the spirals dataset has 2 inputs: use mlp");
     }
 
     /// <summary>"key: message" from a block's Validate() → ("block.key", "message").</summary>

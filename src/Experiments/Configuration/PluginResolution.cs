@@ -14,6 +14,8 @@ public static class PluginResolution
     /// <summary>Every plugin spec of <paramref name="config"/> with its kind and key path (e.g. "children.tuning.schedule").</summary>
     public static IEnumerable<(PluginSpec Spec, PluginKind Kind, string Path)> SpecsOf(ExperimentConfig config)
     {
+        yield return (config.Data.Dataset, PluginKind.Dataset, "data");
+        yield return (config.Model, PluginKind.Model, "model");
         yield return (config.Parent.Optimizer, PluginKind.Optimizer, "parent.optimizer");
         yield return (config.Parent.Schedule, PluginKind.Schedule, "parent.schedule");
         yield return (config.Children.Sampler, PluginKind.Sampler, "children.sampler");
@@ -63,7 +65,7 @@ public static class PluginResolution
             spec.Kind = kind;
             if (UnknownPlugin(spec, kind, catalog) is { } unknown)
             {
-                problems.Add(($"{path}.type", unknown));
+                problems.Add(($"{path}.{(kind == PluginKind.Dataset ? "dataset" : "type")}", unknown));
                 continue;
             }
             var descriptor = catalog.Find(kind, spec.Type)!;

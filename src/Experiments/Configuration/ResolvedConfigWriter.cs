@@ -35,7 +35,20 @@ public static class ResolvedConfigWriter
         return tree;
     }
 
-    private static Dictionary<string, object?> ObjectTree(object value) =>
-        value.GetType().GetProperties().Where(p => p.CanWrite && p.GetIndexParameters().Length == 0)
-            .ToDictionary(p => ConfigNames.Key(p.Name), p => ToTree(p.GetValue(value)));
+    private static Dictionary<string, object?> ObjectTree(object value)
+    {
+        var tree = new Dictionary<string, object?>();
+        foreach (var p in value.GetType().GetProperties().Where(p => p.CanWrite && p.GetIndexParameters().Length == 0))
+        {
+            if (p.IsDefined(typeof(InlineOptionsAttribute), false) && p.GetValue(value) is PluginSpec inline)
+            {
+                // data: { dataset: NAME, <the plugin's options>, <the block's own keys> }
+                tree[ConfigNames.Key(p.Name)] = inline.Type;
+                if (inline.BoundOptions is not null) foreach (var (k, v) in ObjectTree(inline.BoundOptions)) tree[k] = v;
+                continue;
+            }
+            tree[ConfigNames.Key(p.Name)] = ToTree(p.GetValue(value));
+        }
+        return tree;
+    }
 }

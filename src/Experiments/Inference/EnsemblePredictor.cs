@@ -27,7 +27,7 @@ public sealed class EnsemblePredictor : IDisposable
         foreach (int i in MemberIndices)
         {
             if (!File.Exists(run.MemberCheckpoint(i))) throw new UsageException($"{run.MemberCheckpoint(i)} is missing: member {i} cannot be loaded");
-            var model = RunDirectory.LoadModel(config.Model, inputShape, classes, run.MemberCheckpoint(i));
+            var model = RunDirectory.LoadModel(plugins, config.Model, inputShape, classes, run.MemberCheckpoint(i));
             model.to(device);
             model.eval();
             _members.Add(model);

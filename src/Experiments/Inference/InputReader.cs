@@ -13,23 +13,37 @@ namespace SubnetworkEnsembles.Experiments.Inference;
 /// </summary>
 public static class InputReader
 {
-    /// <summary>Reads and normalises <paramref name="path"/> for a model with input <paramref name="inputShape"/>.</summary>
-    public static Tensor Read(string path, DataSpec data, long[] inputShape)
+    /// <summary>
+    /// Reads and normalises <paramref name="path"/> for the run's data <paramref name="data"/>: unsigned bytes (IDX, uint8
+    /// .npy) of image data are pixels 0…255 and are scaled to [0, 1] first; then (x − mean) / std as in training.
+    /// </summary>
+    public static Tensor Read(string path, DataDescription data)
     {
+        long[] inputShape = data.InputShape;
         if (Directory.Exists(path)) throw new UsageException($"--input {path} is a directory, expected a file (IDX, .npy or CSV)");
         if (!File.Exists(path)) throw new UsageException($"--input {path}: file not found");
         long features = inputShape.Aggregate(1L, (a, b) => a * b);
         string name = Path.GetFileName(path).ToLowerInvariant();
         if (new FileInfo(path).Length == 0) throw new UsageException($"--input {path} is empty, expected rows (IDX, .npy or CSV)");
         bool csv = name.EndsWith(".csv", StringComparison.Ordinal) || name.EndsWith(".txt", StringComparison.Ordinal);
+        bool bytes = !csv && (!name.EndsWith(".npy", StringComparison.Ordinal) || NpyIsBytes(path));
         var (values, rows, lines) = name.EndsWith(".npy", StringComparison.Ordinal) ? With(ReadNpy(path, inputShape))
             : csv ? ReadCsv(path, features)
             : With(ReadIdx(path, inputShape));
         CheckFinite(path, values, features, row => lines is null ? $"row {row}" : $"line {lines[(int)row]}");
-        using var raw = tensor(values, [rows, .. inputShape]);
-        return data.Dataset == DatasetName.FashionMnist
-            ? raw.div(255f).sub_(DatasetLoader.FashionMean).div_(DatasetLoader.FashionStd)
-            : raw.clone();
+        var x = tensor(values, [rows, .. inputShape]);
+        if (bytes && inputShape.Length == 3) x.div_(255f);
+        Pipeline.ExperimentData.Normalize(x, data.Normalization, inputShape);
+        return x;
+    }
+
+    private static bool NpyIsBytes(string path)
+    {
+        try
+        {
+            return Pipeline.NpyFile.ReadHeader(File.ReadAllBytes(path), path).Descr.Contains("u1", StringComparison.Ordinal);
+        }
+        catch (InvalidDataException) { return false; }   // reported with its reason when the rows are read
     }
 
     private static (float[] Values, long Rows, List<int>? Lines) With((float[] Values, long Rows) read) => (read.Values, read.Rows, null);

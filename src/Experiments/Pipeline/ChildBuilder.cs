@@ -46,7 +46,7 @@ public sealed class ChildBuilder(ExperimentConfig config, DataSplits data, Devic
                 throw new InvalidOperationException($"sampler '{config.Children.Sampler.Type}' returned {_set.Count} masks for a set of {setSize}");
         }
         bool scratch = config.Children.Start == ChildStart.Scratch;
-        var child = config.Model.Build(data.InputShape, data.Classes, Seeds.Generator(config.Seed, stream + "child-init", index));
+        var child = plugins.Build(config.Model, data.InputShape, data.Classes, Seeds.Generator(config.Seed, stream + "child-init", index));
         try
         {
             child.to(device);
@@ -94,7 +94,7 @@ public sealed class ChildBuilder(ExperimentConfig config, DataSplits data, Devic
     }
 
     /// <summary>The stage's own training rows (null = the whole split): subset × N rows, without or (bootstrap) with replacement.</summary>
-    public static InMemoryDataset? StageRows(InMemoryDataset train, TrainingConfig stage, long shuffleSeed)
+    public static DataRows? StageRows(DataRows train, TrainingConfig stage, long shuffleSeed)
     {
         if (stage.Subset >= 1 && !stage.Bootstrap) return null;
         long n = train.Count, take = stage.Rows(n);
@@ -102,8 +102,8 @@ public sealed class ChildBuilder(ExperimentConfig config, DataSplits data, Devic
         using var drawn = stage.Bootstrap
             ? randint(0, n, [take], dtype: int64, generator: generator)
             : randperm(n, generator: generator, dtype: int64);
-        using var indices = drawn.narrow(0, 0, take).to(train.Inputs.device);
-        return train.Select(indices);
+        using var indices = drawn.narrow(0, 0, take);
+        return train.Subset(indices);
     }
 
     /// <summary>A glob ('*', '?') as an anchored regular expression.</summary>

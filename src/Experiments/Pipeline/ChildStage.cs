@@ -48,7 +48,7 @@ internal sealed class ChildStage(PluginFactory plugins, ILogger logger, Func<Tra
             if (!File.Exists(run.ParentResults) || !File.Exists(run.ParentCheckpoint))
                 throw new IncompleteRunException($"child {index} needs the parent: {run.ParentCheckpoint} is missing (run --stage parent first)");
             var clock = Stopwatch.StartNew();
-            using var parent = RunDirectory.LoadModel(config.Model, data.InputShape, data.Classes, run.ParentCheckpoint);
+            using var parent = RunDirectory.LoadModel(plugins, config.Model, data.InputShape, data.Classes, run.ParentCheckpoint);
             parent.to(device);
             using var previous = config.Children.Start == ChildStart.Previous && index > 0 ? PreviousChild(config, data, run, index) : null;
             previous?.to(device);
@@ -68,13 +68,13 @@ internal sealed class ChildStage(PluginFactory plugins, ILogger logger, Func<Tra
                             $"'{config.Children.Perturbation.Type}'; weaken it (e.g. a smaller sigma)");
                 }
                 var evaluation = MemberEvaluation.Configured(config, plugins);
-                using var probs = Evaluator.Probabilities(child, data.Test.Inputs);
+                using var probs = Evaluator.Probabilities(child, data.Test);
                 using var labels = data.Test.Labels.cpu();
                 var values = new MetricValues(evaluation.OfOneModel(probs, labels).Values);
                 double? validationNll = null, validationAccuracy = null;
                 if (config.Children.Keep > 0)
                 {
-                    using var validationProbs = Evaluator.Probabilities(child, data.Validation.Inputs);
+                    using var validationProbs = Evaluator.Probabilities(child, data.Validation);
                     using var validationLabels = data.Validation.Labels.cpu();
                     var score = new MetricValues(evaluation.OfOneModel(validationProbs, validationLabels).Values);
                     if (config.Children.SelectBy == SelectionMetric.Nll) validationNll = score["nll"];
@@ -118,11 +118,11 @@ internal sealed class ChildStage(PluginFactory plugins, ILogger logger, Func<Tra
     }
 
     /// <summary>children.start: previous — child <paramref name="index"/> − 1, which must have finished.</summary>
-    private static MaskedNetwork PreviousChild(ExperimentConfig config, DataSplits data, RunDirectory run, int index)
+    private MaskedNetwork PreviousChild(ExperimentConfig config, DataSplits data, RunDirectory run, int index)
     {
         if (!RunStatus.ChildFinished(run, index - 1))
             throw new InvalidOperationException($"child {index} starts from child {index - 1} (children.start: previous), which has not finished" +
                 (File.Exists(run.ChildFailure(index - 1)) ? $": {File.ReadAllText(run.ChildFailure(index - 1)).Trim()}" : " (run the children in order)"));
-        return RunDirectory.LoadModel(config.Model, data.InputShape, data.Classes, run.ChildCheckpoint(index - 1));
+        return RunDirectory.LoadModel(plugins, config.Model, data.InputShape, data.Classes, run.ChildCheckpoint(index - 1));
     }
 }

@@ -8,6 +8,8 @@ using SubnetworkEnsembles.Experiments.Results;
 using TorchSharp;
 using static TorchSharp.torch;
 
+using SubnetworkEnsembles.Experiments.Plugins;
+
 namespace SubnetworkEnsembles.Experiments.Pipeline;
 
 /// <summary>
@@ -19,18 +21,18 @@ namespace SubnetworkEnsembles.Experiments.Pipeline;
 public static class CorruptedEvaluation
 {
     /// <summary>Evaluates and returns results.json "corrupted".</summary>
-    public static CorruptedResults Run(CorruptionConfig settings, ExperimentConfig config, DataSplits data, RunDirectory run, IReadOnlyList<int> members,
+    public static CorruptedResults Run(PluginFactory plugins, CorruptionConfig settings, ExperimentConfig config, DataSplits data, RunDirectory run, IReadOnlyList<int> members,
         MemberEvaluation evaluation, ILogger logger)
     {
-        var device = data.Test.Inputs.device;
-        using var pixels = data.Test.Inputs.cpu().mul(DatasetLoader.FashionStd).add_(DatasetLoader.FashionMean);   // back to [0, 1]
+        var device = data.Test.Device;
+        using var pixels = Pixels(data);   // back to [0, 1]
         using var labels = data.Test.Labels.cpu();
         var models = new List<MaskedNetwork>();
         try
         {
             foreach (var file in members.Select(run.MemberCheckpoint).Prepend(run.ParentCheckpoint))
             {
-                var model = RunDirectory.LoadModel(config.Model, data.InputShape, data.Classes, file);
+                var model = RunDirectory.LoadModel(plugins, config.Model, data.InputShape, data.Classes, file);
                 model.to(device);
                 models.Add(model);
             }
@@ -42,7 +44,9 @@ public static class CorruptedEvaluation
                 foreach (int severity in settings.Severities)
                 {
                     using var scope = NewDisposeScope();
-                    var corrupted = Corruptions.Apply(pixels, kind, severity, settings.Seed).sub_(DatasetLoader.FashionMean).div_(DatasetLoader.FashionStd).to(device);
+                    var corrupted = Corruptions.Apply(pixels, kind, severity, settings.Seed);
+                    ExperimentData.Normalize(corrupted, data.Normalization, data.InputShape);
+                    corrupted = corrupted.to(device);
                     var parent = evaluation.OfOneModel(Evaluator.Probabilities(models[0], corrupted), labels).Values;
                     var ensemble = evaluation.Ensemble(stack(models.Skip(1).Select(m => Evaluator.Probabilities(m, corrupted)).ToList(), 0), labels).Values;
                     var values = new List<KeyValuePair<string, double>>();
@@ -75,5 +79,18 @@ public static class CorruptedEvaluation
         {
             foreach (var m in models) m.Dispose();
         }
+    }
+
+    /// <summary>The test images back in pixel space, x · std + mean per channel (the inverse of the normalisation), on the CPU.</summary>
+    private static Tensor Pixels(DataSplits data)
+    {
+        if (!data.IsImage) throw new InvalidOperationException($"corruptions apply to images [C, H, W]; '{data.Name}' has samples of shape [{string.Join(", ", data.InputShape)}]");
+        using var inputs = data.Test.ReadRange(0, data.Test.Count);
+        var norm = data.Normalization;
+        if (norm.IsIdentity) return inputs.cpu().clone();
+        if (norm.Mean.Length == 1) return inputs.cpu().mul(norm.Std[0]).add_(norm.Mean[0]);
+        using var mean = tensor(norm.Mean).reshape(norm.Mean.Length, 1, 1);
+        using var std = tensor(norm.Std).reshape(norm.Std.Length, 1, 1);
+        return inputs.cpu().mul(std).add_(mean);
     }
 }

@@ -70,9 +70,9 @@ internal sealed class EnsembleStage(PluginFactory plugins, ILogger logger, Actio
             var trustRegion = File.Exists(run.TrustRegionFile) ? TrustRegionSearch.ReadChoice(run) : null;
             var ensembleMembers = selected.Select(i => (ITrainedModelResult)children[i]).ToList();
             if (withParent) ensembleMembers.Insert(0, parent);
-            var cost = RunCosts.Of(config, data, parent, members.Where(m => m.Failed is null).ToList(), ensembleMembers);
+            var cost = RunCosts.Of(plugins, config, data, parent, members.Where(m => m.Failed is null).ToList(), ensembleMembers);
             var corrupted = config.Corruptions is { } corruptions
-                ? CorruptedEvaluation.Run(corruptions, config, data, run, memberIndices, MemberEvaluation.Configured(config, plugins), logger)
+                ? CorruptedEvaluation.Run(plugins, corruptions, config, data, run, memberIndices, MemberEvaluation.Configured(config, plugins), logger)
                 : null;
             var results = ResultsAssembler.Assemble(config, data, parent, members, ensemble, trustRegion, cost, corrupted, clock.Elapsed.TotalSeconds);
             // The report first, results.json last: its presence means everything of the run is written.

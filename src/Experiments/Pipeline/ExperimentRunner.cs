@@ -62,6 +62,7 @@ public sealed class ExperimentRunner
         if ((config.Children.Keep > 0 || config.Children.TrustRegion is not null) && data.Validation.Count == 0)
             throw new InvalidOperationException("model selection and the trust-region search score on the validation split: set data.validation > 0");
         data.MoveTo(device);
+        if (stage is Stage.All or Stage.Parent) Inference.DataDescription.Of(data).Save(run);
         switch (stage)
         {
             case Stage.Parent:

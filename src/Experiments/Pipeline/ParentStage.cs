@@ -35,7 +35,7 @@ internal sealed class ParentStage(PluginFactory plugins, ILogger logger, Func<Tr
         var clock = Stopwatch.StartNew();
         logger.LogInformation("Data {Name}: {Train} train, {Validation} validation, {Test} test rows; device {Device}; {Threads} threads",
             data.Name, data.Train.Count, data.Validation.Count, data.Test.Count, device, get_num_threads());
-        using var parent = config.Model.Build(data.InputShape, data.Classes, Seeds.Generator(config.Seed, "parent-init"));
+        using var parent = plugins.Build(config.Model, data.InputShape, data.Classes, Seeds.Generator(config.Seed, "parent-init"));
         ParentWeightsInfo? weights = null;
         if (config.Parent.Weights is { } file)
         {
@@ -48,7 +48,7 @@ internal sealed class ParentStage(PluginFactory plugins, ILogger logger, Func<Tr
         var history = config.Parent.Epochs == 0 ? [] : ChildBuilder.TrainStage(newTrainer(), plugins, parent, data, config.Parent, "parent",
             Seeds.Derive(config.Seed, "parent-shuffle"), null, cancellation, new TrainingCheckpointFile(run.ParentTrainingState, logger, faults()));
         double trainSeconds = clock.Elapsed.TotalSeconds;
-        using var probs = Evaluator.Probabilities(parent, data.Test.Inputs);
+        using var probs = Evaluator.Probabilities(parent, data.Test);
         using var labels = data.Test.Labels.cpu();
         var evaluation = MemberEvaluation.Configured(config, plugins).OfOneModel(probs, labels);
         var metrics = new MetricValues(evaluation.Values);
@@ -56,7 +56,7 @@ internal sealed class ParentStage(PluginFactory plugins, ILogger logger, Func<Tr
         McDropoutResult? mcDropout = null;
         if (config.McDropout > 0)
         {
-            using var mcProbs = Evaluator.McDropoutProbabilities(parent, data.Test.Inputs, config.McDropout, Seeds.Derive(config.Seed, "mc-dropout"));
+            using var mcProbs = Evaluator.McDropoutProbabilities(parent, data.Test.ReadRange(0, data.Test.Count), config.McDropout, Seeds.Derive(config.Seed, "mc-dropout"));
             var mc = new MetricValues(MemberEvaluation.Configured(config, plugins).OfOneModel(mcProbs, labels).Values);
             mcDropout = new McDropoutResult { Samples = config.McDropout, Metrics = mc };
             logger.LogInformation("Parent with MC dropout ({Samples} passes) test: {Metrics}", config.McDropout, mc.ToString());

@@ -3,6 +3,8 @@ using SubnetworkEnsembles.Engine.Models;
 using SubnetworkEnsembles.Experiments.Configuration;
 using SubnetworkEnsembles.Experiments.Results;
 
+using SubnetworkEnsembles.Experiments.Plugins;
+
 namespace SubnetworkEnsembles.Experiments.Pipeline;
 
 /// <summary>
@@ -19,10 +21,10 @@ public static class RunCosts
     /// The "cost" object of results.json from the parent, the children that trained (<paramref name="trainedChildren"/>)
     /// and the ensemble's <paramref name="members"/> (the parent among them with include_parent).
     /// </summary>
-    public static RunCost Of(ExperimentConfig config, DataSplits data, ITrainedModelResult parent, IReadOnlyList<ITrainedModelResult> trainedChildren,
+    public static RunCost Of(PluginFactory plugins, ExperimentConfig config, DataSplits data, ITrainedModelResult parent, IReadOnlyList<ITrainedModelResult> trainedChildren,
         IReadOnlyList<ITrainedModelResult> members)
     {
-        using var model = config.Model.Build(data.InputShape, data.Classes, Abstractions.Seeds.Generator(config.Seed, "parent-init"));
+        using var model = plugins.Build(config.Model, data.InputShape, data.Classes, Abstractions.Seeds.Generator(config.Seed, "parent-init"));
         var layers = FlopCounter.Layers(model);
         long forward = layers.Sum(l => l.ForwardFlops);
         long rows = data.Train.Count;

@@ -1,6 +1,8 @@
 using System.Text;
 using SubnetworkEnsembles.Experiments.Diagnostics;
 
+using SubnetworkEnsembles.Experiments.Plugins;
+
 namespace SubnetworkEnsembles.Experiments.Pipeline;
 
 /// <summary>
@@ -154,10 +156,10 @@ public sealed class RunDirectory
     }
 
     /// <summary>Builds <paramref name="model"/> for the data's shape and loads the verified checkpoint <paramref name="file"/> into it (on the CPU).</summary>
-    public static Engine.Models.MaskedNetwork LoadModel(Engine.Models.ModelSpec model, long[] inputShape, int classes, string file)
+    public static Engine.Models.MaskedNetwork LoadModel(PluginFactory plugins, Configuration.PluginSpec model, long[] inputShape, int classes, string file)
     {
         VerifyCheckpoint(file);
-        var network = model.Build(inputShape, classes, new TorchSharp.torch.Generator(0));   // initial weights: overwritten by the checkpoint
+        var network = plugins.Build(model, inputShape, classes, new TorchSharp.torch.Generator(0));   // initial weights: overwritten by the checkpoint
         try
         {
             network.LoadCheckpoint(file);

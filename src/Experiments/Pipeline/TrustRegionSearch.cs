@@ -33,7 +33,7 @@ public static class TrustRegionSearch
         var region = config.Children.TrustRegion!;
         long samples = Math.Min(region.Samples, data.Validation.Count);
         if (samples < 1) throw new InvalidOperationException("the trust-region search needs validation rows: set data.validation > 0");
-        using var inputs = data.Validation.Inputs.narrow(0, 0, samples);
+        using var inputs = data.Validation.ReadRange(0, samples);
         using var labels = data.Validation.Labels.narrow(0, 0, samples).cpu();
         using var parentProbs = Evaluator.Probabilities(parent, inputs);
         var sparsities = region.Sparsities.Count > 0 ? region.Sparsities.Select(s => (double?)s).ToList() : [null];

@@ -111,6 +111,9 @@ public sealed class ConfigBinder(string defaultSource, IReadOnlyDictionary<YamlN
         var instance = Activator.CreateInstance(type) ?? throw new InvalidOperationException($"cannot create {type}");
         _objectLocations[instance] = Locate(mapping, path);
         var properties = Settable(type);
+        // A plugin whose options are this block's other keys (data: { dataset: csv, path: …, validation: … }).
+        var inline = properties.FirstOrDefault(p => p.PropertyType == typeof(PluginSpec) && p.IsDefined(typeof(InlineOptionsAttribute), false));
+        var inlineOptions = new YamlMappingNode();
         foreach (var (keyNode, valueNode) in mapping.Children)
         {
             if (keyNode is not YamlScalarNode { Value: { } key })
@@ -120,6 +123,11 @@ public sealed class ConfigBinder(string defaultSource, IReadOnlyDictionary<YamlN
             }
             string keyPath = path.Length == 0 ? key : $"{path}.{key}";
             var property = properties.FirstOrDefault(p => ConfigNames.Normalize(p.Name) == ConfigNames.Normalize(key));
+            if (property is null && inline is not null)
+            {
+                inlineOptions.Add(keyNode, valueNode);
+                continue;
+            }
             if (property is null)
             {
                 var names = properties.Select(p => ConfigNames.Key(p.Name)).ToList();
@@ -138,6 +146,18 @@ public sealed class ConfigBinder(string defaultSource, IReadOnlyDictionary<YamlN
             int before = _problems.Count;
             var value = Bind(property.PropertyType, valueNode, keyPath, depth + 1);
             if (_problems.Count == before) property.SetValue(instance, value);
+        }
+        if (inline is not null && inline.GetValue(instance) is PluginSpec spec)
+        {
+            if (!_keyLocations.ContainsKey((instance, inline.Name)))
+            {
+                // The default plugin, located at the block so its option problems point there.
+                spec = new PluginSpec { Type = spec.Type, Location = Locate(mapping, path) };
+                inline.SetValue(instance, spec);
+            }
+            var options = _pluginOptions.GetValueOrDefault(spec) ?? new YamlMappingNode();
+            foreach (var (k, v) in inlineOptions.Children) options.Add(k, v);
+            _pluginOptions[spec] = options;
         }
         return instance;
     }

@@ -46,7 +46,7 @@ public static class ExperimentLoader
         var location = spec.Location.Source.Length > 0 ? spec.Location : new ConfigLocation(binder.Source, 0, 0, path);
         if (PluginResolution.UnknownPlugin(spec, kind, catalog) is { } unknown)
         {
-            binder.Report(location with { KeyPath = path + ".type" }, unknown);
+            binder.Report(location with { KeyPath = path + (kind == PluginKind.Dataset ? ".dataset" : ".type") }, unknown);
             return;
         }
         var descriptor = catalog.Find(kind, spec.Type)!;

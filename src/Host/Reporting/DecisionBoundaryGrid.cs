@@ -34,9 +34,10 @@ public static class DecisionBoundaryGrid
         var noiseSpec = new PluginSpec { Type = "noise", Kind = PluginKind.Perturbation, BoundOptions = Activator.CreateInstance(noise.OptionsType) };
         var samplerSpec = new PluginSpec { Type = "bernoulli", Kind = PluginKind.Sampler, BoundOptions = Activator.CreateInstance(bernoulli.OptionsType) };
 
-        using var parent = RunDirectory.LoadModel(config.Model, data.InputShape, data.Classes, run.ParentCheckpoint);
+        using var parent = RunDirectory.LoadModel(plugins, config.Model, data.InputShape, data.Classes, run.ParentCheckpoint);
         using var mesh = Mesh(out double[] axis);
-        var testPoints = data.Test.Inputs.cpu().data<float>().ToArray();
+        using var testInputs = data.Test.ReadRange(0, data.Test.Count);
+        var testPoints = testInputs.cpu().data<float>().ToArray();
         var testLabels = data.Test.Labels.cpu().data<long>().ToArray();
 
         using var surface = SKSurface.Create(new SKImageInfo(Panel * Sparsities.Length, Panel * Sigmas.Length));
@@ -45,7 +46,7 @@ public static class DecisionBoundaryGrid
         {
             for (int c = 0; c < Sparsities.Length; c++)
             {
-                using var child = config.Model.Build(data.InputShape, data.Classes, Seeds.Generator(config.Seed, "decision-grid-init", c));
+                using var child = plugins.Build(config.Model, data.InputShape, data.Classes, Seeds.Generator(config.Seed, "decision-grid-init", c));
                 child.CopyFrom(parent);
                 if (Sigmas[r] > 0)
                 {

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using Microsoft.Extensions.DependencyInjection;
-using SubnetworkEnsembles.Engine.Data;
 using SubnetworkEnsembles.Experiments.Inference;
 using SubnetworkEnsembles.Host.Logging;
 
@@ -34,9 +33,10 @@ public sealed class PredictVerb
         var request = new RunRequest(run.ConfigFile, run.Path, [], [], false, verbose);
         using var logging = ConsoleLogging.CreateFactory(request with { Quiet = true });
         var (config, catalog, device) = Commands.Resolve(request, logging.CreateLogger("sne"));
-        var (shape, classes) = DatasetLoader.ShapeOf(config.Data);
+        var description = DataDescription.Of(run, () => Experiment.FromConfig(config).WithPlugins(catalog).LoadData());
+        var (shape, classes) = (description.InputShape, description.Classes);
         string target = OutputPaths.CheckFile(output ?? run.Combine("predictions", Path.GetFileNameWithoutExtension(input.TrimEnd('/')) + ".csv"), "--output");
-        using var inputs = InputReader.Read(input, config.Data, shape);
+        using var inputs = InputReader.Read(input, description);
         using var services = new ServiceCollection().AddLogging().AddSubnetworkPlugins(catalog).BuildServiceProvider();
         using var predictor = new EnsemblePredictor(run, config, services.GetRequiredService<PluginFactory>(), shape, classes, device);
         using var scope = TorchSharp.torch.NewDisposeScope();
