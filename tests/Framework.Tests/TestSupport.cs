@@ -164,16 +164,26 @@ public sealed class TempDir : IDisposable
 /// <summary>Small models for unit tests.</summary>
 public static class TestModels
 {
-    public static Mlp SmallMlp(long seed = 1)
+    public static MaskedNetwork SmallMlp(long seed = 1) => Mlp([1, 8, 8], [32, 16], 5, seed);
+
+    /// <summary>A maskable MLP initialised from a generator seeded with <paramref name="seed"/> (which it owns), with dropout <paramref name="dropout"/>.</summary>
+    public static MaskedNetwork Mlp(long[] shape, int[] hidden, int classes, long seed = 1, double dropout = 0)
     {
-        TorchSharp.torch.manual_seed(seed);
-        return new Mlp([1, 8, 8], [32, 16], 5);
+        var generator = new TorchSharp.torch.Generator((ulong)seed);
+        return new MaskedNetwork(new Mlp(shape, hidden, classes, dropout, generator), shape, classes, generator);
+    }
+
+    /// <summary>A maskable LeNet-5 initialised from a generator seeded with <paramref name="seed"/> (which it owns).</summary>
+    public static MaskedNetwork LeNet(LeNetSize size, long[] shape, int classes, long seed = 1, double dropout = 0)
+    {
+        var generator = new TorchSharp.torch.Generator((ulong)seed);
+        return new MaskedNetwork(new LeNet5(size, shape, classes, dropout, generator), shape, classes, generator);
     }
 
     /// <summary>The spirals example's MLP (2 → 64 → 64 → 64 → 2) loaded from a run's checkpoint (weights and masks).</summary>
-    public static Mlp SpiralsMlp(string checkpoint)
+    public static MaskedNetwork SpiralsMlp(string checkpoint)
     {
-        var model = new Mlp([2], [64, 64, 64], 2);
+        var model = Mlp([2], [64, 64, 64], 2);
         model.LoadCheckpoint(checkpoint);
         return model;
     }
