@@ -27,7 +27,7 @@ public class CheckpointTests
             "--set", "children.tuning.epochs=3", "--set", $"children.perturbation={perturbation}");
         result.ExitCode.ShouldBe(0, result.Output);
 
-        using var data = DatasetLoader.Load(new DataSpec { Dataset = DatasetName.Spirals, Points = 2500, TestPoints = 250, Validation = 250, Noise = 1.0 });
+        using var data = TestData.Load(TestData.Spirals(2500, 250, 250, 1.0));
         var (shape, saved) = NpyReader.ReadFloat(Path.Combine(run, "predictions", "members.npy"));
         shape.ShouldBe([2L, 250, 2]);
         for (int child = 0; child < 2; child++)

@@ -14,8 +14,8 @@ public class DataAndModelTests
     [Fact]
     public void Fashion_mnist_loads_from_the_debian_idx_files_with_a_deterministic_validation_split()
     {
-        var spec = new DataSpec { Validation = 5000 };
-        using var a = DatasetLoader.Load(spec);
+        var spec = TestData.Fashion(validation: 5000);
+        using var a = TestData.Load(spec);
         a.Train.Count.ShouldBe(55000);
         a.Validation.Count.ShouldBe(5000);
         a.Test.Count.ShouldBe(10000);
@@ -26,7 +26,7 @@ public class DataAndModelTests
         a.Train.Inputs.mean().ToDouble().ShouldBe(0, 0.02);           // normalised with the training mean/std
         a.Train.Inputs.std().ToDouble().ShouldBe(1, 0.02);
         // The same split every time; train and validation rows are disjoint (no validation row is trained on).
-        using var b = DatasetLoader.Load(spec);
+        using var b = TestData.Load(spec);
         a.Validation.Labels.IsSameAs(b.Validation.Labels).ShouldBeTrue();
         a.Validation.Inputs.IsSameAs(b.Validation.Inputs).ShouldBeTrue();
         // Every row is hashed: an overlapping split would put thousands of validation images among the training rows;
@@ -47,10 +47,10 @@ public class DataAndModelTests
     [Fact]
     public void Subsets_take_the_first_rows()
     {
-        using var d = DatasetLoader.Load(new DataSpec { TrainSubset = 1000, TestSubset = 500 });
+        using var d = TestData.Load(TestData.Fashion(trainSubset: 1000, testSubset: 500));
         d.Train.Count.ShouldBe(1000);
         d.Test.Count.ShouldBe(500);
-        using var full = DatasetLoader.Load(new DataSpec());
+        using var full = TestData.Load(TestData.Fashion());
         using var firstTrain = full.Train.Inputs[..1000];
         using var firstTest = full.Test.Inputs[..500];
         d.Test.Inputs.IsSameAs(firstTest).ShouldBeTrue("the test subset is the first 500 test rows");
@@ -90,7 +90,7 @@ public class DataAndModelTests
     [Fact]
     public void Spirals_are_two_balanced_interleaved_classes()
     {
-        using var d = DatasetLoader.Load(new DataSpec { Dataset = DatasetName.Spirals, Points = 2500, TestPoints = 250, Validation = 250 });
+        using var d = TestData.Load(TestData.Spirals(2500, 250, 250));
         d.Train.Count.ShouldBe(2250);
         d.Validation.Count.ShouldBe(250);
         d.Test.Count.ShouldBe(250);

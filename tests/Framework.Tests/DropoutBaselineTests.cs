@@ -89,7 +89,7 @@ internal static class McDropoutRecomputation
     public static void AssertReportedIsTheMeanOfSeededPasses(string run, int passes)
     {
         var (_, config, _) = ExperimentLoader.Read(Path.Combine(run, "config.yaml"), [], environment: new Dictionary<string, string>());
-        using var data = DatasetLoader.Load(config.Data);
+        using var data = TestData.Load(config.Data);
         // The product draws the passes batch by batch (1024 rows); one batch keeps the draws in the same order here.
         data.Test.Count.ShouldBeLessThanOrEqualTo(1024);
         using var model = config.Model.Build(data.InputShape, data.Classes, Seeds.Generator(config.Seed, "parent-init"));

@@ -147,7 +147,7 @@ public class PredictTests(FinishedSpirals spirals) : IClassFixture<FinishedSpira
     {
         // The test rows as the run generated them (spirals are made from the split seed), written as exact CSV.
         var (_, config, _) = ExperimentLoader.Read(Path.Combine(spirals.Run, "config.yaml"), [], environment: new Dictionary<string, string>());
-        using var data = DatasetLoader.Load(config.Data);
+        using var data = TestData.Load(config.Data);
         var points = data.Test.Inputs.data<float>().ToArray();
         var csv = new StringBuilder("x,y\n");
         for (int i = 0; i < points.Length; i += 2)

@@ -3,7 +3,9 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Shouldly;
 using SubnetworkEnsembles.Abstractions;
-using SubnetworkEnsembles.Engine.Models;
+using SubnetworkEnsembles.Engine.Data;
+using SubnetworkEnsembles.Experiments.Pipeline;
+using SubnetworkEnsembles.Experiments.Plugins;
 using Xunit;
 
 [assembly: CollectionBehavior(DisableTestParallelization = true)]
@@ -300,5 +302,49 @@ public static class RunOutputs
         var bytes = File.ReadAllBytes(file);
         bytes[bytes.Length / 2] ^= 0xFF;
         File.WriteAllBytes(file, bytes);
+    }
+}
+
+/// <summary>The built-in plugins in process, and data loaded through them as the pipeline does.</summary>
+public static class TestData
+{
+    /// <summary>A catalog of every built-in plugin assembly.</summary>
+    public static PluginCatalog Catalog() => new PluginCatalog()
+        .RegisterAssemblyOf<SubnetworkEnsembles.Samplers.PartitionSampler>().RegisterAssemblyOf<SubnetworkEnsembles.Perturbations.PrunePerturbation>()
+        .RegisterAssemblyOf<SubnetworkEnsembles.Optimizers.AdamOptimizer>().RegisterAssemblyOf<SubnetworkEnsembles.Metrics.AccuracyMetric>()
+        .RegisterAssemblyOf<SubnetworkEnsembles.Combiners.MeanCombiner>().RegisterAssemblyOf<MlpModel>()
+        .RegisterAssemblyOf<SubnetworkEnsembles.Datasets.SpiralsDataset>();
+
+    /// <summary>A plugin factory over <see cref="Catalog"/>.</summary>
+    public static PluginFactory Plugins()
+    {
+        var services = new Microsoft.Extensions.DependencyInjection.ServiceCollection();
+        Microsoft.Extensions.DependencyInjection.LoggingServiceCollectionExtensions.AddLogging(services);
+        services.AddSubnetworkPlugins(Catalog());
+        return Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<PluginFactory>(
+            Microsoft.Extensions.DependencyInjection.ServiceCollectionContainerBuilderExtensions.BuildServiceProvider(services));
+    }
+
+    /// <summary>Loads and prepares <paramref name="config"/> (validation carved, subsets, normalised).</summary>
+    public static DataSplits Load(DataConfig config) => ExperimentData.Load(Plugins(), config, Environment.CurrentDirectory);
+
+    /// <summary>Fashion-MNIST from the Debian files.</summary>
+    public static DataConfig Fashion(int validation = 5000, int trainSubset = 0, int testSubset = 0) =>
+        new() { Dataset = Spec("fashion-mnist", new SubnetworkEnsembles.Datasets.FashionMnistDatasetOptions()), Validation = validation, TrainSubset = trainSubset, TestSubset = testSubset };
+
+    /// <summary>The spirals of examples/spirals.yaml by default.</summary>
+    public static DataConfig Spirals(int points = 2500, int testPoints = 250, int validation = 250, double noise = 1.0) =>
+        new() { Dataset = Spec("spirals", new SubnetworkEnsembles.Datasets.SpiralsDatasetOptions { Points = points, TestPoints = testPoints, Noise = noise }), Validation = validation };
+
+    private static PluginSpec Spec(string name, object options) => new() { Type = name, Kind = SubnetworkEnsembles.Abstractions.PluginKind.Dataset, BoundOptions = options };
+}
+
+/// <summary>Tests read in-memory rows as tensors.</summary>
+public static class DataRowsTensors
+{
+    extension(DataRows rows)
+    {
+        /// <summary>The inputs of rows held in memory, float32 [N, …].</summary>
+        public TorchSharp.torch.Tensor Inputs => ((InMemoryDataset)rows).Inputs;
     }
 }
