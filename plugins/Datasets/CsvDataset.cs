@@ -8,7 +8,7 @@ namespace SubnetworkEnsembles.Datasets;
 /// <summary>Options of <see cref="CsvDataset"/>: <c>path</c> + <c>test_path</c> (+ <c>validation_path</c>), or <c>path</c> + <c>fractions</c>.</summary>
 public sealed class CsvDatasetOptions : IValidatableOptions
 {
-    /// <summary>The training file (or the only file, with <see cref="Fractions"/>): a header row, then one row per sample.</summary>
+    /// <summary>The training file (or the only file, with <c>fractions</c>): a header row, then one row per sample.</summary>
     public string Path { get; set; } = "";
 
     /// <summary>The test file, with the same columns.</summary>
@@ -17,7 +17,7 @@ public sealed class CsvDatasetOptions : IValidatableOptions
     /// <summary>Optional validation file; without it the host carves data.validation rows from training.</summary>
     public string? ValidationPath { get; set; }
 
-    /// <summary>[train, validation, test] fractions of the rows of <see cref="Path"/> (instead of <see cref="TestPath"/>), summing to 1.</summary>
+    /// <summary>[train, validation, test] fractions of the rows of <c>path</c> (instead of <c>test_path</c>), summing to 1.</summary>
     public List<double>? Fractions { get; set; }
 
     /// <summary>Name of the label column: integers 0 … C − 1, or strings (classes = their sorted distinct values).</summary>

@@ -13,19 +13,19 @@ public sealed class IdxDatasetOptions : IValidatableOptions
     /// <summary>Training labels: IDX unsigned bytes [N], class indices.</summary>
     public string TrainLabels { get; set; } = "";
 
-    /// <summary>Test images, as <see cref="TrainImages"/> and of the same image size.</summary>
+    /// <summary>Test images, as <c>train_images</c> and of the same image size.</summary>
     public string TestImages { get; set; } = "";
 
     /// <summary>Test labels.</summary>
     public string TestLabels { get; set; } = "";
 
-    /// <summary>Optional validation images (with <see cref="ValidationLabels"/>); without them the host carves data.validation rows from training.</summary>
+    /// <summary>Optional validation images (with <c>validation_labels</c>); without them the host carves data.validation rows from training.</summary>
     public string? ValidationImages { get; set; }
 
     /// <summary>Optional validation labels.</summary>
     public string? ValidationLabels { get; set; }
 
-    /// <summary>Number of classes C (0: max training label + 1, or the number of <see cref="ClassNames"/>).</summary>
+    /// <summary>Number of classes C (0: max training label + 1, or the number of <c>class_names</c>).</summary>
     public int Classes { get; set; }
 
     /// <summary>Optional class names in label order (default "0" … "C − 1").</summary>

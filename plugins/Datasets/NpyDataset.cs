@@ -19,19 +19,19 @@ public sealed class NpyDatasetOptions : IValidatableOptions
     /// <summary>Test labels.</summary>
     public string? TestLabels { get; set; }
 
-    /// <summary>Optional validation features (with <see cref="ValidationLabels"/>); without them the host carves data.validation rows from training.</summary>
+    /// <summary>Optional validation features (with <c>validation_labels</c>); without them the host carves data.validation rows from training.</summary>
     public string? ValidationFeatures { get; set; }
 
     /// <summary>Optional validation labels.</summary>
     public string? ValidationLabels { get; set; }
 
-    /// <summary>All features in one array, split by <see cref="Fractions"/> (instead of the per-split files).</summary>
+    /// <summary>All features in one array, split by <c>fractions</c> (instead of the per-split files).</summary>
     public string? Features { get; set; }
 
-    /// <summary>All labels in one array, with <see cref="Features"/>.</summary>
+    /// <summary>All labels in one array, with <c>features</c>.</summary>
     public string? Labels { get; set; }
 
-    /// <summary>[train, validation, test] fractions of the rows of <see cref="Features"/>, summing to 1; validation 0 lets the host carve data.validation rows.</summary>
+    /// <summary>[train, validation, test] fractions of the rows of <c>features</c>, summing to 1; validation 0 lets the host carve data.validation rows.</summary>
     public List<double>? Fractions { get; set; }
 
     /// <summary>True when the one-array form (<c>features</c>, <c>labels</c>, <c>fractions</c>) is used.</summary>
