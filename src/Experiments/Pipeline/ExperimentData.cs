@@ -118,7 +118,9 @@ public static class ExperimentData
     {
         if (!data.Normalize) return Normalization.Identity;
         if (splits.Normalization is { } declared) return declared;
-        return NormalizationStatistics.Compute(splits.Train, trainRows, splits.InputShape, data.ReadBatch);
+        if (trainRows is null) return NormalizationStatistics.Compute(splits.Train, data.ReadBatch);
+        using var subset = new RowSubset(splits.Train, trainRows);
+        return NormalizationStatistics.Compute(subset, data.ReadBatch);
     }
 
     private static void Check(DatasetSplits splits, string name)
