@@ -68,6 +68,22 @@ public sealed class TorchVisionModelTests(ITestOutputHelper output)
         again.state_dict()["layer2.0.conv1.weight"].IsSameAs(model.state_dict()["layer2.0.conv1.weight"]).ShouldBeTrue();
     }
 
+    [Theory]
+    [InlineData("resnet18")]
+    [InlineData("mobilenet_v2")]
+    public void Every_linear_and_conv_of_torchvision_is_reached_through_call_so_host_hooks_see_it(string architecture)
+    {
+        using var model = Build(architecture, [3, 32, 32]);
+        var layers = model.named_modules().Where(m => m.module is TorchSharp.Modules.Conv2d or TorchSharp.Modules.Linear).ToList();
+        var reached = new HashSet<string>();
+        var hooks = layers.Select(l => ((nn.Module<Tensor, Tensor>)l.module).register_forward_hook((_, _, y) => { reached.Add(l.name); return y; })).ToList();
+        model.eval();
+        using (var x = randn(1, 3, 32, 32)) using (var y = model.call(x)) { }
+        foreach (var h in hooks) h.remove();
+        layers.Count.ShouldBeGreaterThan(10);
+        layers.Select(l => l.name).Except(reached).ShouldBeEmpty();
+    }
+
     [Fact]
     public void Grey_images_are_repeated_to_three_channels_and_other_channel_counts_get_an_input_adapter()
     {
