@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Shouldly;
+using SubnetworkEnsembles.Abstractions;
 using SubnetworkEnsembles.Experiments.Pipeline;
 using SubnetworkEnsembles.Optimizers;
 using TorchSharp;
@@ -118,7 +119,7 @@ public class BaselineTests
         using var inputs = arange(1000, dtype: ScalarType.Float32).unsqueeze(1);
         using var labels = zeros(1000, dtype: ScalarType.Int64);
         using var train = new Engine.Data.InMemoryDataset(inputs.clone(), labels.clone());
-        static long[] Rows(Engine.Data.InMemoryDataset d) => d.Inputs.squeeze(1).data<float>().Select(v => (long)v).ToArray();
+        static long[] Rows(Engine.Data.DataRows d) => d.Inputs.squeeze(1).data<float>().Select(v => (long)v).ToArray();
 
         var subset = new TrainingConfig { Subset = 0.9 };
         using var a = ChildBuilder.StageRows(train, subset, 7)!;
@@ -163,13 +164,15 @@ public class BaselineTests
             "children.perturbation={type: noise, sigma: 0.05}"];
         var (_, chained) = Baseline(dir, "snapshot.yaml", [.. noise, "children.start=previous"]);
         var (_, siblings) = Baseline(dir, "snapshot.yaml", [.. noise, "children.start=parent"]);
-        var spec = new Engine.Models.ModelSpec { Hidden = [32, 32] };
+        var spec = PluginSpec.Named("mlp", new MlpOptions { Hidden = [32, 32] });
+        spec.Kind = PluginKind.Model;
+        var plugins = TestData.Plugins();
         double[] SquaredDistances(string run)
         {
-            using var parent = RunDirectory.LoadModel(spec, [2], 2, Path.Combine(run, "parent.ckpt"));
+            using var parent = RunDirectory.LoadModel(plugins, spec, [2], 2, Path.Combine(run, "parent.ckpt"));
             return Enumerable.Range(0, 4).Select(i =>
             {
-                using var child = RunDirectory.LoadModel(spec, [2], 2, Path.Combine(run, "children", $"child-{i:D3}.ckpt"));
+                using var child = RunDirectory.LoadModel(plugins, spec, [2], 2, Path.Combine(run, "children", $"child-{i:D3}.ckpt"));
                 return parent.parameters().Zip(child.parameters(), (p, c) => { using var d = c - p; using var s = d.square().sum(); return s.ToDouble(); }).Sum();
             }).ToArray();
         }

@@ -1,5 +1,4 @@
 using Shouldly;
-using SubnetworkEnsembles.Engine.Models;
 using Xunit;
 using static TorchSharp.torch;
 using Dropout = SubnetworkEnsembles.Abstractions.GeneratorDropout;

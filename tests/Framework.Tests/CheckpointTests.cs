@@ -1,10 +1,7 @@
 using Shouldly;
-using SubnetworkEnsembles.Engine.Data;
-using SubnetworkEnsembles.Engine.Models;
 using SubnetworkEnsembles.Engine.Training;
 using TorchSharp;
 using Xunit;
-using static TorchSharp.torch;
 
 namespace SubnetworkEnsembles.Tests;
 
@@ -32,7 +29,7 @@ public class CheckpointTests
         shape.ShouldBe([2L, 250, 2]);
         for (int child = 0; child < 2; child++)
         {
-            using var model = new ModelSpec { Type = ModelType.Mlp, Hidden = [64, 64, 64] }.Build([2], 2, new Generator(0));
+            using var model = TestModels.Mlp([2], [64, 64, 64], 2);
             model.LoadCheckpoint(Path.Combine(run, "children", $"child-{child:D3}.ckpt"));
             model.Sparsity.ShouldBe(0.5, 0.02);                                  // the final mask came back with the weights
             foreach (var layer in model.MaskedLayers)

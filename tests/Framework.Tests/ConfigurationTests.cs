@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Shouldly;
-using SubnetworkEnsembles.Engine.Models;
 using SubnetworkEnsembles.Experiments.Plugins;
 using SubnetworkEnsembles.Host.Configuration;
 using SubnetworkEnsembles.Optimizers;
@@ -67,8 +66,8 @@ public class ConfigurationTests
         Option(schedule, nameof(OneCycleScheduleOptions.LrMax)).ShouldBe(0.05);
         Option(schedule, nameof(OneCycleScheduleOptions.Warmup)).ShouldBe(0.2);
         Option(schedule, nameof(OneCycleScheduleOptions.LrInit)).ShouldBe(0.001);   // default kept
-        config.Model.Type.ShouldBe(ModelType.Lenet);
-        config.Model.Size.ShouldBe(LeNetSize.Medium);
+        config.Model.Type.ShouldBe("lenet");
+        Option(config.Model, nameof(LeNetOptions.Size)).ShouldBe(LeNetSize.Medium);
     }
 
     [Trait("Category", "unit")]
@@ -79,7 +78,7 @@ public class ConfigurationTests
         config.Children.Count.ShouldBe(8);
         config.Children.Sampler.Type.ShouldBe("bernoulli");
         Option(config.Children.Sampler, nameof(BernoulliSamplerOptions.Sparsity)).ShouldBe(0.3);
-        config.Model.Hidden.ShouldBe([64, 32]);
+        Option(config.Model, nameof(MlpOptions.Hidden)).ShouldBe(new List<int> { 64, 32 });
     }
 
     [Trait("Category", "unit")]
@@ -169,7 +168,7 @@ public class ConfigurationTests
     {
         // YAML's core type tags are plain data; a tag naming anything else is refused, never instantiated.
         var config = Valid("model: { type: mlp }\nseed: !!int 3\n");
-        config.Model.ShouldBeOfType<ModelSpec>().Type.ShouldBe(ModelType.Mlp);
+        config.Model.ShouldBeOfType<PluginSpec>().Type.ShouldBe("mlp");
         config.Seed.ShouldBe(3);
         Problem("model: !System.Diagnostics.Process { type: mlp }\n").Message.ShouldContain("bad.yaml:1:8: YAML tags other than the core types");
     }

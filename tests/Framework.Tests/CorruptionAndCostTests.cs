@@ -1,6 +1,5 @@
 using Shouldly;
 using SubnetworkEnsembles.Engine.Data;
-using SubnetworkEnsembles.Engine.Models;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
@@ -73,7 +72,7 @@ public class CostTests
     [Fact]
     public void An_mlp_costs_two_flops_per_weight_and_masks_count_only_in_the_sparse_figure()
     {
-        using var model = new Mlp([1, 4, 4], [8], 3);
+        using var model = TestModels.Mlp([1, 4, 4], [8], 3);
         var layers = FlopCounter.Layers(model);
         layers.Select(l => (l.Kind, l.Weights, l.Biases, l.ForwardFlops)).ShouldBe([("linear", 128L, 8L, 256L), ("linear", 24L, 3L, 48L)]);
         FlopCounter.ForwardFlops(model).ShouldBe(304);
@@ -91,7 +90,7 @@ public class CostTests
     [Fact]
     public void LeNet_small_convolutions_cost_per_output_position()
     {
-        using var model = new LeNet5(LeNetSize.Small, [1, 28, 28], 10);
+        using var model = TestModels.LeNet(LeNetSize.Small, [1, 28, 28], 10);
         var layers = FlopCounter.Layers(model);
         // conv1 1→16, 5×5, padding 2: 28×28 outputs; conv2 16→32, 5×5 on 14×14: 10×10 outputs; fc 800→256→128→10.
         layers.Select(l => l.ForwardFlops).ShouldBe([2L * 400 * 784, 2L * 12800 * 100, 2L * 204800, 2L * 32768, 2L * 1280]);

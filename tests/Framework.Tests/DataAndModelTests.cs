@@ -1,7 +1,6 @@
 using System.IO.Compression;
 using Shouldly;
 using SubnetworkEnsembles.Engine.Data;
-using SubnetworkEnsembles.Engine.Models;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
@@ -107,7 +106,7 @@ public class DataAndModelTests
     [InlineData(LeNetSize.Large, 4_000_000)]
     public void LeNet5_sizes_match_the_spec(LeNetSize size, long target)
     {
-        using var model = new LeNet5(size, [1, 28, 28], 10);
+        using var model = TestModels.LeNet(size, [1, 28, 28], 10);
         model.ParameterCount.ShouldBeInRange((long)(target * 0.9), (long)(target * 1.1));
         model.MaskedLayers.Count.ShouldBe(5);           // 2 conv + 3 linear weights
         using var x = randn(2, 1, 28, 28);
@@ -120,14 +119,14 @@ public class DataAndModelTests
     public void Masks_are_saved_and_loaded_with_the_model()
     {
         using var dir = new TempDir();
-        using var model = new LeNet5(LeNetSize.Small, [1, 28, 28], 10);
+        using var model = TestModels.LeNet(LeNetSize.Small, [1, 28, 28], 10);
         var conv = model.MaskedLayers[0];
         using var g = new Generator(3);
         conv.Mask = bernoulli(full(conv.weight.shape, 0.5), g);
         string path = Path.Combine(dir.Path, "m.ckpt");
         model.save(path);
 
-        using var loaded = new LeNet5(LeNetSize.Small, [1, 28, 28], 10);
+        using var loaded = TestModels.LeNet(LeNetSize.Small, [1, 28, 28], 10);
         loaded.LoadCheckpoint(path);
         loaded.MaskedLayers[0].Mask.IsSameAs(conv.Mask).ShouldBeTrue();
         loaded.Sparsity.ShouldBe(model.Sparsity, 1e-12);

@@ -1,9 +1,7 @@
 using Shouldly;
 using SubnetworkEnsembles.Abstractions;
-using SubnetworkEnsembles.Engine.Data;
-using SubnetworkEnsembles.Engine.Models;
 using SubnetworkEnsembles.Engine.Training;
-using SubnetworkEnsembles.Host.Configuration;
+using SubnetworkEnsembles.Experiments.Pipeline;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
@@ -18,8 +16,8 @@ public class DropoutBaselineTests
     public void Dropout_is_off_in_evaluation_and_mc_dropout_averages_reproducible_stochastic_passes()
     {
         manual_seed(3);
-        using var model = new Mlp([2], [32, 32], 3, dropout: 0.3);
-        model.named_modules().Count(m => m.module is SubnetworkEnsembles.Engine.Models.GeneratorDropout).ShouldBe(2);
+        using var model = TestModels.Mlp([2], [32, 32], 3, dropout: 0.3);
+        model.named_modules().Count(m => m.module is GeneratorDropout).ShouldBe(2);
         model.eval();
         using var x = randn(50, 2);
         using var a = Evaluator.Probabilities(model, x);
@@ -38,7 +36,7 @@ public class DropoutBaselineTests
 
         // One pass of a model without dropout is just its prediction.
         manual_seed(3);
-        using var plain = new Mlp([2], [32, 32], 3);
+        using var plain = TestModels.Mlp([2], [32, 32], 3);
         using var p = Evaluator.Probabilities(plain, x);
         using var mc = Evaluator.McDropoutProbabilities(plain, x, samples: 4, seed: 1);
         mc.allclose(p, atol: 1e-6).ShouldBeTrue();
@@ -72,7 +70,7 @@ internal static class McDropoutRecomputation
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        manual_seed(seed);
+        model.Generator!.manual_seed(seed);
         model.train();
         var sum = zeros(inputs.shape[0], model.Classes);
         for (int t = 0; t < passes; t++) sum.add_(nn.functional.softmax(model.call(inputs), 1));
@@ -88,14 +86,12 @@ internal static class McDropoutRecomputation
     /// </summary>
     public static void AssertReportedIsTheMeanOfSeededPasses(string run, int passes)
     {
-        var (_, config, _) = ExperimentLoader.Read(Path.Combine(run, "config.yaml"), [], environment: new Dictionary<string, string>());
+        var config = TestData.RunConfig(run);
         using var data = TestData.Load(config.Data);
         // The product draws the passes batch by batch (1024 rows); one batch keeps the draws in the same order here.
         data.Test.Count.ShouldBeLessThanOrEqualTo(1024);
-        using var model = config.Model.Build(data.InputShape, data.Classes, Seeds.Generator(config.Seed, "parent-init"));
+        using var model = TestData.Plugins().Build(config.Model, data.InputShape, data.Classes, Seeds.Generator(config.Seed, "parent-init"));
         model.LoadCheckpoint(Path.Combine(run, "parent.ckpt"));
-        model.Generator!.Dispose();
-        model.Generator = null;   // recompute the old way: dropout from torch's global generator after manual_seed(seed)
         long seed = Seeds.Derive(config.Seed, "mc-dropout");
 
         var (accuracy, nll) = MeanOfPasses(model, data.Test.Inputs, data.Test.Labels, passes, seed);

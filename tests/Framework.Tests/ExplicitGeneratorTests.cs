@@ -1,5 +1,4 @@
 using Shouldly;
-using SubnetworkEnsembles.Engine.Models;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
@@ -45,7 +44,7 @@ public class ExplicitGeneratorTests
     {
         long[] widths = [2, .. hidden.Select(h => (long)h), 3];
         var reference = Reference(seed, Enumerable.Range(0, widths.Length - 1).Select(i => (Func<nn.Module>)(() => nn.Linear(widths[i], widths[i + 1]))));
-        using var model = new ModelSpec { Type = ModelType.Mlp, Hidden = [.. hidden] }.Build([2], 3, new Generator((ulong)seed));
+        using var model = TestModels.Mlp([2], hidden, 3, seed);
         ShouldBeBitwiseEqual(model, reference);
     }
 
@@ -59,7 +58,7 @@ public class ExplicitGeneratorTests
         var reference = Reference(seed, [
             () => nn.Conv2d(1, c1, 5, padding: 2), () => nn.Conv2d(c1, c2, 5),
             () => nn.Linear(c2 * 25, f1), () => nn.Linear(f1, f2), () => nn.Linear(f2, 10)]);
-        using var model = new ModelSpec { Type = ModelType.Lenet, Size = size, Dropout = 0.5 }.Build([1, 28, 28], 10, new Generator((ulong)seed));
+        using var model = TestModels.LeNet(size, [1, 28, 28], 10, seed, dropout: 0.5);
         ShouldBeBitwiseEqual(model, reference);
     }
 
@@ -73,11 +72,10 @@ public class ExplicitGeneratorTests
     public void DropoutFromTheModelsGeneratorEqualsGlobalDropoutAfterManualSeed()
     {
         using var x = linspace(-2, 2, 64 * 8).reshape(64, 8);
-        var spec = new ModelSpec { Type = ModelType.Mlp, Hidden = [32, 32], Dropout = 0.3 };
-        using var explicitModel = spec.Build([8], 4, new Generator(11));
+        using var explicitModel = TestModels.Mlp([8], [32, 32], 4, seed: 11, dropout: 0.3);
         manual_seed(11);
-        using var globalModel = new Mlp([8], [32, 32], 4, dropout: 0.3);   // no generator: torch's global one, the way runs used to draw
-        globalModel.Generator.ShouldBeNull();
+        // The same network in plain TorchSharp: initialised from, and dropping out with, torch's global generator.
+        using var globalModel = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Dropout(0.3), nn.Linear(32, 32), nn.ReLU(), nn.Dropout(0.3), nn.Linear(32, 4));
         explicitModel.train();
         globalModel.train();
         for (int pass = 0; pass < 3; pass++)

@@ -2,7 +2,6 @@ using System.Globalization;
 using System.IO.Compression;
 using System.Text;
 using Shouldly;
-using SubnetworkEnsembles.Engine.Data;
 using SubnetworkEnsembles.Host.Configuration;
 using Xunit;
 

@@ -1,7 +1,6 @@
 using Shouldly;
 using SubnetworkEnsembles.Abstractions;
 using SubnetworkEnsembles.Combiners;
-using SubnetworkEnsembles.Engine.Models;
 using SubnetworkEnsembles.Experiments.Pipeline;
 using SubnetworkEnsembles.Metrics;
 using SubnetworkEnsembles.Optimizers;
@@ -30,7 +29,7 @@ public class MethodInvariantTests
     [Fact]
     public void Structured_masks_zero_whole_rows_and_filters()
     {
-        using var model = new LeNet5(LeNetSize.Small, [1, 28, 28], 10);
+        using var model = TestModels.LeNet(LeNetSize.Small, [1, 28, 28], 10);
         using var g = new Generator(2);
         var mask = new StructuredSampler(new StructuredSamplerOptions { Sparsity = 0.5 }).SampleSet(model.MaskableWeights, g)[0];
         foreach (var w in model.MaskableWeights)
@@ -52,7 +51,7 @@ public class MethodInvariantTests
     [Fact]
     public void Global_masking_hits_the_global_sparsity_and_removes_more_from_big_layers()
     {
-        using var model = new LeNet5(LeNetSize.Small, [1, 28, 28], 10);
+        using var model = TestModels.LeNet(LeNetSize.Small, [1, 28, 28], 10);
         using var g = new Generator(2);
         long total = model.MaskableWeights.Sum(w => w.Weight.numel());
         var magnitude = new MagnitudeSampler(new MagnitudeSamplerOptions { Sparsity = 0.8, Scope = Scope.Global }).SampleSet(model.MaskableWeights, g)[0];
@@ -84,7 +83,7 @@ public class MethodInvariantTests
         var set = new PartitionSampler(new PartitionSamplerOptions { K = 2, Mirror = true }).SampleSet(parent.MaskableWeights, g);
         set.Count.ShouldBe(4);
         var options = new NoisePerturbationOptions { Sigma = 0.1 };
-        var children = new List<Mlp>();
+        var children = new List<MaskedNetwork>();
         for (int member = 0; member < 4; member++)
         {
             var child = TestModels.SmallMlp(seed: 1);

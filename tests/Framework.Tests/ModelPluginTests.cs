@@ -1,6 +1,5 @@
 using Shouldly;
 using SubnetworkEnsembles.Abstractions;
-using SubnetworkEnsembles.Models;
 using TorchSharp.Modules;
 using Xunit;
 using Xunit.Abstractions;

@@ -1,6 +1,5 @@
 using System.Collections;
 using Shouldly;
-using SubnetworkEnsembles.Engine.Models;
 using TorchSharp.PyBridge;
 using Xunit;
 using static TorchSharp.torch;
@@ -13,7 +12,7 @@ public class ParentWeightsTests(FinishedSpirals spirals) : IClassFixture<Finishe
     /// <summary>The finished run's parent parameters under PyTorch-style names ("net." + ours), masks left out.</summary>
     private static Dictionary<string, Tensor> PyTorchStyleStateDict(string run)
     {
-        using var model = new Mlp([2], [64, 64, 64], 2);
+        using var model = TestModels.Mlp([2], [64, 64, 64], 2);
         model.LoadCheckpoint(Path.Combine(run, "parent.ckpt"));
         return model.state_dict().Where(kv => !kv.Key.EndsWith("weight_mask", StringComparison.Ordinal))
             .ToDictionary(kv => "net." + kv.Key, kv => kv.Value.detach().clone());

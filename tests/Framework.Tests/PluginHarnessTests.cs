@@ -2,7 +2,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Shouldly;
 using SubnetworkEnsembles.Abstractions;
-using SubnetworkEnsembles.Engine.Models;
 using SubnetworkEnsembles.Experiments.Plugins;
 using SubnetworkEnsembles.Host.Configuration;
 using TorchSharp;
@@ -162,7 +161,7 @@ public class PluginHarnessTests
     [MemberData(nameof(Samplers))]
     public void Samplers_are_deterministic_under_a_seed(string name)
     {
-        using var model = new LeNet5(LeNetSize.Small, [1, 28, 28], 10);
+        using var model = TestModels.LeNet(LeNetSize.Small, [1, 28, 28], 10);
         var instances = new List<ISubnetworkSampler>();
         IReadOnlyList<ChildMask> Draw(ulong seed)
         {

@@ -1,5 +1,4 @@
 using Shouldly;
-using SubnetworkEnsembles.Engine.Models;
 using TorchSharp;
 using Xunit;
 
@@ -219,12 +218,12 @@ public class RunPromiseTests
         var results = Sne.Results(run);
         results["data"]!["train"]!.GetValue<int>().ShouldBe(1000);
         results["data"]!["test"]!.GetValue<int>().ShouldBe(500);
-        using (var lenet = new LeNet5(LeNetSize.Small, [1, 28, 28], 10))
+        using (var lenet = TestModels.LeNet(LeNetSize.Small, [1, 28, 28], 10))
             results["parent"]!["parameters"]!.GetValue<long>().ShouldBe(lenet.ParameterCount);
         results["parent"]!["accuracy"]!.GetValue<double>().ShouldBeGreaterThan(0.5, "3 epochs on 1000 images learn far beyond chance (0.1)");
         results["ensemble"]!["accuracy"]!.GetValue<double>().ShouldBeGreaterThan(0.5);
 
-        using var child = new LeNet5(LeNetSize.Small, [1, 28, 28], 10);
+        using var child = TestModels.LeNet(LeNetSize.Small, [1, 28, 28], 10);
         child.LoadCheckpoint(Path.Combine(run, "children", "child-000.ckpt"));
         child.MaskedLayers.Select(l => l.Name).ShouldBe(["features.conv1.weight", "features.conv2.weight", "classifier.fc1.weight", "classifier.fc2.weight", "classifier.out.weight"]);
         foreach (var layer in child.MaskedLayers)

@@ -66,7 +66,7 @@ public class SamplerTests
     [Fact]
     public void Bernoulli_sampler_keeps_about_one_minus_sparsity_and_exact_count_keeps_exactly()
     {
-        using var model = new SubnetworkEnsembles.Engine.Models.Mlp([1, 28, 28], [256], 10);
+        using var model = TestModels.Mlp([1, 28, 28], [256], 10);
         using var g = new Generator(3);
         var drawn = new BernoulliSampler(new BernoulliSamplerOptions { Sparsity = 0.7 }).SampleSet(model.MaskableWeights, g).Single();
         drawn.Sparsity.ShouldBe(0.7, 0.01);   // 203 k Bernoulli draws: standard error ≈ 0.001

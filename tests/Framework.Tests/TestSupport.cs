@@ -325,6 +325,14 @@ public static class TestData
             Microsoft.Extensions.DependencyInjection.ServiceCollectionContainerBuilderExtensions.BuildServiceProvider(services));
     }
 
+    /// <summary>The resolved configuration of a run directory (its config.yaml, plugins resolved against <see cref="Catalog"/>).</summary>
+    public static ExperimentConfig RunConfig(string run)
+    {
+        var (_, config, binder) = SubnetworkEnsembles.Host.Configuration.ExperimentLoader.Read(Path.Combine(run, "config.yaml"), [], environment: new Dictionary<string, string>());
+        SubnetworkEnsembles.Host.Configuration.ExperimentLoader.Resolve(config, binder, Catalog());
+        return config;
+    }
+
     /// <summary>Loads and prepares <paramref name="config"/> (validation carved, subsets, normalised).</summary>
     public static DataSplits Load(DataConfig config) => ExperimentData.Load(Plugins(), config, Environment.CurrentDirectory);
 
