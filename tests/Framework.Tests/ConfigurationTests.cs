@@ -67,7 +67,7 @@ public class ConfigurationTests
         Option(schedule, nameof(OneCycleScheduleOptions.Warmup)).ShouldBe(0.2);
         Option(schedule, nameof(OneCycleScheduleOptions.LrInit)).ShouldBe(0.001);   // default kept
         config.Model.Type.ShouldBe("lenet");
-        Option(config.Model, nameof(LeNetOptions.Size)).ShouldBe(LeNetSize.Medium);
+        Option(config.Model, nameof(LeNetOptions.Size))!.ToString().ShouldBe("Medium");   // the plugin is loaded from disk: its own LeNetSize
     }
 
     [Trait("Category", "unit")]

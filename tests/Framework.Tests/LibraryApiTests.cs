@@ -19,8 +19,7 @@ public sealed class LibraryApiTests
     [Plugin("liar", PluginKind.Sampler)]
     public sealed class Liar;
 
-    private static PluginCatalog BuiltIns() => new PluginCatalog().RegisterAssemblyOf<PartitionSampler>().RegisterAssemblyOf<AdamOptimizer>()
-        .RegisterAssemblyOf<AccuracyMetric>().RegisterAssemblyOf<Perturbations.PrunePerturbation>().RegisterAssemblyOf<Combiners.MeanCombiner>();
+    private static PluginCatalog BuiltIns() => TestData.Catalog();
 
     [Fact]
     public void Registering_in_process_makes_a_plugin_findable_by_kind_and_name_and_refuses_non_plugins()

@@ -144,7 +144,10 @@ public sealed class ConfigBinder(string defaultSource, IReadOnlyDictionary<YamlN
                 continue;
             }
             int before = _problems.Count;
-            var value = Bind(property.PropertyType, valueNode, keyPath, depth + 1);
+            // A plugin block without 'type:' gives options to the block's default plugin (model: { hidden: [64] } is an mlp).
+            var value = property.PropertyType == typeof(PluginSpec) && valueNode is YamlMappingNode && property.GetValue(instance) is PluginSpec current
+                ? BindPlugin(valueNode, keyPath, current.Type)
+                : Bind(property.PropertyType, valueNode, keyPath, depth + 1);
             if (_problems.Count == before) property.SetValue(instance, value);
         }
         if (inline is not null && inline.GetValue(instance) is PluginSpec spec)
@@ -162,7 +165,7 @@ public sealed class ConfigBinder(string defaultSource, IReadOnlyDictionary<YamlN
         return instance;
     }
 
-    private PluginSpec? BindPlugin(YamlNode node, string path)
+    private PluginSpec? BindPlugin(YamlNode node, string path, string? defaultType = null)
     {
         if (node is YamlScalarNode { Value: { Length: > 0 } name })
             return new PluginSpec { Type = name, Location = Locate(node, path) };
@@ -171,7 +174,7 @@ public sealed class ConfigBinder(string defaultSource, IReadOnlyDictionary<YamlN
             Fail(node, path, $"expected a plugin, e.g. {{ type: NAME, option: value }}, got a {Shape(node)}");
             return null;
         }
-        string? type = null;
+        string? type = defaultType;
         var options = new YamlMappingNode();
         foreach (var (key, value) in mapping.Children)
         {
