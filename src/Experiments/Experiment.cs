@@ -79,7 +79,7 @@ public sealed class Experiment
     /// </summary>
     public DataSplits LoadData()
     {
-        var data = ExperimentData.Load(Plugins(), Config.Data, Config.Data.Root ?? Environment.CurrentDirectory);
+        var data = ExperimentData.Load(Plugins(), Config.Data, Config.Data.Root ?? Environment.CurrentDirectory, Config.Seed);
         var imageOnly = new List<string>();
         if (Config.Corruptions is not null) imageOnly.Add("corruptions");
         if (Config.Data.Augment is not null) imageOnly.Add("data.augment");

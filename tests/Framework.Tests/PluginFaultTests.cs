@@ -156,7 +156,7 @@ public class PluginFaultTests(FaultyPlugins faulty) : IClassFixture<FaultyPlugin
     [Theory]
     [InlineData("plugins/NeedsHelper", "NeedsHelper.dll has types that cannot be loaded (a missing dependency?)")]
     [InlineData("not-a-plugin", "Helper.dll contains no public class marked [Plugin(name, kind)]")]
-    [InlineData("plugins/Future", "was built against SubnetworkEnsembles.Abstractions 2.0.0.0, but this sne provides 1.0.0.0")]
+    [InlineData("plugins/Future", "was built against SubnetworkEnsembles.Abstractions 2.0.0.0, but this sne provides 1.1.0.0")]
     [InlineData("twice", "'poison'")]
     public void Broken_plugin_directories_are_clear_errors_with_exit_3(string directory, string expected)
     {

@@ -83,6 +83,9 @@ public sealed record DataSplits(string Name, DataRows Train, DataRows Validation
     /// <summary>What the rows were read from (a dataset plugin's splits), disposed with them; null when nothing else is held.</summary>
     public IDisposable? Source { get; init; }
 
+    /// <summary>Augmentation of training batches (data.augment), or null.</summary>
+    public Augmentation? Augmentation { get; init; }
+
     /// <summary>True when samples are images [C, H, W].</summary>
     public bool IsImage => InputShape.Length == 3;
 

@@ -34,7 +34,7 @@ public sealed class Trainer(ILogger logger)
     /// Augments a training batch: (inputs [B, …] on the device, rows int64 [B] of the batch, epoch) → augmented inputs.
     /// Must depend only on its arguments (seeded by row and epoch), so a resumed run equals an uninterrupted one. Null = none.
     /// </summary>
-    public Func<Tensor, Tensor, int, Tensor>? Augment { get; init; }
+    public Func<Tensor, Tensor, int, Tensor>? Augment { get; set; }
 
     /// <summary>Called after every epoch with the stage label and the epoch's record (metrics.jsonl, TensorBoard).</summary>
     public Action<string, EpochRecord>? EpochCompleted { get; init; }

@@ -205,6 +205,15 @@ public sealed class ChildrenConfig
     /// <summary>How each child is tuned after ξ; <c>none</c> (null) for children without training (Noisy SE).</summary>
     public TrainingConfig? Tuning { get; init; } = new();
 
+    /// <summary>
+    /// Children whose weights change without tuning (tuning: none, or the trust-region search) get their BatchNorm
+    /// running statistics re-estimated on training batches, as the parent's no longer describe them. Only for models with BatchNorm.
+    /// </summary>
+    public bool ReestimateBatchNorm { get; init; } = true;
+
+    /// <summary>Training batches (of the parent's batch size) the BatchNorm re-estimation averages over.</summary>
+    public int ReestimateBatches { get; init; } = 50;
+
     internal IEnumerable<(string, string)> Validate()
     {
         if (Count < (IncludeParent ? 0 : 1))

@@ -65,6 +65,10 @@ public sealed class ChildBuilder(ExperimentConfig config, DataSplits data, Devic
                 history = TrainStage(trainer, plugins, child, data, tuning, $"child {index + 1}/{config.Children.Count}",
                     Seeds.Derive(config.Seed, stream + "child-shuffle", index), p => plugins.Call(config.Children.Perturbation, nameof(IPerturbation.OnTuningStep), () => perturbation.OnTuningStep(weights, p)), cancellation);
             }
+            else if (config.Children.ReestimateBatchNorm && child.HasBatchNorm)
+            {
+                ReestimateBatchNorm(child, Seeds.Derive(config.Seed, stream + "batchnorm", index));
+            }
             foreach (var w in weights) w.StochasticMask = null;   // evaluation always uses the target mask
             return (child, history);
         }
@@ -73,6 +77,28 @@ public sealed class ChildBuilder(ExperimentConfig config, DataSplits data, Devic
             child.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Re-estimates the BatchNorm running statistics of a child whose weights changed without tuning: a cumulative
+    /// average over children.reestimate_batches training batches (of the parent's batch size) in an order seeded by
+    /// <paramref name="seed"/>, with only the BatchNorm layers in training mode (see <see cref="BatchNormStatistics"/>).
+    /// </summary>
+    private void ReestimateBatchNorm(MaskedNetwork child, long seed)
+    {
+        using var generator = new Generator((ulong)seed);
+        using var order = randperm(data.Train.Count, generator: generator);
+        long batch = config.Parent.BatchSize, count = Math.Min(config.Children.ReestimateBatches, (data.Train.Count + batch - 1) / batch);
+        IEnumerable<Tensor> Batches()
+        {
+            for (long b = 0; b < count; b++)
+            {
+                using var rows = order.narrow(0, b * batch, Math.Min(batch, data.Train.Count - b * batch));
+                using var inputs = data.Train.Read(rows);
+                yield return inputs;   // disposed when the re-estimation moves on to the next batch
+            }
+        }
+        BatchNormStatistics.Reestimate(child, Batches());
     }
 
     /// <summary>
@@ -90,6 +116,9 @@ public sealed class ChildBuilder(ExperimentConfig config, DataSplits data, Devic
         using var optimizer = factory.Create(model.parameters().ToList(), schedule.At(0, 1).LearningRate);
         using var shuffle = new Generator((ulong)shuffleSeed);
         using var rows = StageRows(data.Train, stage, shuffleSeed);
+        trainer.Augment = data.Augmentation is { } augmentation
+            ? (x, batchRows, epoch) => augmentation.Apply(x, batchRows.cpu().data<long>().ToArray(), epoch)
+            : null;
         return trainer.Train(model, rows ?? data.Train, new TrainingSettings(stage.Epochs, stage.BatchSize), optimizer, schedule, shuffle, label, beforeStep, checkpoints, cancellation);
     }
 

@@ -17,8 +17,11 @@ namespace SubnetworkEnsembles.Experiments.Pipeline;
 /// </summary>
 public static class ExperimentData
 {
-    /// <summary>Loads and prepares the data of <paramref name="data"/>; relative paths in its options resolve against <paramref name="baseDirectory"/>.</summary>
-    public static DataSplits Load(PluginFactory plugins, DataConfig data, string baseDirectory)
+    /// <summary>
+    /// Loads and prepares the data of <paramref name="data"/>; relative paths in its options resolve against
+    /// <paramref name="baseDirectory"/>; training-batch augmentation (data.augment) draws from <paramref name="runSeed"/>.
+    /// </summary>
+    public static DataSplits Load(PluginFactory plugins, DataConfig data, string baseDirectory, long runSeed = 0)
     {
         var source = plugins.Create<IDatasetSource>(data.Dataset);
         DatasetSplits splits;
@@ -33,7 +36,7 @@ public static class ExperimentData
         }
         try
         {
-            return Prepare(splits, data);
+            return Prepare(splits, data, runSeed);
         }
         catch (DataException e)
         {
@@ -50,7 +53,7 @@ public static class ExperimentData
     private static string StripLocation(DataException e) =>
         e.Message.StartsWith(e.Location + ": ", StringComparison.Ordinal) ? e.Message[(e.Location.Length + 2)..] : e.Message;
 
-    private static DataSplits Prepare(DatasetSplits splits, DataConfig data)
+    private static DataSplits Prepare(DatasetSplits splits, DataConfig data, long runSeed)
     {
         string name = data.Dataset.Type;
         Check(splits, name);
@@ -85,6 +88,8 @@ public static class ExperimentData
             ClassNames = splits.ClassNames,
             Normalization = normalization,
             Source = streamed ? splits : null,
+            Augmentation = data.Augment is { } a && (a.CropPadding > 0 || a.HorizontalFlip)
+                ? new Augmentation(Seeds.Derive(runSeed, "augmentation"), a.CropPadding, a.HorizontalFlip) : null,
         };
     }
 
