@@ -1,5 +1,5 @@
-using TorchSharp;
 using SubnetworkEnsembles.Abstractions;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace SubnetworkEnsembles.Engine.Data;

@@ -4,11 +4,10 @@ using SubnetworkEnsembles.Engine.Data;
 using SubnetworkEnsembles.Engine.Models;
 using SubnetworkEnsembles.Engine.Training;
 using SubnetworkEnsembles.Experiments.Configuration;
+using SubnetworkEnsembles.Experiments.Plugins;
 using SubnetworkEnsembles.Experiments.Results;
 using TorchSharp;
 using static TorchSharp.torch;
-
-using SubnetworkEnsembles.Experiments.Plugins;
 
 namespace SubnetworkEnsembles.Experiments.Pipeline;
 

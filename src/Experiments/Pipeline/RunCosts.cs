@@ -1,9 +1,8 @@
 using SubnetworkEnsembles.Engine.Data;
 using SubnetworkEnsembles.Engine.Models;
 using SubnetworkEnsembles.Experiments.Configuration;
-using SubnetworkEnsembles.Experiments.Results;
-
 using SubnetworkEnsembles.Experiments.Plugins;
+using SubnetworkEnsembles.Experiments.Results;
 
 namespace SubnetworkEnsembles.Experiments.Pipeline;
 
