@@ -1,9 +1,15 @@
 using System.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using SubnetworkEnsembles.Abstractions;
+using SubnetworkEnsembles.Datasets;
 using SubnetworkEnsembles.Engine.Data;
 using SubnetworkEnsembles.Engine.Models;
 using SubnetworkEnsembles.Engine.Training;
+using SubnetworkEnsembles.Experiments.Configuration;
+using SubnetworkEnsembles.Experiments.Pipeline;
+using SubnetworkEnsembles.Experiments.Plugins;
 using SubnetworkEnsembles.Models.Networks;
 using SubnetworkEnsembles.Optimizers;
 using SubnetworkEnsembles.Perturbations;
@@ -24,7 +30,10 @@ int repeats = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureI
 int hidden = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 512;
 const int batch = 128;
 
-using var data = DatasetLoader.Load(new DataSpec());
+using var data = ExperimentData.Load(Plugins(), new DataConfig
+{
+    Dataset = new() { Type = "fashion-mnist", Kind = PluginKind.Dataset, BoundOptions = new FashionMnistDatasetOptions() },
+}, Environment.CurrentDirectory);
 long n = data.Train.Count;
 Console.WriteLine($"Fashion-MNIST train {n} rows, MLP 784-{hidden}-{hidden}-10, batch {batch}, {epochs} epoch(s) per timing, " +
                   $"{repeats} repeats (median), {get_num_threads()} threads, TorchSharp {typeof(torch).Assembly.GetName().Version}");
@@ -73,6 +82,13 @@ foreach (bool masked in new[] { false, true })
     for (int i = 0; i < 10; i++) using (a.mm(b)) { }
     double seconds = clock.Elapsed.TotalSeconds / 10;
     Console.WriteLine($"{"matmul peak",-20} 2048×2048 fp32: {2.0 * 2048 * 2048 * 2048 / seconds / 1e9:F1} GFLOP/s");
+}
+
+static PluginFactory Plugins()
+{
+    var services = new ServiceCollection().AddSingleton<ILoggerFactory>(NullLoggerFactory.Instance).AddSingleton(typeof(ILogger<>), typeof(Logger<>));
+    services.AddSubnetworkPlugins(new PluginCatalog().RegisterAssemblyOf<FashionMnistDataset>());
+    return services.BuildServiceProvider().GetRequiredService<PluginFactory>();
 }
 
 MaskedNetwork Network(int seed) =>

@@ -3,16 +3,6 @@ using System.IO.Compression;
 
 namespace SubnetworkEnsembles.Engine.Data;
 
-/// <summary>A data file that is missing, unreadable or not what it claims to be.</summary>
-public sealed class DataFileException(string path, string message) : SneException($"{path}: {message}", ExitCodes.ConfigurationError)
-{
-    /// <summary>The offending file.</summary>
-    public string Path { get; } = path;
-
-    /// <inheritdoc/>
-    public override string Describe() => "data: " + Message;
-}
-
 /// <summary>
 /// Reads the IDX format of (Fashion-)MNIST, optionally gzip-compressed: magic 0x00 0x00 type ndim,
 /// then ndim big-endian int32 dimensions, then the unsigned bytes (type 0x08) in row-major order.
