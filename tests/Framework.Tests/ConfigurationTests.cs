@@ -72,6 +72,36 @@ public class ConfigurationTests
 
     [Trait("Category", "unit")]
     [Fact]
+    public void Run_configs_of_the_closed_model_and_data_blocks_still_load_and_other_values_are_still_refused()
+    {
+        // As sne wrote config.yaml before models and datasets were plugins: every key of both closed blocks.
+        const string old = """
+            data:
+              dataset: spirals
+              directory: /usr/share/datasets/fashion-mnist
+              validation: 250
+              points: 2500
+              test_points: 250
+              noise: 1
+            model:
+              type: mlp
+              hidden: [64, 64, 64]
+              size: small
+              dropout: 0
+            """;
+        var config = Valid(old);
+        config.Data.Dataset.Type.ShouldBe("spirals");
+        config.Data.Validation.ShouldBe(250);
+        Option(config.Data.Dataset, "Points").ShouldBe(2500);
+        Option(config.Model, "Hidden").ShouldBe(new List<int> { 64, 64, 64 });
+        // Only the old default is taken for an unused key: any other value is an unknown option, as for any config.
+        Problem(old.Replace("size: small", "size: large", StringComparison.Ordinal)).Message.ShouldContain("model.size: unknown key 'size'");
+        Problem(old.Replace("directory: /usr/share/datasets/fashion-mnist", "directory: /data", StringComparison.Ordinal)).Message
+            .ShouldContain("data.directory: unknown key 'directory'");
+    }
+
+    [Trait("Category", "unit")]
+    [Fact]
     public void Set_overrides_replace_values_and_create_keys()
     {
         var config = Valid("children: { count: 6 }\n", "children.count=8", "children.sampler={type: bernoulli, sparsity: 0.3}", "model.hidden=[64, 32]");

@@ -17,6 +17,7 @@ public static class ExperimentLoader
         IReadOnlyList<(string KeyPath, YamlDotNet.RepresentationModel.YamlNode Value)>? point = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var document = YamlDocumentReader.Load(path, overrides, environment);
+        LegacyRunConfig.DropUnusedDefaults(document.Root);
         foreach (var (key, value) in point ?? []) YamlDocumentReader.Set(document, key, value, $"sweep {key}");
         var binder = new ConfigBinder(path, document.OverrideSources, document.Positions);
         var config = binder.Bind<ExperimentConfig>(document.Root, "");
