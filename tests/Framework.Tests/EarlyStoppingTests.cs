@@ -170,6 +170,23 @@ public sealed class EarlyStoppingTests : IDisposable
     }
 
     [Fact]
+    public void Configuration_rejects_a_negative_interval_zero_patience_and_early_stopping_without_evaluations_or_validation_rows()
+    {
+        var config = new Experiments.Configuration.ExperimentConfig
+        {
+            Data = new Experiments.Configuration.DataConfig { Validation = 0 },
+            Parent = new Experiments.Configuration.ParentConfig { ValidationInterval = 0, EarlyStopping = new() { Patience = 0 } },
+            Children = new Experiments.Configuration.ChildrenConfig { Tuning = new() { ValidationInterval = -1 } },
+        };
+        var problems = config.Validate().ToList();
+        problems.ShouldContain(("parent.early_stopping.patience", "must be ≥ 1, got 0"));
+        problems.ShouldContain(("parent.early_stopping", "watches validation evaluations, but parent.validation_interval is 0 (never): set it to ≥ 1"));
+        problems.ShouldContain(("children.tuning.validation_interval", "must be ≥ 0 (0 = never), got -1"));
+        problems.ShouldContain(("data.validation", "early stopping watches the validation split: set data.validation > 0"));
+        new Experiments.Configuration.ExperimentConfig().Validate().ShouldBeEmpty();
+    }
+
+    [Fact]
     public void Validation_values_go_to_metrics_jsonl_records_and_to_validation_tensorboard_tags()
     {
         var epoch = new TrainingEpoch
