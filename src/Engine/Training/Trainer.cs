@@ -11,8 +11,11 @@ namespace SubnetworkEnsembles.Engine.Training;
 /// <summary>Epochs and batch size of one training run.</summary>
 public sealed record TrainingSettings(int Epochs, int BatchSize);
 
-/// <summary>One epoch's summary: mean training loss and accuracy over its batches, the last learning rate, wall time.</summary>
-public sealed record EpochRecord(int Epoch, double Loss, double Accuracy, double LearningRate, double Seconds);
+/// <summary>
+/// One epoch's summary: mean training loss and accuracy over its batches, the last learning rate, wall time, and the
+/// validation scores after it (null when the epoch was not evaluated, see <see cref="ValidationPlan"/>).
+/// </summary>
+public sealed record EpochRecord(int Epoch, double Loss, double Accuracy, double LearningRate, double Seconds, ValidationScores? Validation = null);
 
 /// <summary>One finished step, for progress displays: stage label, epoch and batch (zero-based) of their totals, loss and learning rate.</summary>
 public readonly record struct StepReport(string Label, int Epoch, int Epochs, long Batch, long Batches, float Loss, double LearningRate);
@@ -47,12 +50,15 @@ public sealed class Trainer(ILogger logger)
 
     /// <summary>
     /// Trains <paramref name="model"/> in place. Randomness (batch order) comes only from <paramref name="shuffle"/>.
-    /// <paramref name="beforeStep"/> runs before each step (e.g. <see cref="IPerturbation.OnTuningStep"/>).
-    /// Returns one record per epoch. Throws <see cref="OperationCanceledException"/> between steps when cancelled.
+    /// <paramref name="beforeStep"/> runs before each step (e.g. <see cref="IPerturbation.OnTuningStep"/>). With
+    /// <paramref name="validation"/> the model is scored on validation rows after the epochs it names, and may stop
+    /// early and end with its best epoch's weights. Returns one record per trained epoch and where early stopping ended.
+    /// Throws <see cref="OperationCanceledException"/> between steps when cancelled.
     /// </summary>
-    public IReadOnlyList<EpochRecord> Train(MaskedNetwork model, DataRows data, TrainingSettings settings,
+    public TrainingOutcome Train(MaskedNetwork model, DataRows data, TrainingSettings settings,
         ITrainableOptimizer optimizer, ISchedule schedule, Generator shuffle, string label,
-        Action<TrainingProgress>? beforeStep = null, ITrainingCheckpointer? checkpoints = null, CancellationToken cancellation = default)
+        Action<TrainingProgress>? beforeStep = null, ITrainingCheckpointer? checkpoints = null, ValidationPlan? validation = null,
+        CancellationToken cancellation = default)
     {
         long n = data.Count;
         long stepsPerEpoch = (n + settings.BatchSize - 1) / settings.BatchSize;
@@ -62,18 +68,19 @@ public sealed class Trainer(ILogger logger)
         var history = new List<EpochRecord>(resumed?.History ?? []);
         int firstEpoch = resumed?.Epoch ?? 0;
         long firstBatch = resumed?.Batch ?? 0;
+        using var stopping = validation?.EarlyStopping is { } rule ? new EarlyStopping(rule, resumed?.EarlyStopping, resumed?.BestWeights) : null;
         if (resumed is not null)
         {
             using var state = tensor(resumed.ShuffleState);
             shuffle.set_state(state);
-            if (resumed.Epoch >= settings.Epochs)
+            if (resumed.Epoch >= settings.Epochs || stopping is { Stopped: true })
                 logger.LogInformation("{Label}: all {Epochs} epochs were trained earlier", label, settings.Epochs);
             else
                 logger.LogInformation("{Label}: resuming at epoch {Epoch}/{Epochs}, batch {Batch}/{Batches}",
                     label, resumed.Epoch + 1, settings.Epochs, resumed.Batch + 1, stepsPerEpoch);
         }
         model.train();
-        for (int epoch = firstEpoch; epoch < settings.Epochs; epoch++)
+        for (int epoch = firstEpoch; epoch < settings.Epochs && stopping is not { Stopped: true }; epoch++)
         {
             var clock = Stopwatch.StartNew();
             byte[] epochStart = ShuffleState(shuffle);
@@ -94,7 +101,8 @@ public sealed class Trainer(ILogger logger)
                 if (cancellation.IsCancellationRequested)
                 {
                     // Stop cleanly between steps: save exactly where we are, so nothing of this epoch is lost.
-                    checkpoints?.Save(new TrainingState(epoch, b, epochStart, lossSum.ToDouble(), correct.ToInt64(), history.ToList()), model, optimizer);
+                    checkpoints?.Save(new TrainingState(epoch, b, epochStart, lossSum.ToDouble(), correct.ToInt64(), history.ToList(),
+                        stopping?.Progress, stopping?.BestWeights), model, optimizer);
                     cancellation.ThrowIfCancellationRequested();
                 }
                 // Outside the step's dispose scope: state a perturbation keeps across steps must not be freed with it.
@@ -128,12 +136,26 @@ public sealed class Trainer(ILogger logger)
                 Progress?.Invoke(new StepReport(label, epoch, settings.Epochs, b, stepsPerEpoch, lossValue, lr));
             }
             double meanLoss = lossSum.ToDouble() / n;
-            var record = new EpochRecord(epoch + 1, meanLoss, correct.ToInt64() / (double)n, lr, clock.Elapsed.TotalSeconds);
+            double trainSeconds = clock.Elapsed.TotalSeconds;
+            // Evaluation mode without gradients and without random draws: the trajectory is the same without it.
+            var scores = validation is not null && validation.IsDue(epoch + 1) ? validation.Evaluate(model) : null;
+            var record = new EpochRecord(epoch + 1, meanLoss, correct.ToInt64() / (double)n, lr, trainSeconds, scores);
+            bool stop = scores is not null && stopping is not null && stopping.Observe(epoch + 1, scores, model, lastEpoch: epoch + 1 == settings.Epochs);
             history.Add(record);
-            checkpoints?.Save(new TrainingState(epoch + 1, 0, ShuffleState(shuffle), 0, 0, history.ToList()), model, optimizer);
+            checkpoints?.Save(new TrainingState(epoch + 1, 0, ShuffleState(shuffle), 0, 0, history.ToList(), stopping?.Progress, stopping?.BestWeights), model, optimizer);
             EpochCompleted?.Invoke(label, record);
-            logger.LogInformation("{Label} epoch {Epoch}/{Epochs}: loss {Loss:F4}, train accuracy {Accuracy:P2}, lr {Lr:G3}, {Seconds:F1} s",
-                label, record.Epoch, settings.Epochs, record.Loss, record.Accuracy, lr, record.Seconds);
+            LogEpoch(label, record, settings.Epochs);
+            if (stop)
+                logger.LogInformation("{Label}: early stopping after epoch {Epoch}/{Epochs}: validation {Metric} has not improved for {Patience} evaluations (best {Best:F4} at epoch {BestEpoch})",
+                    label, record.Epoch, settings.Epochs, validation!.EarlyStopping!.Metric.ToString().ToLowerInvariant(), stopping!.Progress.SinceBest,
+                    stopping.Progress.BestValue, stopping.Progress.BestEpoch);
+        }
+        if (stopping is not null)
+        {
+            stopping.RestoreBest(model);
+            if (stopping.Progress.RestoredEpoch is int restored)
+                logger.LogInformation("{Label}: restored the weights of epoch {Epoch}, the best on validation {Metric} ({Best:F4})",
+                    label, restored, validation!.EarlyStopping!.Metric.ToString().ToLowerInvariant(), stopping.Progress.BestValue);
         }
         // A step can turn weights non-finite with a finite loss (the next step's loss would show it); the last step cannot be caught that way.
         foreach (var (name, p) in model.named_parameters())
@@ -141,6 +163,19 @@ public sealed class Trainer(ILogger logger)
             using var finite = p.isfinite().all();
             if (!finite.ToBoolean()) throw new TrainingDivergedException($"{label}: parameter {name} is not finite after training; lower the learning rate or check the data");
         }
-        return history;
+        return new TrainingOutcome(history, stopping?.Progress);
+    }
+
+    private void LogEpoch(string label, EpochRecord record, int epochs)
+    {
+        if (record.Validation is not { } v)
+        {
+            logger.LogInformation("{Label} epoch {Epoch}/{Epochs}: loss {Loss:F4}, train accuracy {Accuracy:P2}, lr {Lr:G3}, {Seconds:F1} s",
+                label, record.Epoch, epochs, record.Loss, record.Accuracy, record.LearningRate, record.Seconds);
+            return;
+        }
+        string others = string.Concat(v.Metrics.Where(m => m.Key is not "nll" and not "accuracy").Select(m => $", val {m.Key} {m.Value:G4}"));
+        logger.LogInformation("{Label} epoch {Epoch}/{Epochs}: loss {Loss:F4}, train accuracy {Accuracy:P2}, val loss {ValLoss:F4}, val accuracy {ValAccuracy:P2}{Others}, lr {Lr:G3}, {Seconds:F1} s",
+            label, record.Epoch, epochs, record.Loss, record.Accuracy, v.Loss, v.Accuracy, others, record.LearningRate, record.Seconds);
     }
 }

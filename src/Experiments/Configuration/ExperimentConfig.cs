@@ -94,6 +94,8 @@ public sealed class ExperimentConfig
             yield return ("children.select_by", $"model selection ranks children by {selectBy}, which is not among metrics: [{string.Join(", ", Metrics.Select(m => m.Type))}]; add {selectBy} to metrics or choose the other select_by");
         if ((Children.Keep > 0 || Children.TrustRegion is not null) && Data.Validation == 0)
             yield return ("data.validation", "model selection (children.keep) and the trust-region search score on the validation split: set data.validation > 0");
+        if ((Parent.EarlyStopping is not null || Children.Tuning?.EarlyStopping is not null) && Data.Validation == 0)
+            yield return ("data.validation", "early stopping watches the validation split: set data.validation > 0");
         if (ReferenceEpochs < 0) yield return ("reference_epochs", $"must be ≥ 0 (0 = parent.epochs), got {ReferenceEpochs}");
         if (string.IsNullOrWhiteSpace(Method)) yield return ("method", "give the method a name, e.g. subnetwork-ensemble");
         if (Children.Start == ChildStart.Scratch && Children.Sampler.Type != "full")
@@ -137,6 +139,12 @@ public class TrainingConfig
     /// <summary>Draw the stage's rows with replacement (a bootstrap sample of subset × N rows) instead of without.</summary>
     public bool Bootstrap { get; init; }
 
+    /// <summary>Evaluate the validation split every this many epochs (loss, accuracy and the configured metrics per epoch); 0 = never.</summary>
+    public int ValidationInterval { get; init; } = 1;
+
+    /// <summary>Stop early on a validation metric and keep the best epoch's weights (null = train every epoch).</summary>
+    public EarlyStoppingConfig? EarlyStopping { get; init; }
+
     /// <summary>Rows this stage trains on out of <paramref name="trainRows"/>.</summary>
     public long Rows(long trainRows) => Subset >= 1 && !Bootstrap ? trainRows : Math.Max(1, (long)Math.Round(Subset * trainRows));
 
@@ -145,6 +153,8 @@ public class TrainingConfig
         if (Epochs < minEpochs) yield return ($"{path}.epochs", $"must be ≥ {minEpochs}, got {Epochs}");
         if (!(Subset > 0 && Subset <= 1)) yield return ($"{path}.subset", $"must be in (0, 1] (the share of training rows), got {Subset}");
         if (BatchSize < 1) yield return ($"{path}.batch_size", $"must be ≥ 1, got {BatchSize}");
+        if (ValidationInterval < 0) yield return ($"{path}.validation_interval", $"must be ≥ 0 (0 = never), got {ValidationInterval}");
+        if (EarlyStopping is not null) foreach (var p in EarlyStopping.Validate(path, ValidationInterval)) yield return p;
     }
 }
 

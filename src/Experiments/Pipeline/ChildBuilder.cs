@@ -32,7 +32,7 @@ public sealed class ChildBuilder(ExperimentConfig config, DataSplits data, Devic
     /// from <paramref name="start"/> (children.start: previous — the previous child), else from the parent, or, with
     /// children.start: scratch, from a fresh initialisation seeded by (seed, stream, index).
     /// </summary>
-    public (MaskedNetwork Child, IReadOnlyList<EpochRecord> History) Build(int index, bool tune, CancellationToken cancellation, MaskedNetwork? start = null)
+    public (MaskedNetwork Child, TrainingOutcome Training) Build(int index, bool tune, CancellationToken cancellation, MaskedNetwork? start = null)
     {
         int setSize = sampler.SetSize;
         int s = index / setSize;
@@ -59,18 +59,19 @@ public sealed class ChildBuilder(ExperimentConfig config, DataSplits data, Devic
                 plugins.Call(config.Children.Perturbation, nameof(IPerturbation.Apply),
                     () => perturbation.Apply(weights, deviceMask, new PerturbationContext(index, s, index % setSize, setSize, config.Seed, own, shared)));
             }
-            IReadOnlyList<EpochRecord> history = [];
+            var training = new TrainingOutcome([], null);
             if (tune && config.Children.Tuning is { Epochs: > 0 } tuning)
             {
-                history = TrainStage(trainer, plugins, child, data, tuning, $"child {index + 1}/{config.Children.Count}",
-                    Seeds.Derive(config.Seed, stream + "child-shuffle", index), p => plugins.Call(config.Children.Perturbation, nameof(IPerturbation.OnTuningStep), () => perturbation.OnTuningStep(weights, p)), cancellation);
+                training = TrainStage(trainer, plugins, child, data, tuning, $"child {index + 1}/{config.Children.Count}",
+                    Seeds.Derive(config.Seed, stream + "child-shuffle", index), p => plugins.Call(config.Children.Perturbation, nameof(IPerturbation.OnTuningStep), () => perturbation.OnTuningStep(weights, p)), cancellation,
+                    validation: Validation(config, plugins, data, tuning, "children.tuning"));
             }
             else if (config.Children.ReestimateBatchNorm && child.HasBatchNorm)
             {
                 ReestimateBatchNorm(child, Seeds.Derive(config.Seed, stream + "batchnorm", index));
             }
             foreach (var w in weights) w.StochasticMask = null;   // evaluation always uses the target mask
-            return (child, history);
+            return (child, training);
         }
         catch
         {
@@ -105,11 +106,12 @@ public sealed class ChildBuilder(ExperimentConfig config, DataSplits data, Devic
     /// Trains <paramref name="model"/> for one stage (parent or child) with the stage's optimiser and schedule plugins;
     /// with <paramref name="checkpoints"/> it continues from a saved point and saves after every epoch and on interruption.
     /// A stage with subset &lt; 1 or bootstrap trains on its own rows of the training split, drawn from a generator seeded
-    /// by the stage's shuffle seed (so the same stage always sees the same rows).
+    /// by the stage's shuffle seed (so the same stage always sees the same rows). With <paramref name="validation"/> the
+    /// validation split is scored during training (and early stopping applies).
     /// </summary>
-    public static IReadOnlyList<EpochRecord> TrainStage(Trainer trainer, PluginFactory plugins, MaskedNetwork model, DataSplits data,
+    public static TrainingOutcome TrainStage(Trainer trainer, PluginFactory plugins, MaskedNetwork model, DataSplits data,
         TrainingConfig stage, string label, long shuffleSeed, Action<TrainingProgress>? beforeStep, CancellationToken cancellation,
-        ITrainingCheckpointer? checkpoints = null)
+        ITrainingCheckpointer? checkpoints = null, ValidationPlan? validation = null)
     {
         var factory = plugins.Create<IOptimizerFactory>(stage.Optimizer);
         var schedule = plugins.Create<ISchedule>(stage.Schedule);
@@ -119,7 +121,24 @@ public sealed class ChildBuilder(ExperimentConfig config, DataSplits data, Devic
         trainer.Augment = data.Augmentation is { } augmentation
             ? (x, batchRows, epoch) => augmentation.Apply(x, batchRows.cpu().data<long>().ToArray(), epoch)
             : null;
-        return trainer.Train(model, rows ?? data.Train, new TrainingSettings(stage.Epochs, stage.BatchSize), optimizer, schedule, shuffle, label, beforeStep, checkpoints, cancellation);
+        return trainer.Train(model, rows ?? data.Train, new TrainingSettings(stage.Epochs, stage.BatchSize), optimizer, schedule, shuffle, label, beforeStep, checkpoints, validation, cancellation);
+    }
+
+    /// <summary>
+    /// Validation during the training stage <paramref name="stage"/> (at key path <paramref name="path"/>): the validation
+    /// split every <c>validation_interval</c> epochs, scored by loss, accuracy and the run's configured non-pairwise metrics
+    /// (finite values), with the stage's early stopping. Early stopping without validation rows is a configuration error.
+    /// </summary>
+    public static ValidationPlan? Validation(ExperimentConfig config, PluginFactory plugins, DataSplits data, TrainingConfig stage, string path)
+    {
+        if (stage.EarlyStopping is not null && (data.Validation.Count == 0 || stage.ValidationInterval < 1))
+            throw new ConfigException(new ConfigLocation("configuration", 0, 0, path + ".early_stopping"),
+                $"early stopping watches the validation split, which has {data.Validation.Count} rows here: give the data a validation split (data.validation > 0)");
+        if (stage.ValidationInterval < 1 || data.Validation.Count == 0) return null;
+        var metrics = RunScoring.Create(config, plugins).ScalarEvaluation;
+        return new ValidationPlan(data.Validation, stage.ValidationInterval,
+            (probabilities, labels) => metrics.OfOneModel(probabilities, labels).Values.Where(v => double.IsFinite(v.Value)).ToDictionary(v => v.Key, v => v.Value),
+            stage.EarlyStopping?.Settings);
     }
 
     /// <summary>The stage's own training rows (null = the whole split): subset × N rows, without or (bootstrap) with replacement.</summary>

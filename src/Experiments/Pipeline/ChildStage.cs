@@ -56,7 +56,7 @@ internal sealed class ChildStage(PluginFactory plugins, ILogger logger, Func<Tra
             var sampler = plugins.Create<ISubnetworkSampler>(config.Children.Sampler, overrides.Sampler);
             var perturbation = plugins.Create<IPerturbation>(config.Children.Perturbation, overrides.Perturbation);
             using var builder = new ChildBuilder(config, data, device, newTrainer(), parent, plugins, sampler, perturbation);
-            var (child, history) = builder.Build(index, tune: true, cancellation, previous);
+            var (child, training) = builder.Build(index, tune: true, cancellation, previous);
             using (child)
             {
                 // Training checks its own result; a child made by ξ alone (tuning: none) is checked here.
@@ -90,7 +90,8 @@ internal sealed class ChildStage(PluginFactory plugins, ILogger logger, Func<Tra
                     Sparsity = child.Sparsity,
                     NonzeroParameters = child.NonZeroParameterCount,
                     Seconds = clock.Elapsed.TotalSeconds,
-                    History = history.Select(TrainingEpoch.From).ToList(),
+                    History = training.History.Select(TrainingEpoch.From).ToList(),
+                    EarlyStopping = EarlyStoppingResult.From(config.Children.Tuning?.EarlyStopping, training.EarlyStopping),
                 };
                 NpyFile.WriteChecksummed(run.ChildPredictions(index), probs, faults());
                 RunDirectory.WriteCheckpoint(run.ChildCheckpoint(index), tmp => child.save(tmp), faults());

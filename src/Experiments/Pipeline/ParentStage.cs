@@ -45,8 +45,9 @@ internal sealed class ParentStage(PluginFactory plugins, ILogger logger, Func<Tr
         }
         parent.to(device);
         logger.LogInformation("Parent {Model}: {Parameters:N0} parameters, {Layers} maskable weights", config.Model.Type, parent.ParameterCount, parent.MaskedLayers.Count);
-        var history = config.Parent.Epochs == 0 ? [] : ChildBuilder.TrainStage(newTrainer(), plugins, parent, data, config.Parent, "parent",
-            Seeds.Derive(config.Seed, "parent-shuffle"), null, cancellation, new TrainingCheckpointFile(run.ParentTrainingState, logger, faults()));
+        var training = config.Parent.Epochs == 0 ? new TrainingOutcome([], null) : ChildBuilder.TrainStage(newTrainer(), plugins, parent, data, config.Parent, "parent",
+            Seeds.Derive(config.Seed, "parent-shuffle"), null, cancellation, new TrainingCheckpointFile(run.ParentTrainingState, logger, faults()),
+            ChildBuilder.Validation(config, plugins, data, config.Parent, "parent"));
         double trainSeconds = clock.Elapsed.TotalSeconds;
         using var probs = Evaluator.Probabilities(parent, data.Test);
         using var labels = data.Test.Labels.cpu();
@@ -67,7 +68,8 @@ internal sealed class ParentStage(PluginFactory plugins, ILogger logger, Func<Tr
             TrainRows = config.Parent.Rows(data.Train.Count),
             Parameters = parent.ParameterCount,
             NonzeroParameters = parent.NonZeroParameterCount,
-            History = history.Select(TrainingEpoch.From).ToList(),
+            History = training.History.Select(TrainingEpoch.From).ToList(),
+            EarlyStopping = EarlyStoppingResult.From(config.Parent.EarlyStopping, training.EarlyStopping),
             Weights = weights,
             McDropout = mcDropout,
             Seconds = new ParentSeconds { Data = dataSeconds, Training = trainSeconds },

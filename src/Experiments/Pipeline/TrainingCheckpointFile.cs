@@ -1,16 +1,20 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Microsoft.Extensions.Logging;
 using SubnetworkEnsembles.Abstractions;
 using SubnetworkEnsembles.Engine.Models;
 using SubnetworkEnsembles.Engine.Training;
+using TorchSharp;
 using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace SubnetworkEnsembles.Experiments.Pipeline;
 
 /// <summary>
 /// The resume point of one training stage in a checksummed file (<see cref="ChecksummedFile"/>): a JSON header with
-/// the <see cref="TrainingState"/> counters and history, the shuffle generator's state, the model (TorchSharp format)
-/// and the optimiser's state. Saved after every epoch and when the run is interrupted; a damaged file is reported and
+/// the <see cref="TrainingState"/> counters, history and early-stopping state, the shuffle generator's state, the model
+/// (TorchSharp format), the optimiser's state and, with early stopping's restore_best, the best epoch's state dict
+/// (count, then name and tensor per entry). Saved after every epoch and when the run is interrupted; a damaged file is reported and
 /// ignored (the stage starts again), never used. Each save passes the fault points <c>write:NAME</c> and then
 /// <c>parent-epoch</c> of <paramref name="faults"/>, if given.
 /// </summary>
@@ -29,12 +33,13 @@ public sealed class TrainingCheckpointFile(string path, ILogger logger, Diagnost
         {
             using var reader = ChecksummedFile.Open(path);
             if (reader.ReadString() != Magic) throw new CorruptFileException(path, "is not a training checkpoint");
-            var header = JsonSerializer.Deserialize<Header>(reader.ReadString())!;
+            var header = JsonSerializer.Deserialize<Header>(reader.ReadString(), HeaderOptions)!;
             byte[] shuffle = reader.ReadBytes(reader.ReadInt32());
             model.load(reader);
             foreach (var l in model.MaskedLayers) l.RefreshMaskState();
             Helper(optimizer).load_state_dict(reader);
-            return new TrainingState(header.Epoch, header.Batch, shuffle, header.LossSum, header.Correct, header.History);
+            var best = header.HasBestWeights ? ReadBestWeights(reader, model) : null;
+            return new TrainingState(header.Epoch, header.Batch, shuffle, header.LossSum, header.Correct, header.History, header.EarlyStopping, best);
         }
         catch (CorruptFileException e)
         {
@@ -49,11 +54,21 @@ public sealed class TrainingCheckpointFile(string path, ILogger logger, Diagnost
         ChecksummedFile.Write(path, writer =>
         {
             writer.Write(Magic);
-            writer.Write(JsonSerializer.Serialize(new Header(state.Epoch, state.Batch, state.LossSum, state.Correct, state.History.ToList())));
+            writer.Write(JsonSerializer.Serialize(new Header(state.Epoch, state.Batch, state.LossSum, state.Correct, state.History.ToList(),
+                state.EarlyStopping, state.BestWeights is not null), HeaderOptions));
             writer.Write(state.ShuffleState.Length);
             writer.Write(state.ShuffleState);
             model.save(writer);
             Helper(optimizer).save_state_dict(writer);
+            if (state.BestWeights is { } best)
+            {
+                writer.Write(best.Count);
+                foreach (var (name, tensor) in best)
+                {
+                    writer.Write(name);
+                    tensor.Save(writer);
+                }
+            }
         }, faults);
         if (faults is { Enabled: true }) faults.At("parent-epoch");
     }
@@ -65,5 +80,34 @@ public sealed class TrainingCheckpointFile(string path, ILogger logger, Diagnost
         optimizer.Optimizer as OptimizerHelper
         ?? throw new InvalidOperationException($"optimizer {optimizer.Optimizer.GetType().Name} cannot save its state, so the run cannot be resumed");
 
-    private sealed record Header(int Epoch, long Batch, double LossSum, long Correct, List<EpochRecord> History);
+    /// <summary>The best epoch's state dict as saved: tensors shaped as <paramref name="model"/>'s own, on its device.</summary>
+    private Dictionary<string, Tensor> ReadBestWeights(BinaryReader reader, MaskedNetwork model)
+    {
+        var own = model.state_dict();
+        int count = reader.ReadInt32();
+        var best = new Dictionary<string, Tensor>(count);
+        try
+        {
+            for (int i = 0; i < count; i++)
+            {
+                string name = reader.ReadString();
+                if (!own.TryGetValue(name, out var template)) throw new CorruptFileException(path, $"keeps best weights for '{name}', which the model does not have");
+                var tensor = template.detach().clone();
+                best[name] = tensor;
+                tensor.Load(reader);
+            }
+            return best;
+        }
+        catch
+        {
+            foreach (var t in best.Values) t.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Validation metrics may be NaN: written as named literals rather than failing the save.</summary>
+    private static readonly JsonSerializerOptions HeaderOptions = new() { NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
+    private sealed record Header(int Epoch, long Batch, double LossSum, long Correct, List<EpochRecord> History,
+        EarlyStoppingProgress? EarlyStopping = null, bool HasBestWeights = false);
 }

@@ -6,7 +6,7 @@ namespace SubnetworkEnsembles.Experiments.Results;
 /// <summary>
 /// One child: children/child-NNN.json, and an entry of results.json "members" (with <see cref="Selected"/>). A child
 /// whose training failed is only index, failed and selected. Keys in order: index, set, start, train_rows, the test
-/// metrics, validation_nll or validation_accuracy, sparsity, nonzero_parameters, seconds, history, failed, selected.
+/// metrics, validation_nll or validation_accuracy, sparsity, nonzero_parameters, seconds, history, early_stopping, failed, selected.
 /// </summary>
 public sealed record MemberResult : ITrainedModelResult
 {
@@ -43,6 +43,9 @@ public sealed record MemberResult : ITrainedModelResult
 
     /// <inheritdoc/>
     public IReadOnlyList<TrainingEpoch>? History { get; init; }
+
+    /// <summary>Where early stopping ended the child's tuning (children.tuning.early_stopping); absent without it.</summary>
+    public EarlyStoppingResult? EarlyStopping { get; init; }
 
     /// <summary>Why the child failed (its children/child-NNN.failed), for a failed child in results.json.</summary>
     public string? Failed { get; init; }

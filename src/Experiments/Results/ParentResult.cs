@@ -5,7 +5,7 @@ namespace SubnetworkEnsembles.Experiments.Results;
 
 /// <summary>
 /// The parent's results: parent.json, and results.json "parent" (the same without <see cref="Seconds"/>). The test-set
-/// metrics come first in the object, then train_rows, parameters, nonzero_parameters, history, weights, mc_dropout, seconds.
+/// metrics come first in the object, then train_rows, parameters, nonzero_parameters, history, early_stopping, weights, mc_dropout, seconds.
 /// </summary>
 public sealed record ParentResult : ITrainedModelResult
 {
@@ -24,6 +24,9 @@ public sealed record ParentResult : ITrainedModelResult
 
     /// <inheritdoc/>
     public IReadOnlyList<TrainingEpoch>? History { get; init; }
+
+    /// <summary>Where early stopping ended the parent's training (parent.early_stopping); absent without it.</summary>
+    public EarlyStoppingResult? EarlyStopping { get; init; }
 
     /// <summary>The file the parent's weights were loaded from (parent.weights), when given.</summary>
     public ParentWeightsInfo? Weights { get; init; }

@@ -27,11 +27,12 @@ public static class TrainingLogs
         var writer = SummaryWriter(board, createRunName: false);
         foreach (var r in records)
             foreach (var (key, value) in r.Values.Where(v => double.IsFinite(v.Value)))
-                writer.add_scalar($"{r.Tag}/{r.Split}_{key}", (float)value, r.Step);
+                writer.add_scalar(ScalarTag(r, key), (float)value, r.Step);
     }
 
     /// <summary>
-    /// The records of metrics.jsonl: per epoch (split "train": loss, accuracy, lr, seconds) and per model (split "test":
+    /// The records of metrics.jsonl: per epoch (split "train": loss, accuracy, lr, seconds, and after an evaluated epoch
+    /// val_loss, val_accuracy and val_METRIC for the configured metrics on the validation split) and per model (split "test":
     /// its finite test metrics, with train_rows, the validation score and sparsity where recorded).
     /// </summary>
     public static IEnumerable<MetricsRecord> Records(ExperimentResults results)
@@ -56,8 +57,29 @@ public static class TrainingLogs
         yield return Test("ensemble", null, results.Ensemble.Members, results.Ensemble.Metrics);
     }
 
-    private static MetricsRecord Epoch(string stage, int? child, TrainingEpoch e, int step) =>
-        new(stage, child, e.Epoch, step, "train", [Entry("loss", e.Loss), Entry("accuracy", e.Accuracy), Entry("lr", e.Lr), Entry("seconds", e.Seconds)]);
+    /// <summary>
+    /// The TensorBoard tag of <paramref name="key"/> in <paramref name="record"/>: <c>TAG/SPLIT_KEY</c> (parent/train_loss,
+    /// ensemble/test_nll), and for an epoch's validation values <c>TAG/validation_KEY</c> (parent/validation_loss, child-002/validation_ece).
+    /// </summary>
+    public static string ScalarTag(MetricsRecord record, string key) =>
+        record.Split == "train" && key.StartsWith(ValidationPrefix, StringComparison.Ordinal)
+            ? $"{record.Tag}/validation_{key[ValidationPrefix.Length..]}"
+            : $"{record.Tag}/{record.Split}_{key}";
+
+    private const string ValidationPrefix = "val_";
+
+    private static MetricsRecord Epoch(string stage, int? child, TrainingEpoch e, int step)
+    {
+        List<KeyValuePair<string, double>> values = [Entry("loss", e.Loss), Entry("accuracy", e.Accuracy), Entry("lr", e.Lr), Entry("seconds", e.Seconds)];
+        if (e.ValLoss is not null || e.ValAccuracy is not null)
+        {
+            values.Add(Entry(ValidationPrefix + "loss", e.ValLoss));
+            values.Add(Entry(ValidationPrefix + "accuracy", e.ValAccuracy));
+            foreach (var (key, value) in e.ValMetrics ?? [])
+                if (key != "accuracy") values.Add(Entry(ValidationPrefix + key, value));   // val_accuracy is already there (the same number)
+        }
+        return new(stage, child, e.Epoch, step, "train", values);
+    }
 
     /// <summary>A test record of the finite values of <paramref name="values"/>, in order (absent and non-finite ones left out).</summary>
     private static MetricsRecord Test(string stage, int? child, int step, IEnumerable<KeyValuePair<string, double>> values) =>

@@ -62,26 +62,32 @@ public static class RunReport
     {
         var plot = new Plot();
         var parent = results.Parent.History ?? [];
-        double[] px = parent.Select(e => (double)e.Epoch).ToArray();
-        if (px.Length > 0)
+        int parentEpochs = parent.Count == 0 ? 0 : parent[^1].Epoch;
+        bool validation = false;
+        void Curves(IReadOnlyList<TrainingEpoch> history, int offset, string name, float width)
         {
-            var line = plot.Add.Scatter(px, parent.Select(e => e.Loss).ToArray());
-            line.LegendText = "parent";
-            line.LineWidth = 2;
+            if (history.Count == 0) return;
+            var line = plot.Add.Scatter(history.Select(e => offset + (double)e.Epoch).ToArray(), history.Select(e => e.Loss).ToArray());
+            line.LegendText = name;
+            line.LineWidth = width;
+            var evaluated = history.Where(e => e.ValLoss is double v && double.IsFinite(v)).ToList();
+            if (evaluated.Count == 0) return;
+            validation = true;
+            var val = plot.Add.Scatter(evaluated.Select(e => offset + (double)e.Epoch).ToArray(), evaluated.Select(e => e.ValLoss!.Value).ToArray());
+            val.LegendText = name + " (validation)";
+            val.Color = line.Color;
+            val.LineWidth = width;
+            val.LinePattern = LinePattern.Dashed;
         }
-        foreach (var m in results.Members)
-        {
-            var history = m.History ?? [];
-            if (history.Count == 0) continue;
-            var xs = history.Select(e => px.Length + (double)e.Epoch).ToArray();
-            var line = plot.Add.Scatter(xs, history.Select(e => e.Loss).ToArray());
-            line.LegendText = $"child {m.Index}";
-        }
-        plot.Title("Training loss: parent, then each child's tuning");
+        Curves(parent, 0, "parent", 2);
+        foreach (var m in results.Members) Curves(m.History ?? [], parentEpochs, $"child {m.Index}", 1);
+        plot.Title(validation ? "Loss: training (solid) and validation (dashed); parent, then each child's tuning" : "Training loss: parent, then each child's tuning");
         plot.XLabel("epoch (children continue after the parent's last)");
-        plot.YLabel("mean training cross-entropy");
+        plot.YLabel(validation ? "mean cross-entropy (NLL)" : "mean training cross-entropy");
         plot.ShowLegend(Alignment.UpperRight);
         plot.SavePng(file, Width, Height);
+        if (validation)
+            return new Figure(Path.GetFileName(file), "Training curves", "Mean training loss (solid) and validation NLL (dashed) per epoch of the parent and of every child's tuning.");
         return new Figure(Path.GetFileName(file), "Training curves", "Mean training loss per epoch of the parent and of every child's tuning.");
     }
 
