@@ -189,7 +189,7 @@ public class DataFaultTests
 
     [Trait("Category", "e2e")]
     [Theory]
-    [InlineData("label", "train-labels-idx1-ubyte.gz: label 12 at row 7 is outside 0…9")]
+    [InlineData("label", "train-labels-idx1-ubyte.gz: label 12 at row 7 is outside the classes 0 … 9")]
     [InlineData("counts", "has 39 labels but")]
     [InlineData("short", "train-images-idx3-ubyte.gz: is truncated: data ends after")]
     [InlineData("magic", "t10k-images-idx3-ubyte.gz: IDX rank is 4, expected 3")]

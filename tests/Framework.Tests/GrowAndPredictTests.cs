@@ -2,7 +2,6 @@ using System.Globalization;
 using System.IO.Compression;
 using System.Text;
 using Shouldly;
-using SubnetworkEnsembles.Host.Configuration;
 using Xunit;
 
 namespace SubnetworkEnsembles.Tests;
@@ -145,8 +144,7 @@ public class PredictTests(FinishedSpirals spirals) : IClassFixture<FinishedSpira
     public void Predict_on_the_spirals_test_rows_equals_the_mean_of_the_selected_members()
     {
         // The test rows as the run generated them (spirals are made from the split seed), written as exact CSV.
-        var (_, config, _) = ExperimentLoader.Read(Path.Combine(spirals.Run, "config.yaml"), [], environment: new Dictionary<string, string>());
-        using var data = TestData.Load(config.Data);
+        using var data = TestData.Load(TestData.RunConfig(spirals.Run).Data);
         var points = data.Test.Inputs.data<float>().ToArray();
         var csv = new StringBuilder("x,y\n");
         for (int i = 0; i < points.Length; i += 2)

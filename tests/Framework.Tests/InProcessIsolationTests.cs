@@ -52,7 +52,8 @@ public class InProcessIsolationTests
         var (_, config, binder) = ExperimentLoader.Read(file, [], environment: new Dictionary<string, string>());
         ExperimentLoader.Resolve(config, binder, catalog);
         var runner = new ExperimentRunner(services.GetRequiredService<PluginFactory>(), NullLogger<ExperimentRunner>.Instance);
-        return new Experiment(Path.GetFileNameWithoutExtension(file), config, ResolvedConfigWriter.ToYaml(config), TestData.Load(config.Data), runner);
+        return new Experiment(Path.GetFileNameWithoutExtension(file), config, ResolvedConfigWriter.ToYaml(config),
+            ExperimentData.Load(services.GetRequiredService<PluginFactory>(), config.Data, Environment.CurrentDirectory), runner);
     }
 
     private static void ShouldEqualAlone(string run, string alone, string how)
