@@ -1,6 +1,5 @@
 using SubnetworkEnsembles.Abstractions;
 using SubnetworkEnsembles.Models.TorchVision.Internal;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace SubnetworkEnsembles.Models.TorchVision;
@@ -47,31 +46,10 @@ public sealed class TorchVisionModel(TorchVisionOptions options) : IModelFactory
             throw new ArgumentException($"{name} expects image input [C, H, W], got [{string.Join(", ", shape)}]", nameof(context));
         var architecture = Architectures.Known[options.Architecture];
         var network = architecture.Create(context.Classes);
-        Initialize(network, architecture.HeadInit, context.Generator);
+        ParameterInit.TorchVisionStyle(network, context.Generator, architecture.HeadInit);
         nn.Module<Tensor, Tensor> model = shape[0] == 3 ? network : new ChannelAdapter(network, shape[0], context.Generator);
         CheckShape(model, shape, context.Classes, name);
         return model;
-    }
-
-    private static void Initialize(nn.Module network, HeadInit head, Generator generator)
-    {
-        using var _ = no_grad();
-        foreach (var (_, m) in network.named_modules())
-        {
-            switch (m)
-            {
-                case Conv2d conv:
-                    ParameterInit.KaimingNormalFanOut(conv.weight!, generator);
-                    conv.bias?.zero_();
-                    break;
-                case BatchNorm2d bn: bn.weight?.fill_(1); bn.bias?.zero_(); break;
-                case Linear fc when head == HeadInit.PyTorchDefault: ParameterInit.PyTorchDefault(fc.weight!, fc.bias, generator); break;
-                case Linear fc:
-                    fc.weight!.normal_(0, 0.01, generator);
-                    fc.bias?.zero_();
-                    break;
-            }
-        }
     }
 
     private static void CheckShape(nn.Module<Tensor, Tensor> model, long[] shape, int classes, string name)

@@ -35,7 +35,7 @@ public sealed class ResNetModel(ResNetOptions options) : IModelFactory
     {
         var (channels, _, _) = ImageInput.Require($"resnet (depth {options.Depth})", context.InputShape, 1);
         var model = new CifarResNet((options.Depth - 2) / 6, channels, context.Classes);
-        Initialization.TorchVisionStyle(model, context.Generator, LinearInit.PyTorchDefault);
+        ParameterInit.TorchVisionStyle(model, context.Generator, LinearInit.PyTorchDefault);
         return model;
     }
 }

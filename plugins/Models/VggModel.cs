@@ -35,7 +35,7 @@ public sealed class VggModel(VggOptions options) : IModelFactory
     {
         var (channels, height, width) = ImageInput.Require($"vgg (depth {options.Depth})", context.InputShape, 1);
         var model = new CifarVgg(options.Depth, channels, height, width, context.Classes);
-        Initialization.TorchVisionStyle(model, context.Generator, LinearInit.Normal001);
+        ParameterInit.TorchVisionStyle(model, context.Generator, LinearInit.Normal001);
         return model;
     }
 }

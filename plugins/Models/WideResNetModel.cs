@@ -42,7 +42,7 @@ public sealed class WideResNetModel(WideResNetOptions options) : IModelFactory
     {
         var (channels, _, _) = ImageInput.Require($"wide-resnet (WRN-{options.Depth}-{options.Width})", context.InputShape, 1);
         var model = new WideResNet((options.Depth - 4) / 6, options.Width, options.Dropout, channels, context.Classes, context.Generator);
-        Initialization.TorchVisionStyle(model, context.Generator, LinearInit.PyTorchDefault);
+        ParameterInit.TorchVisionStyle(model, context.Generator, LinearInit.PyTorchDefault);
         return model;
     }
 }

@@ -3,6 +3,15 @@ using static TorchSharp.torch;
 
 namespace SubnetworkEnsembles.Abstractions;
 
+/// <summary>How <see cref="ParameterInit.TorchVisionStyle"/> initialises Linear layers.</summary>
+public enum LinearInit
+{
+    /// <summary>PyTorch's default (<see cref="ParameterInit.PyTorchDefault(Tensor, Tensor?, Generator)"/>), as torchvision's ResNet fc.</summary>
+    PyTorchDefault,
+    /// <summary>W ~ 𝒩(0, 0.01²), b = 0, as torchvision's VGG classifier.</summary>
+    Normal001,
+}
+
 /// <summary>Initialisations drawn from an explicit generator, for model plugins.</summary>
 public static class ParameterInit
 {
@@ -54,5 +63,32 @@ public static class ParameterInit
         using var _ = no_grad();
         long fanOut = weight.shape[0] * weight.shape.Skip(2).Aggregate(1L, (a, b) => a * b);
         weight.normal_(0, Math.Sqrt(2.0 / fanOut), generator);
+    }
+
+    /// <summary>
+    /// The initialisation torchvision's ResNet and VGG apply after construction, in module order: every Conv2d weight ~
+    /// Kaiming-normal, fan_out, ReLU gain (W ~ 𝒩(0, 2 / (out·kh·kw))), conv bias 0; every BatchNorm weight 1, bias 0;
+    /// every Linear as <paramref name="linear"/> says. All draws come from <paramref name="generator"/>.
+    /// </summary>
+    public static void TorchVisionStyle(nn.Module module, Generator generator, LinearInit linear)
+    {
+        using var _ = no_grad();
+        foreach (var (_, m) in module.named_modules())
+        {
+            switch (m)
+            {
+                case Conv2d conv:
+                    KaimingNormalFanOut(conv.weight!, generator);
+                    conv.bias?.zero_();
+                    break;
+                case BatchNorm2d bn: bn.weight?.fill_(1); bn.bias?.zero_(); break;
+                case BatchNorm1d bn: bn.weight?.fill_(1); bn.bias?.zero_(); break;
+                case Linear fc when linear == LinearInit.PyTorchDefault: PyTorchDefault(fc.weight!, fc.bias, generator); break;
+                case Linear fc:
+                    fc.weight!.normal_(0, 0.01, generator);
+                    fc.bias?.zero_();
+                    break;
+            }
+        }
     }
 }
