@@ -6,8 +6,11 @@ namespace SubnetworkEnsembles.Datasets;
 /// <summary>Options of <see cref="ImageFolderDataset"/>.</summary>
 public sealed class ImageFolderDatasetOptions : IValidatableOptions
 {
-    /// <summary>The root folder: root/train/CLASS/*.png|jpg|jpeg|bmp, root/test/CLASS/…, optionally root/val/CLASS/….</summary>
-    public string Root { get; set; } = "";
+    /// <summary>
+    /// The image folder (YAML <c>directory:</c>; <c>data.root</c> is the host's own key): directory/train/CLASS/*.png|jpg|jpeg|bmp,
+    /// directory/test/CLASS/…, optionally directory/val/CLASS/….
+    /// </summary>
+    public string Directory { get; set; } = "";
 
     /// <summary>Optional [H, W]: every image is resized (bilinear) to it; without it all images must have the first one's size.</summary>
     public List<int>? Resize { get; set; }
@@ -18,7 +21,7 @@ public sealed class ImageFolderDatasetOptions : IValidatableOptions
     /// <inheritdoc />
     public IEnumerable<string> Validate()
     {
-        if (string.IsNullOrWhiteSpace(Root)) yield return "root: must name the image folder (root/train/CLASS/*.png, root/test/CLASS/*.png)";
+        if (string.IsNullOrWhiteSpace(Directory)) yield return "directory: must name the image folder (directory/train/CLASS/*.png, directory/test/CLASS/*.png)";
         if (Resize is not null && (Resize.Count != 2 || Resize.Any(s => s <= 0)))
             yield return $"resize: must be [H, W] with positive sizes, got [{string.Join(", ", Resize)}]";
         if (Channels is not (0 or 1 or 3)) yield return $"channels: must be 1 or 3 (or 0: from the first image), got {Channels}";
@@ -38,8 +41,8 @@ public sealed class ImageFolderDataset(ImageFolderDatasetOptions options) : IDat
     /// <inheritdoc />
     public DatasetSplits Load(DatasetContext context)
     {
-        string root = context.Resolve(options.Root);
-        if (!Directory.Exists(root)) throw new DataException(root, "directory not found; expected root/train/CLASS/*.png and root/test/CLASS/*.png");
+        string root = context.Resolve(options.Directory);
+        if (!Directory.Exists(root)) throw new DataException(root, "directory not found; expected train/CLASS/*.png and test/CLASS/*.png in it");
         string trainDirectory = RequireDirectory(root, "train");
         var classes = Directory.GetDirectories(trainDirectory).Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal).ToList();
         DataChecks.RequireTwoClasses(classes.Count, trainDirectory);

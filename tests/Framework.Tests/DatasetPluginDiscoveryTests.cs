@@ -52,7 +52,7 @@ public sealed class DatasetPluginDiscoveryTests
         using (var x = table.Test.Read(rows))
             x.data<float>().ToArray().ShouldBe([1f, 2f, 3f, 4f]);
 
-        using var images = Create(catalog, "image-folder", o => o.Root = "img").Load(context);
+        using var images = Create(catalog, "image-folder", o => o.Directory = "img").Load(context);
         images.InputShape.ShouldBe([1L, 2L, 2L]);
         using var second = tensor(new long[] { 1 });
         using var pixels = images.Train.Read(second);

@@ -42,7 +42,7 @@ public sealed class ImageFolderDatasetTests : IDisposable
     public void Classes_are_the_sorted_train_folders_and_rows_decode_to_their_pixels()
     {
         WriteGreyFolder();
-        using var splits = new ImageFolderDataset(new ImageFolderDatasetOptions { Root = "root" }).Load(Context);
+        using var splits = new ImageFolderDataset(new ImageFolderDatasetOptions { Directory = "root" }).Load(Context);
 
         splits.ClassNames.ShouldBe(["cat", "dog"]);
         splits.InputShape.ShouldBe([1L, 3L, 4L]);
@@ -65,16 +65,16 @@ public sealed class ImageFolderDatasetTests : IDisposable
             foreach (var cls in new[] { "a", "b" })
                 DatasetFiles.RgbPng(P("rgb", split, cls, "x.png"), 2, 3, Value);
 
-        using var rgb = new ImageFolderDataset(new ImageFolderDatasetOptions { Root = "rgb" }).Load(Context);
+        using var rgb = new ImageFolderDataset(new ImageFolderDatasetOptions { Directory = "rgb" }).Load(Context);
         rgb.InputShape.ShouldBe([3L, 2L, 3L]);
         using (var x = ReadRows(rgb.Test, 0))
             x.data<float>().ToArray().ShouldBe(Enumerable.Range(0, 18).Select(i => Value(i / 6, i % 6 / 3, i % 3) / 255f).ToArray());
 
-        using var grey = new ImageFolderDataset(new ImageFolderDatasetOptions { Root = "rgb", Channels = 1 }).Load(Context);
+        using var grey = new ImageFolderDataset(new ImageFolderDatasetOptions { Directory = "rgb", Channels = 1 }).Load(Context);
         using (var x = ReadRows(grey.Train, 0))
             x[0, 0, 1, 2].item<float>().ShouldBe((0.299f * 22 + 0.587f * 122 + 0.114f * 222) / 255f, 1e-6f);
 
-        using var resized = new ImageFolderDataset(new ImageFolderDatasetOptions { Root = "rgb", Resize = [4, 6] }).Load(Context);
+        using var resized = new ImageFolderDataset(new ImageFolderDatasetOptions { Directory = "rgb", Resize = [4, 6] }).Load(Context);
         resized.InputShape.ShouldBe([3L, 4L, 6L]);
         using var big = ReadRows(resized.Train, 1);
         big.shape.ShouldBe([1L, 3L, 4L, 6L]);
@@ -87,16 +87,16 @@ public sealed class ImageFolderDatasetTests : IDisposable
     {
         WriteGreyFolder();
         string late = DatasetFiles.GreyPng(P("root", "train", "dog", "img9.png"), 5, 4, (y, x) => 0);  // not the first of its class
-        using var splits = new ImageFolderDataset(new ImageFolderDatasetOptions { Root = "root" }).Load(Context);
+        using var splits = new ImageFolderDataset(new ImageFolderDatasetOptions { Directory = "root" }).Load(Context);
         string first = P("root", "train", "cat", "img0.png");
         Should.Throw<DataException>(() => ReadRows(splits.Train, 4).Dispose()).Message
             .ShouldBe($"{late}: image is 5×4 (H×W) but {first} is 3×4; set resize: [H, W] to use images of different sizes");
 
         string classFirst = DatasetFiles.GreyPng(P("root", "test", "cat", "a.png"), 3, 7, (y, x) => 0);
-        Should.Throw<DataException>(() => new ImageFolderDataset(new ImageFolderDatasetOptions { Root = "root" }).Load(Context)).Message
+        Should.Throw<DataException>(() => new ImageFolderDataset(new ImageFolderDatasetOptions { Directory = "root" }).Load(Context)).Message
             .ShouldBe($"{classFirst}: image is 3×7 (H×W) but {first} is 3×4; set resize: [H, W] to use images of different sizes");
 
-        using var resized = new ImageFolderDataset(new ImageFolderDatasetOptions { Root = "root", Resize = [3, 4] }).Load(Context);
+        using var resized = new ImageFolderDataset(new ImageFolderDatasetOptions { Directory = "root", Resize = [3, 4] }).Load(Context);
         using var x = ReadRows(resized.Train, 4);
         x.shape.ShouldBe([1L, 1L, 3L, 4L]);
     }
@@ -105,10 +105,10 @@ public sealed class ImageFolderDatasetTests : IDisposable
     public void Bad_folders_and_files_fail_with_one_line()
     {
         WriteGreyFolder();
-        string Load() => Should.Throw<DataException>(() => new ImageFolderDataset(new ImageFolderDatasetOptions { Root = "root" }).Load(Context).Dispose()).Message;
+        string Load() => Should.Throw<DataException>(() => new ImageFolderDataset(new ImageFolderDatasetOptions { Directory = "root" }).Load(Context).Dispose()).Message;
 
         File.WriteAllText(P("root", "train", "dog", "img5.png"), "not a png");
-        using (var splits = new ImageFolderDataset(new ImageFolderDatasetOptions { Root = "root" }).Load(Context))
+        using (var splits = new ImageFolderDataset(new ImageFolderDatasetOptions { Directory = "root" }).Load(Context))
             Should.Throw<DataException>(() => ReadRows(splits.Train, 4).Dispose()).Message
                 .ShouldBe($"{P("root", "train", "dog", "img5.png")}: cannot be decoded as an image (expected PNG, JPEG or BMP)");
 
@@ -125,8 +125,8 @@ public sealed class ImageFolderDatasetTests : IDisposable
     [Fact]
     public void Options_check_resize_and_channels()
     {
-        new ImageFolderDatasetOptions { Root = "r", Resize = [28, 28], Channels = 3 }.Validate().ShouldBeEmpty();
-        new ImageFolderDatasetOptions { Root = "r", Resize = [28] }.Validate().ShouldBe(["resize: must be [H, W] with positive sizes, got [28]"]);
-        new ImageFolderDatasetOptions { Root = "r", Channels = 2 }.Validate().ShouldBe(["channels: must be 1 or 3 (or 0: from the first image), got 2"]);
+        new ImageFolderDatasetOptions { Directory = "r", Resize = [28, 28], Channels = 3 }.Validate().ShouldBeEmpty();
+        new ImageFolderDatasetOptions { Directory = "r", Resize = [28] }.Validate().ShouldBe(["resize: must be [H, W] with positive sizes, got [28]"]);
+        new ImageFolderDatasetOptions { Directory = "r", Channels = 2 }.Validate().ShouldBe(["channels: must be 1 or 3 (or 0: from the first image), got 2"]);
     }
 }

@@ -52,7 +52,7 @@ public class PluginHarnessTests
         ["idx"] = "{ train_images: a, train_labels: b, test_images: c, test_labels: d }",
         ["npy"] = "{ features: x.npy, labels: y.npy, fractions: [0.8, 0.1, 0.1] }",
         ["csv"] = "{ path: table.csv, fractions: [0.8, 0.1, 0.1] }",
-        ["image-folder"] = "{ root: images }",
+        ["image-folder"] = "{ directory: images }",
     };
 
     [Trait("Category", "unit")]
