@@ -1,8 +1,8 @@
 using System.Text.Json.Nodes;
 using Shouldly;
 using SubnetworkEnsembles.Abstractions;
-using TorchSharp;
 using SubnetworkEnsembles.Experiments.Plugins;
+using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
 
