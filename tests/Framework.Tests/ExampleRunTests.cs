@@ -113,15 +113,16 @@ public sealed class ExampleRunTests : IDisposable
     {
         const string installed = "/usr/share/datasets/fashion-mnist";
         Skip.IfNot(Directory.Exists(installed), $"Fashion-MNIST is not installed in {installed}");
-        string run = Run("resnet20-fashion-mnist.yaml", "--set", "data.train_subset=256", "--set", "data.test_subset=200",
-            "--set", "data.validation=100", "--set", "parent.epochs=1", "--set", "parent.batch_size=64",
+        string run = Run("resnet20-fashion-mnist.yaml", "--set", "data.train_subset=512", "--set", "data.test_subset=200",
+            "--set", "data.validation=100", "--set", "parent.epochs=2", "--set", "parent.batch_size=64",
             "--set", "children.count=2", "--set", "children.tuning.epochs=1", "--set", "children.tuning.batch_size=64");
         var results = Sne.Results(run);
-        results["parent"]!["parameters"]!.GetValue<long>().ShouldBe(272474);   // ResNet-20 of He et al. for 10 classes
-        results["parent"]!["train_rows"]!.GetValue<long>().ShouldBe(256);
+        results["parent"]!["parameters"]!.GetValue<long>().ShouldBe(272186);   // ResNet-20, 1 input channel, 10 classes (272 474 for RGB)
+        results["parent"]!["train_rows"]!.GetValue<long>().ShouldBe(512);
         foreach (var member in results["members"]!.AsArray())
             member!["sparsity"]!.GetValue<double>().ShouldBe(0.5, 0.01);
-        // One epoch on 256 images: above chance (10 %), with a finite NLL.
+        // Two epochs on 512 images: the parent is above chance (10 %; measured 0.59). Children tuned for one epoch of 8 batches
+        // keep BatchNorm running statistics that lag their pruned weights, so only a finite NLL is asked of the ensemble.
         Value(results, "parent", "accuracy").ShouldBeGreaterThan(0.2);
         double.IsFinite(Value(results, "ensemble", "nll")).ShouldBeTrue();
     }
