@@ -22,7 +22,7 @@ public sealed class MaskedNetwork : nn.Module<Tensor, Tensor>
     /// Wraps <paramref name="network"/> (owned from now on) for samples of <paramref name="inputShape"/> and
     /// <paramref name="classes"/> classes; <paramref name="generator"/> (owned; may be null) is the one its stochastic layers
     /// draw from. Throws <see cref="ModelContractException"/> when the network has no Linear/Conv2d reached through
-    /// <c>call()</c>, a Linear/Conv2d it never reaches, or an output that is not [N, classes].
+    /// <c>call()</c>, a Linear/Conv2d it never reaches, a forward pass that fails on one sample, or an output that is not [N, classes].
     /// </summary>
     public MaskedNetwork(nn.Module<Tensor, Tensor> network, long[] inputShape, int classes, Generator? generator, string description = "the model")
         : base("MaskedNetwork")
@@ -175,6 +175,24 @@ public sealed class MaskedNetwork : nn.Module<Tensor, Tensor>
         return this;
     }
 
+    /// <summary>
+    /// The network's output for the probe sample <paramref name="x"/>; an exception in the plugin's forward pass (e.g. a
+    /// layer that does not fit the input shape) becomes a <see cref="ModelContractException"/> with its first line.
+    /// </summary>
+    private Tensor Probe(Tensor x, string description)
+    {
+        try
+        {
+            return _network.call(x);
+        }
+        catch (Exception e) when (e is not ModelContractException and not OperationCanceledException)
+        {
+            string reason = e.Message.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).FirstOrDefault() ?? e.GetType().Name;
+            throw new ModelContractException($"{description} failed on one sample of shape [{string.Join(", ", InputShape)}]: {reason} " +
+                "(a model plugin should throw ArgumentException in Build for a shape it cannot take)", e);
+        }
+    }
+
     /// <summary>Runs one zero sample and returns the layers in the order they were first reached; checks the output shape.</summary>
     private List<MaskedLayer> OrderByForwardPass(List<MaskedLayer> layers, string description)
     {
@@ -190,7 +208,7 @@ public sealed class MaskedNetwork : nn.Module<Tensor, Tensor>
             using var _ = no_grad();
             _network.eval();
             using var x = zeros([1, .. InputShape]);
-            using var output = _network.call(x);
+            using var output = Probe(x, description);
             if (output.dim() != 2 || output.shape[0] != 1 || output.shape[1] != Classes)
                 throw new ModelContractException($"{description} outputs [{string.Join(", ", output.shape)}] for one sample of shape " +
                     $"[{string.Join(", ", InputShape)}]; expected logits [1, {Classes}] ({Classes} classes in the data)");
@@ -208,5 +226,8 @@ public sealed class MaskedNetwork : nn.Module<Tensor, Tensor>
     }
 }
 
-/// <summary>A model plugin's network breaks the model contract (no maskable weight, wrong output shape, layers bypassing call()).</summary>
-public sealed class ModelContractException(string message) : SneException(message, ExitCodes.RuntimeFailure);
+/// <summary>
+/// A model plugin's network breaks the model contract (no maskable weight, wrong output shape, layers bypassing call(), a
+/// forward pass that fails on a sample of the data's shape): exit code 3; <c>inner</c> is the plugin's own exception, if any.
+/// </summary>
+public sealed class ModelContractException(string message, Exception? inner = null) : SneException(message, ExitCodes.RuntimeFailure, inner);
