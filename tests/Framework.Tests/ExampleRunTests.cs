@@ -43,6 +43,8 @@ public sealed class ExampleRunTests : IDisposable
         string run = Path.Combine(_dir.Path, Path.GetFileNameWithoutExtension(example));
         var result = Sne.Run(["run", Repo.Example(example), "--out", run, "--quiet", "--set", "threads=1", .. overrides]);
         result.ExitCode.ShouldBe(0, result.Output);
+        // --quiet prints nothing on success: no LibTorch log line ("[W1130 12:00:00.000 NNPACK.cpp:56] Could not initialize …") either.
+        result.Output.Split('\n').Where(l => l.StartsWith("[W", StringComparison.Ordinal)).ShouldBeEmpty(result.Output);
         return run;
     }
 

@@ -15,6 +15,9 @@ public abstract class DataRows : IDisposable
     /// <summary>All labels, int64 [N] on <see cref="Device"/>.</summary>
     public abstract Tensor Labels { get; }
 
+    /// <summary>Shape of one sample, e.g. [1, 28, 28] or [F].</summary>
+    public abstract long[] SampleShape { get; }
+
     /// <summary>Where <see cref="Read"/> returns its tensors.</summary>
     public abstract Device Device { get; }
 

@@ -19,6 +19,9 @@ public sealed class InMemoryDataset(Tensor inputs, Tensor labels) : DataRows
     public override long Count => _labels.shape[0];
 
     /// <inheritdoc />
+    public override long[] SampleShape => Inputs.shape[1..];
+
+    /// <inheritdoc />
     public override Device Device => Inputs.device;
 
     /// <inheritdoc />

@@ -47,6 +47,9 @@ public sealed class StreamedRows : DataRows
     public override Tensor Labels => _labels;
 
     /// <inheritdoc />
+    public override long[] SampleShape => _sampleShape;
+
+    /// <inheritdoc />
     public override Device Device => _device;
 
     /// <inheritdoc />

@@ -33,8 +33,34 @@ public static class LibTorchRuntime
         {
             throw new LibTorchUnavailableException("LibTorch cannot be loaded: " + Diagnose());
         }
+        QuietLibTorchWarnings();
         _loaded = true;
     }
+
+    /// <summary>
+    /// LibTorch logs warnings at its WARNING level to stderr from native code, e.g. "Could not initialize NNPACK! Reason:
+    /// Unsupported hardware" once per thread and convolution kind on CPUs without NNPACK — dozens of lines per run of a
+    /// convolutional network that say nothing the user can act on. Unless <c>TORCH_CPP_LOG_LEVEL</c> is set (then
+    /// LibTorch's own reading of it is applied: INFO, WARNING, ERROR or FATAL), only ERROR and above are logged, by
+    /// setting c10's exported <c>FLAGS_caffe2_log_level</c> to 2. Where the symbol is missing nothing changes.
+    /// </summary>
+    private static void QuietLibTorchWarnings()
+    {
+        string? directory = NativePath() is { } native ? Path.GetDirectoryName(native) : null;
+        string fileName = OperatingSystem.IsWindows() ? "c10.dll" : OperatingSystem.IsMacOS() ? "libc10.dylib" : "libc10.so";
+        if (directory is null || !NativeLibrary.TryLoad(Path.Combine(directory, fileName), out var c10)) return;
+        if (Environment.GetEnvironmentVariable("TORCH_CPP_LOG_LEVEL") is not null)
+        {
+            if (NativeLibrary.TryGetExport(c10, "_ZN3c1011initLoggingEv", out var initLogging)) InitLogging(initLogging);
+            return;
+        }
+        if (NativeLibrary.TryGetExport(c10, "FLAGS_caffe2_log_level", out var level)) Marshal.WriteInt32(level, 2);
+    }
+
+    private static void InitLogging(IntPtr function) => Marshal.GetDelegateForFunctionPointer<NativeAction>(function)();
+
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    private delegate void NativeAction();
 
     /// <summary>
     /// Resolves a configured device name ("cpu", "cuda", "cuda:1"). "cuda" where no CUDA build of LibTorch is

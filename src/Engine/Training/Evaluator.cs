@@ -1,4 +1,5 @@
 using SubnetworkEnsembles.Engine.Models;
+using SubnetworkEnsembles.Engine.Native;
 using static TorchSharp.torch;
 
 namespace SubnetworkEnsembles.Engine.Training;
@@ -6,9 +7,26 @@ namespace SubnetworkEnsembles.Engine.Training;
 /// <summary>Computes class probabilities of a model in evaluation mode (target masks, no stochastic draws).</summary>
 public static class Evaluator
 {
-    /// <summary>softmax(model(x)) for every row of <paramref name="inputs"/>; float32 [N, C] on the CPU.</summary>
-    public static Tensor Probabilities(MaskedNetwork model, Tensor inputs, int batchSize = 1024)
+    /// <summary>
+    /// Rows per evaluation batch for samples of <paramref name="sampleShape"/>: 1,024 for samples of up to 1,024 values
+    /// (tables, 28×28 images), else the largest power of two with at most 2²⁰ input values per batch, at least 32
+    /// (256 rows of 3×32×32, 32 of 3×224×224). A convolutional network's activations are many times its input, so a
+    /// fixed 1,024 rows of colour images held gigabytes at once; the rows are independent in evaluation mode, so the
+    /// batch size does not change what is computed.
+    /// </summary>
+    public static int BatchSizeFor(long[] sampleShape)
     {
+        long values = Math.Max(1, sampleShape.Aggregate(1L, (a, b) => a * b));
+        if (values <= 1024) return 1024;
+        int rows = 1024;
+        while (rows > 32 && (long)rows * values > 1L << 20) rows /= 2;
+        return rows;
+    }
+
+    /// <summary>softmax(model(x)) for every row of <paramref name="inputs"/>, <paramref name="batchSize"/> rows at a time (0: <see cref="BatchSizeFor"/>); float32 [N, C] on the CPU.</summary>
+    public static Tensor Probabilities(MaskedNetwork model, Tensor inputs, int batchSize = 0)
+    {
+        if (batchSize <= 0) batchSize = BatchSizeFor(inputs.shape[1..]);
         bool wasTraining = model.training;
         model.eval();
         try
@@ -19,8 +37,9 @@ public static class Evaluator
     }
 
     /// <summary>softmax(model(x)) for every row of <paramref name="data"/>, read in order in batches; float32 [N, C] on the CPU.</summary>
-    public static Tensor Probabilities(MaskedNetwork model, Data.DataRows data, int batchSize = 1024)
+    public static Tensor Probabilities(MaskedNetwork model, Data.DataRows data, int batchSize = 0)
     {
+        if (batchSize <= 0) batchSize = BatchSizeFor(data.SampleShape);
         if (data is Data.InMemoryDataset memory) return Probabilities(model, memory.Inputs, batchSize);
         bool wasTraining = model.training;
         model.eval();
@@ -33,6 +52,7 @@ public static class Evaluator
                 using var scope = NewDisposeScope();
                 var x = data.ReadRange(start, Math.Min(batchSize, data.Count - start));
                 parts.Add(nn.functional.softmax(model.call(x), 1).cpu().MoveToOuterDisposeScope());
+                NativeHeap.TrimIfGrown();
             }
             var all = cat(parts, 0);
             foreach (var p in parts) p.Dispose();
@@ -51,6 +71,7 @@ public static class Evaluator
         {
             using var scope = NewDisposeScope();
             parts.Add(probabilities(inputs.narrow(0, start, Math.Min(batchSize, n - start))).cpu().MoveToOuterDisposeScope());
+            NativeHeap.TrimIfGrown();
         }
         var all = cat(parts, 0);
         foreach (var p in parts) p.Dispose();
@@ -62,8 +83,9 @@ public static class Evaluator
     /// masks stay their targets). Dropout draws from the network's own <see cref="MaskedNetwork.Generator"/>, reseeded here
     /// with <paramref name="seed"/> and restored to its state afterwards, so the result is reproducible and changes nothing.
     /// </summary>
-    public static Tensor McDropoutProbabilities(MaskedNetwork model, Tensor inputs, int samples, long seed, int batchSize = 1024)
+    public static Tensor McDropoutProbabilities(MaskedNetwork model, Tensor inputs, int samples, long seed, int batchSize = 0)
     {
+        if (batchSize <= 0) batchSize = BatchSizeFor(inputs.shape[1..]);
         var generator = model.Generator ?? throw new InvalidOperationException("Monte-Carlo dropout needs the network's generator");
         bool wasTraining = model.training;
         var stochastic = model.MaskedLayers.Select(l => l.StochasticMask).ToList();

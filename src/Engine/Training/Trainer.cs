@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using SubnetworkEnsembles.Abstractions;
 using SubnetworkEnsembles.Engine.Data;
 using SubnetworkEnsembles.Engine.Models;
+using SubnetworkEnsembles.Engine.Native;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -30,6 +31,9 @@ public sealed class TrainingDivergedException(string message) : SneException(mes
 /// </summary>
 public sealed class Trainer(ILogger logger)
 {
+    /// <summary>Steps between two checks of the resident size (<see cref="NativeHeap.TrimIfGrown"/>).</summary>
+    private const int HeapCheckInterval = 8;
+
     /// <summary>Called after every step (progress displays); keep it cheap.</summary>
     public Action<StepReport>? Progress { get; init; }
 
@@ -134,6 +138,8 @@ public sealed class Trainer(ILogger logger)
                     correct.add_(logits.argmax(1).eq(y).sum());
                 }
                 Progress?.Invoke(new StepReport(label, epoch, settings.Epochs, b, stepsPerEpoch, lossValue, lr));
+                // glibc keeps pages LibTorch freed in this step resident; hand them back when they add up (see NativeHeap).
+                if ((step + 1) % HeapCheckInterval == 0) NativeHeap.TrimIfGrown();
             }
             double meanLoss = lossSum.ToDouble() / n;
             double trainSeconds = clock.Elapsed.TotalSeconds;
