@@ -86,7 +86,7 @@ public sealed class Experiment
         if (!data.IsImage && imageOnly.Count > 0)
         {
             data.Dispose();
-            throw new ConfigException(imageOnly.Select(key => new ConfigProblem(new ConfigLocation("configuration", 0, 0, key),
+            throw new ConfigException(imageOnly.Select(key => new ConfigProblem(ConfigLocation.OfKey(key),
                 $"applies to images [C, H, W]; dataset '{Config.Data.Dataset.Type}' has samples of shape [{string.Join(", ", data.InputShape)}]")).ToList());
         }
         return data;
@@ -157,7 +157,7 @@ public sealed class Experiment
     {
         using var model = Plugins().Build(Config.Model, data.InputShape, data.Classes, Abstractions.Seeds.Generator(Config.Seed, "parent-init"));
         if (Config.McDropout > 0 && !model.HasDropout)
-            throw new ConfigException(new ConfigLocation("configuration", 0, 0, "mc_dropout"), $"Monte-Carlo dropout needs dropout in the model: model '{Config.Model.Type}' has none (set its dropout option, e.g. dropout: 0.2)");
+            throw new ConfigException(ConfigLocation.OfKey("mc_dropout"), $"Monte-Carlo dropout needs dropout in the model: model '{Config.Model.Type}' has none (set its dropout option, e.g. dropout: 0.2)");
     }
 
     /// <summary>

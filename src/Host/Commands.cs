@@ -70,13 +70,31 @@ public static partial class Commands
     internal static (ExperimentConfig Config, PluginCatalog Catalog, TorchSharp.torch.Device Device, DataSplits Data) Prepare(RunRequest request, ILogger log,
         SweepPoint? point = null)
     {
-        var (config, catalog, device) = Resolve(request, log, point);
-        var data = Experiment.FromConfig(config).WithPlugins(catalog).LoadData();
+        var (config, catalog, device, binder) = ResolveWithSource(request, log, point);
+        var data = Located(config, binder, () => Experiment.FromConfig(config).WithPlugins(catalog).LoadData());
         return (config, catalog, device, data);
     }
 
     /// <summary>Everything of <see cref="Prepare"/> but the data.</summary>
     internal static (ExperimentConfig Config, PluginCatalog Catalog, TorchSharp.torch.Device Device) Resolve(RunRequest request, ILogger log, SweepPoint? point = null)
+    {
+        var (config, catalog, device, _) = ResolveWithSource(request, log, point);
+        return (config, catalog, device);
+    }
+
+    /// <summary>
+    /// <paramref name="check"/>'s result; a <see cref="ConfigException"/> it throws with problems known only by key path
+    /// (the library's checks of data and model) is rethrown with their file:line:column in the YAML.
+    /// </summary>
+    private static T Located<T>(ExperimentConfig config, ConfigBinder binder, Func<T> check)
+    {
+        try { return check(); }
+        catch (ConfigException e) { throw ExperimentLoader.Locate(e, config, binder); }
+    }
+
+    /// <summary><see cref="Resolve"/>, with the binder that knows where each key of the configuration was read.</summary>
+    private static (ExperimentConfig Config, PluginCatalog Catalog, TorchSharp.torch.Device Device, ConfigBinder Binder) ResolveWithSource(RunRequest request,
+        ILogger log, SweepPoint? point)
     {
         var (document, config, binder) = ExperimentLoader.Read(request.ConfigPath, request.AllOverrides, point?.Values);
         if (document.Sweep.Count > 0 && point is null && request.Stage != Stage.All)
@@ -102,7 +120,7 @@ public static partial class Commands
         }
         var device = LibTorchRuntime.ResolveDevice(config.Device);
         config.Data.Root ??= Path.GetDirectoryName(Path.GetFullPath(document.Path));
-        return (config, catalog, device);
+        return (config, catalog, device, binder);
     }
 
     private static int Execute(RunRequest request, bool train, CancellationToken cancellation)
@@ -126,7 +144,7 @@ public static partial class Commands
     {
         var clock = Stopwatch.StartNew();
         int index = ResolveIndex(request);
-        var (config, catalog, device) = Resolve(request, log, point);
+        var (config, catalog, device, binder) = ResolveWithSource(request, log, point);
         string resolved = ResolvedConfigWriter.ToYaml(config);
         if (train && keepFinished && !request.Force && outputDirectory is not null && RunDirectory.IsFinished(outputDirectory, resolved))
         {
@@ -136,9 +154,9 @@ public static partial class Commands
         }
         var faults = Diagnostics.EnvironmentFaultPoints.ForThisProcess;   // SNE_FAULT, for the resilience tests
         var experiment = Experiment.FromConfig(config).WithPlugins(catalog).WithFaults(faults);
-        using var data = experiment.LoadData();
+        using var data = Located(config, binder, experiment.LoadData);
         double dataSeconds = clock.Elapsed.TotalSeconds;
-        experiment.CheckModelFitsData(data);
+        Located(config, binder, () => { experiment.CheckModelFitsData(data); return true; });
         experiment.CheckParentWeights(data);
         if (!train)
         {

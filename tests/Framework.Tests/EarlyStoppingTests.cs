@@ -144,24 +144,23 @@ public sealed class EarlyStoppingTests : IDisposable
     [Fact]
     public void A_stage_interrupted_after_its_best_epoch_resumes_with_the_best_weights_and_patience_count_and_ends_identically()
     {
-        // Without dropout: the training checkpoint does not hold the dropout generator's state, so a model with dropout
-        // does not resume identically with or without validation (a limitation of the checkpoint, not of early stopping).
+        // With dropout: the checkpoint holds the network generator's state, so the resumed draws are the uninterrupted ones.
         var stopping = new EarlyStoppingSettings(StoppingMetric.Nll, Patience, RestoreBest: true);
-        using var uninterrupted = NewModel(dropout: 0);
+        using var uninterrupted = NewModel();
         var expected = Train(uninterrupted, Epochs, Plan(stopping: stopping));
         int stop = expected.EarlyStopping!.StoppedEpoch!.Value, best = expected.EarlyStopping.BestEpoch;
         best.ShouldBeLessThan(stop - 1, "the interruption must fall after an epoch without improvement");
 
         using var dir = new TempDir();
         var file = new TrainingCheckpointFile(Path.Combine(dir.Path, "parent.training"), NullLogger.Instance);
-        using (var interrupted = NewModel(dropout: 0))
+        using (var interrupted = NewModel())
         using (var cancel = new CancellationTokenSource())
         {
             // Cancelled in the stopping epoch, after 3 of its 6 batches: the saved point holds the patience count and the best weights.
             int steps = 0, at = (stop - 1) * 6 + 3;
             Should.Throw<OperationCanceledException>(() => Train(interrupted, Epochs, Plan(stopping: stopping), file, _ => { if (++steps == at) cancel.Cancel(); }, cancel.Token));
         }
-        using var resumed = NewModel(dropout: 0);
+        using var resumed = NewModel();
         var outcome = Train(resumed, Epochs, Plan(stopping: stopping), file);
 
         outcome.EarlyStopping.ShouldBe(expected.EarlyStopping);

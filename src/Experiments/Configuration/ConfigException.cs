@@ -3,6 +3,12 @@ namespace SubnetworkEnsembles.Experiments.Configuration;
 /// <summary>Where in the configuration a problem is: file (or "--set key"), 1-based line and column, key path.</summary>
 public sealed record ConfigLocation(string Source, long Line, long Column, string KeyPath)
 {
+    /// <summary>The source of a location known only by its key path (a check made outside any YAML file); a host that read the YAML places it.</summary>
+    public const string Unplaced = "configuration";
+
+    /// <summary>The location of <paramref name="keyPath"/> in no particular file (<see cref="Unplaced"/>).</summary>
+    public static ConfigLocation OfKey(string keyPath) => new(Unplaced, 0, 0, keyPath);
+
     /// <inheritdoc />
     public override string ToString() =>
         (Line > 0 ? $"{Source}:{Line}:{Column}" : Source) + (KeyPath.Length > 0 ? $": {KeyPath}" : "");

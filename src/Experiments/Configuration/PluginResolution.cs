@@ -87,6 +87,6 @@ public static class PluginResolution
         problems.AddRange(TrustRegionProblems(config, catalog));
         problems.AddRange(config.Validate());
         if (problems.Count > 0)
-            throw new ConfigException(problems.Select(p => new ConfigProblem(new ConfigLocation("configuration", 0, 0, p.Path), p.Message)).ToList());
+            throw new ConfigException(problems.Select(p => new ConfigProblem(ConfigLocation.OfKey(p.Path), p.Message)).ToList());
     }
 }

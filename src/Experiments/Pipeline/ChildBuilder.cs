@@ -132,7 +132,7 @@ public sealed class ChildBuilder(ExperimentConfig config, DataSplits data, Devic
     public static ValidationPlan? Validation(ExperimentConfig config, PluginFactory plugins, DataSplits data, TrainingConfig stage, string path)
     {
         if (stage.EarlyStopping is not null && (data.Validation.Count == 0 || stage.ValidationInterval < 1))
-            throw new ConfigException(new ConfigLocation("configuration", 0, 0, path + ".early_stopping"),
+            throw new ConfigException(ConfigLocation.OfKey(path + ".early_stopping"),
                 $"early stopping watches the validation split, which has {data.Validation.Count} rows here: give the data a validation split (data.validation > 0)");
         if (stage.ValidationInterval < 1 || data.Validation.Count == 0) return null;
         var metrics = RunScoring.Create(config, plugins).ScalarEvaluation;

@@ -12,15 +12,19 @@ namespace SubnetworkEnsembles.Experiments.Pipeline;
 
 /// <summary>
 /// The resume point of one training stage in a checksummed file (<see cref="ChecksummedFile"/>): a JSON header with
-/// the <see cref="TrainingState"/> counters, history and early-stopping state, the shuffle generator's state, the model
-/// (TorchSharp format), the optimiser's state and, with early stopping's restore_best, the best epoch's state dict
+/// the <see cref="TrainingState"/> counters, history and early-stopping state, the shuffle generator's state, the state
+/// of the network's own generator (<see cref="MaskedNetwork.Generator"/>: dropout and other draws inside the forward pass;
+/// empty when it has none), the model (TorchSharp format), the optimiser's state and, with early stopping's restore_best, the best epoch's state dict
 /// (count, then name and tensor per entry). Saved after every epoch and when the run is interrupted; a damaged file is reported and
 /// ignored (the stage starts again), never used. Each save passes the fault points <c>write:NAME</c> and then
 /// <c>parent-epoch</c> of <paramref name="faults"/>, if given.
 /// </summary>
 public sealed class TrainingCheckpointFile(string path, ILogger logger, Diagnostics.IFaultPoints? faults = null) : ITrainingCheckpointer
 {
-    private const string Magic = "sne-training-state/1";
+    private const string Magic = "sne-training-state/2";
+
+    /// <summary>Checkpoints before the network generator's state was saved: read, with that generator left as it is.</summary>
+    private const string MagicWithoutNetworkGenerator = "sne-training-state/1";
 
     /// <summary>The file.</summary>
     public string Path => path;
@@ -32,10 +36,18 @@ public sealed class TrainingCheckpointFile(string path, ILogger logger, Diagnost
         try
         {
             using var reader = ChecksummedFile.Open(path);
-            if (reader.ReadString() != Magic) throw new CorruptFileException(path, "is not a training checkpoint");
+            string magic = reader.ReadString();
+            if (magic != Magic && magic != MagicWithoutNetworkGenerator) throw new CorruptFileException(path, "is not a training checkpoint");
             var header = JsonSerializer.Deserialize<Header>(reader.ReadString(), HeaderOptions)!;
             byte[] shuffle = reader.ReadBytes(reader.ReadInt32());
+            byte[] network = magic == Magic ? reader.ReadBytes(reader.ReadInt32()) : [];
             model.load(reader);
+            if (network.Length > 0)
+            {
+                if (model.Generator is null) throw new CorruptFileException(path, "holds a network generator state, but the model has no generator");
+                using var state = tensor(network);
+                model.Generator.set_state(state);
+            }
             foreach (var l in model.MaskedLayers) l.RefreshMaskState();
             Helper(optimizer).load_state_dict(reader);
             var best = header.HasBestWeights ? ReadBestWeights(reader, model) : null;
@@ -58,6 +70,9 @@ public sealed class TrainingCheckpointFile(string path, ILogger logger, Diagnost
                 state.EarlyStopping, state.BestWeights is not null), HeaderOptions));
             writer.Write(state.ShuffleState.Length);
             writer.Write(state.ShuffleState);
+            byte[] network = NetworkGeneratorState(model);
+            writer.Write(network.Length);
+            writer.Write(network);
             model.save(writer);
             Helper(optimizer).save_state_dict(writer);
             if (state.BestWeights is { } best)
@@ -71,6 +86,13 @@ public sealed class TrainingCheckpointFile(string path, ILogger logger, Diagnost
             }
         }, faults);
         if (faults is { Enabled: true }) faults.At("parent-epoch");
+    }
+
+    private static byte[] NetworkGeneratorState(MaskedNetwork model)
+    {
+        if (model.Generator is null) return [];
+        using var state = model.Generator.get_state();
+        return state.bytes.ToArray();
     }
 
     /// <summary>Removes the file (the stage finished and its final outputs are written).</summary>

@@ -78,6 +78,15 @@ public static class ExperimentLoader
         spec.BoundOptions = options;
     }
 
+    /// <summary>
+    /// <paramref name="e"/> with every problem the experiment reported by key path alone (source "configuration", as
+    /// the library's checks of data and model do: corruptions on non-image data, mc_dropout without dropout) placed at
+    /// its key's file:line:column in the YAML that <paramref name="binder"/> read.
+    /// </summary>
+    public static ConfigException Locate(ConfigException e, ExperimentConfig config, ConfigBinder binder) =>
+        e.Problems.All(p => p.Location.Source != ConfigLocation.Unplaced) ? e
+            : new ConfigException(e.Problems.Select(p => p.Location.Source == ConfigLocation.Unplaced ? p with { Location = LocationOfPath(config, binder, p.Location.KeyPath) } : p).ToList());
+
     /// <summary>Finds the YAML location of a key path like "children.tuning.epochs" in the bound objects.</summary>
     private static ConfigLocation LocationOfPath(ExperimentConfig config, ConfigBinder binder, string path)
     {
