@@ -14,16 +14,19 @@ namespace SubnetworkEnsembles.Tests;
 public sealed class NativeMemoryTests
 {
     [Theory]
-    [InlineData(new long[] { 2 }, 1024)]
-    [InlineData(new long[] { 784 }, 1024)]
-    [InlineData(new long[] { 1, 28, 28 }, 1024)]
-    [InlineData(new long[] { 1, 32, 32 }, 1024)]
-    [InlineData(new long[] { 3, 32, 32 }, 256)]
-    [InlineData(new long[] { 3, 64, 64 }, 64)]
-    [InlineData(new long[] { 3, 224, 224 }, 32)]
-    public void Evaluation_batches_hold_at_most_a_million_input_values_between_32_and_1024_rows(long[] sample, int rows)
+    [InlineData(false, new long[] { 2 }, 1024)]
+    [InlineData(false, new long[] { 784 }, 1024)]
+    [InlineData(false, new long[] { 1, 28, 28 }, 1024)]
+    [InlineData(false, new long[] { 1, 32, 32 }, 1024)]
+    [InlineData(false, new long[] { 3, 32, 32 }, 256)]
+    [InlineData(false, new long[] { 3, 224, 224 }, 16)]
+    [InlineData(true, new long[] { 2 }, 1024)]
+    [InlineData(true, new long[] { 1, 28, 28 }, 64)]
+    [InlineData(true, new long[] { 3, 32, 32 }, 16)]
+    [InlineData(true, new long[] { 3, 224, 224 }, 16)]
+    public void Evaluation_batches_hold_a_bounded_number_of_input_values_between_16_and_1024_rows(bool convolutional, long[] sample, int rows)
     {
-        Evaluator.BatchSizeFor(sample).ShouldBe(rows);
+        Evaluator.BatchSizeFor(convolutional, sample).ShouldBe(rows);
     }
 
     [Fact]
@@ -35,6 +38,7 @@ public sealed class NativeMemoryTests
         using var whole = Evaluator.Probabilities(model, x, 70);
         using var automatic = Evaluator.Probabilities(model, x);
         using var sevens = Evaluator.Probabilities(model, x, 7);
+        Evaluator.BatchSizeFor(model, [1, 28, 28]).ShouldBe(64);   // LeNet has convolutions: 64 rows, so 70 rows take two batches
         automatic.shape.ShouldBe([70L, 4L]);
         automatic.allclose(whole, rtol: 0, atol: 1e-6).ShouldBeTrue();
         sevens.allclose(whole, rtol: 0, atol: 1e-6).ShouldBeTrue();

@@ -8,25 +8,30 @@ namespace SubnetworkEnsembles.Engine.Training;
 public static class Evaluator
 {
     /// <summary>
-    /// Rows per evaluation batch for samples of <paramref name="sampleShape"/>: 1,024 for samples of up to 1,024 values
-    /// (tables, 28×28 images), else the largest power of two with at most 2²⁰ input values per batch, at least 32
-    /// (256 rows of 3×32×32, 32 of 3×224×224). A convolutional network's activations are many times its input, so a
-    /// fixed 1,024 rows of colour images held gigabytes at once; the rows are independent in evaluation mode, so the
+    /// Rows per evaluation batch for samples of <paramref name="sampleShape"/>: the largest power of two, between 16 and
+    /// 1,024, whose batch holds at most 2²⁰ input values for a network of Linear layers only (1,024 rows of tables and
+    /// 28×28 images, 256 of 3×32×32) or 2¹⁶ for one with convolutions, whose activations are many times the input
+    /// (64 rows of 28×28, 16 of 3×32×32 or larger). Measured for ResNet-20 on 2,000 Fashion-MNIST test images: 8.7 s
+    /// and 0.95 GB peak with 1,024 rows, 4.2 s and 0.79 GB with 64. Rows are independent in evaluation mode, so the
     /// batch size does not change what is computed.
     /// </summary>
-    public static int BatchSizeFor(long[] sampleShape)
+    public static int BatchSizeFor(bool convolutional, long[] sampleShape)
     {
         long values = Math.Max(1, sampleShape.Aggregate(1L, (a, b) => a * b));
-        if (values <= 1024) return 1024;
+        long budget = convolutional ? 1L << 16 : 1L << 20;
         int rows = 1024;
-        while (rows > 32 && (long)rows * values > 1L << 20) rows /= 2;
+        while (rows > 16 && rows * values > budget) rows /= 2;
         return rows;
     }
 
-    /// <summary>softmax(model(x)) for every row of <paramref name="inputs"/>, <paramref name="batchSize"/> rows at a time (0: <see cref="BatchSizeFor"/>); float32 [N, C] on the CPU.</summary>
+    /// <summary><see cref="BatchSizeFor(bool, long[])"/> for <paramref name="model"/> (convolutional when it has a Conv2d).</summary>
+    public static int BatchSizeFor(MaskedNetwork model, long[] sampleShape) =>
+        BatchSizeFor(model.MaskedLayers.Any(l => l.Module is TorchSharp.Modules.Conv2d), sampleShape);
+
+    /// <summary>softmax(model(x)) for every row of <paramref name="inputs"/>, <paramref name="batchSize"/> rows at a time (0: <see cref="BatchSizeFor(MaskedNetwork, long[])"/>); float32 [N, C] on the CPU.</summary>
     public static Tensor Probabilities(MaskedNetwork model, Tensor inputs, int batchSize = 0)
     {
-        if (batchSize <= 0) batchSize = BatchSizeFor(inputs.shape[1..]);
+        if (batchSize <= 0) batchSize = BatchSizeFor(model, inputs.shape[1..]);
         bool wasTraining = model.training;
         model.eval();
         try
@@ -39,7 +44,7 @@ public static class Evaluator
     /// <summary>softmax(model(x)) for every row of <paramref name="data"/>, read in order in batches; float32 [N, C] on the CPU.</summary>
     public static Tensor Probabilities(MaskedNetwork model, Data.DataRows data, int batchSize = 0)
     {
-        if (batchSize <= 0) batchSize = BatchSizeFor(data.SampleShape);
+        if (batchSize <= 0) batchSize = BatchSizeFor(model, data.SampleShape);
         if (data is Data.InMemoryDataset memory) return Probabilities(model, memory.Inputs, batchSize);
         bool wasTraining = model.training;
         model.eval();
@@ -85,7 +90,7 @@ public static class Evaluator
     /// </summary>
     public static Tensor McDropoutProbabilities(MaskedNetwork model, Tensor inputs, int samples, long seed, int batchSize = 0)
     {
-        if (batchSize <= 0) batchSize = BatchSizeFor(inputs.shape[1..]);
+        if (batchSize <= 0) batchSize = BatchSizeFor(model, inputs.shape[1..]);
         var generator = model.Generator ?? throw new InvalidOperationException("Monte-Carlo dropout needs the network's generator");
         bool wasTraining = model.training;
         var stochastic = model.MaskedLayers.Select(l => l.StochasticMask).ToList();
