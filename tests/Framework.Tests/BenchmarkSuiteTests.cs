@@ -101,6 +101,39 @@ public class BenchmarkSuiteTests
         again.Stdout.ShouldContain("| 64 |");
     }
 
+    [Trait("Category", "e2e")]
+    [Fact]
+    public void Resnet_smoke_suite_fills_r1_and_r2_with_resnet20_runs_and_r2_prunes_r1s_independent_model()
+    {
+        using var dir = new TempDir();
+        string output = Path.Combine(dir.Path, "bench");
+        var result = Sne.Run("bench", "resnet-smoke", "--out", output);
+        result.ExitCode.ShouldBe(0, result.Output);
+
+        var r1 = Csv(Path.Combine(output, "R1.csv"));
+        r1[("Independent (10 epochs)", "", "epochs")].ShouldBe(10);
+        r1[("SSE (NP + one-cycle, 6 + 4 × 1, parent a member)", "", "epochs")].ShouldBe(10);
+        r1[("SSE (NP + one-cycle, 6 + 4 × 1, parent a member)", "", "members")].ShouldBe(5, "4 children and the parent");
+        r1[("Dense ensemble (M 4, 4 × 10)", "", "epochs")].ShouldBe(40);
+        r1[("Dense ensemble (M 4, 4 × 10)", "", "train FLOPs (× one model)")].ShouldBe(4, 1e-9);
+        r1.Where(kv => kv.Key.Metric == "Acc").ShouldAllBe(kv => kv.Value > 0 && kv.Value <= 1);
+
+        // Every run is a ResNet-20 (272,186 parameters for 1 channel and 10 classes), and R2's children are cut from R1's
+        // independent model: their parent is its checkpoint, not a model of their own.
+        string runs = Path.Combine(output, "runs");
+        foreach (var run in Directory.GetDirectories(runs))
+            JsonNode.Parse(File.ReadAllText(Path.Combine(run, "results.json")))!["parent"]!["parameters"]!.GetValue<long>().ShouldBe(272186, run);
+        var r2 = Csv(Path.Combine(output, "R2.csv"));
+        r2.Count.ShouldBe(4, "2 methods × 2 sparsities");
+        string parent = Path.Combine(runs, "r1-independent-s0", "parent.ckpt");
+        foreach (var child in Directory.GetDirectories(runs, "r2-*"))
+        {
+            File.ReadAllText(Path.Combine(child, "config.yaml")).ShouldContain(parent);
+            var member = JsonNode.Parse(File.ReadAllText(Path.Combine(child, "results.json")))!["members"]![0]!;
+            member["sparsity"]!.GetValue<double>().ShouldBe(child.Contains("-0.9-", StringComparison.Ordinal) ? 0.9 : 0.5, 0.02);
+        }
+    }
+
     /// <summary>Every file under <paramref name="runs"/> as "relative path, length, last write time (ticks)", sorted.</summary>
     private static List<string> RunFiles(string runs) =>
         Directory.GetFiles(runs, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal)

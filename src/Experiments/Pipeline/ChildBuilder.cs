@@ -66,10 +66,8 @@ public sealed class ChildBuilder(ExperimentConfig config, DataSplits data, Devic
                     Seeds.Derive(config.Seed, stream + "child-shuffle", index), p => plugins.Call(config.Children.Perturbation, nameof(IPerturbation.OnTuningStep), () => perturbation.OnTuningStep(weights, p)), cancellation,
                     validation: Validation(config, plugins, data, tuning, "children.tuning"));
             }
-            else if (config.Children.ReestimateBatchNorm && child.HasBatchNorm)
-            {
+            if (config.Children.ReestimateBatchNorm && child.HasBatchNorm)
                 ReestimateBatchNorm(child, Seeds.Derive(config.Seed, stream + "batchnorm", index));
-            }
             foreach (var w in weights) w.StochasticMask = null;   // evaluation always uses the target mask
             return (child, training);
         }
@@ -81,8 +79,8 @@ public sealed class ChildBuilder(ExperimentConfig config, DataSplits data, Devic
     }
 
     /// <summary>
-    /// Re-estimates the BatchNorm running statistics of a child whose weights changed without tuning: a cumulative
-    /// average over children.reestimate_batches training batches (of the parent's batch size) in an order seeded by
+    /// Re-estimates the BatchNorm running statistics of a child from its final weights (after ξ, and after tuning where
+    /// it is tuned): a cumulative average over children.reestimate_batches training batches (of the parent's batch size) in an order seeded by
     /// <paramref name="seed"/>, with only the BatchNorm layers in training mode (see <see cref="BatchNormStatistics"/>).
     /// </summary>
     private void ReestimateBatchNorm(MaskedNetwork child, long seed)

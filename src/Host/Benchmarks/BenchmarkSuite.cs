@@ -19,8 +19,12 @@ public sealed record BenchTable(string Id, string Title, string Reference, int S
     public Func<Func<BenchRun, long, string>, string>? Appendix { get; init; }
 }
 
-/// <summary>Suite sizes: <c>default</c> (the tables of docs/RESULTS.md, ≈ 1.5 h on 2 cores) and <c>smoke</c> (every table, 1 seed, tiny data; CI).</summary>
-public sealed record SuiteSize(string Name, int Seeds, int T2Seeds, IReadOnlyList<string> Overrides)
+/// <summary>
+/// Suites: <c>default</c> (the tables of docs/RESULTS.md, ≈ 1.5 h on 2 cores), <c>smoke</c> (every table, 1 seed, tiny
+/// data; CI), <c>resnet</c> (the ResNet-20 tables R1–R2 on a Fashion-MNIST subset, ≈ 20 min) and <c>resnet-smoke</c>
+/// (R1–R2 on tiny data).
+/// </summary>
+public sealed record SuiteSize(string Name, int Seeds, int T2Seeds, IReadOnlyList<string> Overrides, bool Resnet = false)
 {
     /// <summary>The full-size suite: all of Fashion-MNIST, 3 seeds (2 for T2/T5).</summary>
     public static readonly SuiteSize Default = new("default", 3, 2, []);
@@ -29,12 +33,22 @@ public sealed record SuiteSize(string Name, int Seeds, int T2Seeds, IReadOnlyLis
     public static readonly SuiteSize Smoke = new("smoke", 1, 1,
         ["data.train_subset=1000", "data.validation=500", "data.test_subset=500"]);
 
+    /// <summary>R1–R2 with ResNet-20 on 6,000 training / 1,000 validation / 5,000 test rows of Fashion-MNIST, 1 seed.</summary>
+    public static readonly SuiteSize ResnetSuite = new("resnet", 1, 1,
+        ["data.train_subset=6000", "data.validation=1000", "data.test_subset=5000"], Resnet: true);
+
+    /// <summary>R1–R2 on 256 training / 128 validation / 256 test rows (CI).</summary>
+    public static readonly SuiteSize ResnetSmoke = new("resnet-smoke", 1, 1,
+        ["data.train_subset=256", "data.validation=128", "data.test_subset=256"], Resnet: true);
+
     /// <summary>By name.</summary>
     public static SuiteSize Named(string name) => name switch
     {
         "default" => Default,
         "smoke" => Smoke,
-        _ => throw new UsageException($"unknown suite '{name}': expected default or smoke"),
+        "resnet" => ResnetSuite,
+        "resnet-smoke" => ResnetSmoke,
+        _ => throw new UsageException($"unknown suite '{name}': expected default, smoke, resnet or resnet-smoke"),
     };
 }
 
@@ -51,6 +65,7 @@ public static class BenchmarkSuite
     /// <summary>The tables, in the order they run. <paramref name="runDirectory"/> maps a run and a seed to its directory (T3 reuses a parent).</summary>
     public static IReadOnlyList<BenchTable> Tables(SuiteSize size, Func<BenchRun, long, string> runDirectory)
     {
+        if (size.Resnet) return ResnetTables.Tables(size, runDirectory);
         bool smoke = size == SuiteSize.Smoke;
         string corruptions = smoke ? "corruptions={severities: [1, 3, 5]}" : "corruptions={}";
         string region = smoke ? "children.trust_region.samples=200" : "children.trust_region.samples=1000";
@@ -220,15 +235,15 @@ public static class BenchmarkSuite
     /// <summary>The number <paramref name="read"/> takes from the results; null when absent or not finite.</summary>
     public static CellReader Value(Func<ExperimentResults, double?> read) => (results, _) => Finite(read(results));
 
-    private static CellReader Ensemble(string metric) => Metric(r => r.Ensemble.Metrics, metric);
+    internal static CellReader Ensemble(string metric) => Metric(r => r.Ensemble.Metrics, metric);
 
-    private static CellReader Parent(string metric) => Metric(r => r.Parent.Metrics, metric);
+    internal static CellReader Parent(string metric) => Metric(r => r.Parent.Metrics, metric);
 
-    private static readonly CellReader EnsembleMembers = Value(r => r.Ensemble.Members);
+    internal static readonly CellReader EnsembleMembers = Value(r => r.Ensemble.Members);
 
-    private static readonly CellReader TotalEpochs = Value(r => r.Cost?.Epochs?.Total);
+    internal static readonly CellReader TotalEpochs = Value(r => r.Cost?.Epochs?.Total);
 
-    private static readonly CellReader TrainingFlopsRelative = Value(r => r.Cost?.TrainingFlops?.RelativeToIndependent);
+    internal static readonly CellReader TrainingFlopsRelative = Value(r => r.Cost?.TrainingFlops?.RelativeToIndependent);
 
     /// <summary>The mean of <paramref name="metric"/> over the members that have it (and the parent, when it is a member).</summary>
     private static CellReader MeanMember(string metric) => (results, _) =>
@@ -242,7 +257,7 @@ public static class BenchmarkSuite
     private static double? Finite(double? value) => value is double d && double.IsFinite(d) ? d : null;
 
     /// <summary>"SSE-R (8 + 8 × 1, 50 % random)" → "sse-r".</summary>
-    private static string Slug(string row)
+    internal static string Slug(string row)
     {
         string head = row.Split(" (")[0].Split(',')[0];
         return new string(head.ToLowerInvariant().Select(c => char.IsLetterOrDigit(c) ? c : '-').ToArray()).Trim('-');
