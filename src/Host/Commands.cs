@@ -92,6 +92,10 @@ public static partial class Commands
         catch (ConfigException e) { throw ExperimentLoader.Locate(e, config, binder); }
     }
 
+    /// <inheritdoc cref="Located{T}"/>
+    private static void Located(ExperimentConfig config, ConfigBinder binder, Action check) =>
+        Located(config, binder, () => { check(); return 0; });
+
     /// <summary><see cref="Resolve"/>, with the binder that knows where each key of the configuration was read.</summary>
     private static (ExperimentConfig Config, PluginCatalog Catalog, TorchSharp.torch.Device Device, ConfigBinder Binder) ResolveWithSource(RunRequest request,
         ILogger log, SweepPoint? point)
@@ -156,7 +160,7 @@ public static partial class Commands
         var experiment = Experiment.FromConfig(config).WithPlugins(catalog).WithFaults(faults);
         using var data = Located(config, binder, experiment.LoadData);
         double dataSeconds = clock.Elapsed.TotalSeconds;
-        Located(config, binder, () => { experiment.CheckModelFitsData(data); return true; });
+        Located(config, binder, () => experiment.CheckModelFitsData(data));
         experiment.CheckParentWeights(data);
         if (!train)
         {

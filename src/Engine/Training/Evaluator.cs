@@ -45,38 +45,32 @@ public static class Evaluator
     public static Tensor Probabilities(MaskedNetwork model, Data.DataRows data, int batchSize = 0)
     {
         if (batchSize <= 0) batchSize = BatchSizeFor(model, data.SampleShape);
-        if (data is Data.InMemoryDataset memory) return Probabilities(model, memory.Inputs, batchSize);
         bool wasTraining = model.training;
         model.eval();
         try
         {
-            using var _ = no_grad();
-            var parts = new List<Tensor>();
-            for (long start = 0; start < data.Count; start += batchSize)
-            {
-                using var scope = NewDisposeScope();
-                var x = data.ReadRange(start, Math.Min(batchSize, data.Count - start));
-                parts.Add(nn.functional.softmax(model.call(x), 1).cpu().MoveToOuterDisposeScope());
-                NativeHeap.TrimIfGrown();
-            }
-            var all = cat(parts, 0);
-            foreach (var p in parts) p.Dispose();
-            return all;
+            return Batched(data.Count, data.ReadRange, batchSize, x => nn.functional.softmax(model.call(x), 1));
         }
         finally { model.train(wasTraining); }
     }
 
     /// <summary>Applies <paramref name="probabilities"/> to batches of <paramref name="inputs"/> without gradients; concatenated on the CPU.</summary>
-    private static Tensor Batched(Tensor inputs, int batchSize, Func<Tensor, Tensor> probabilities)
+    private static Tensor Batched(Tensor inputs, int batchSize, Func<Tensor, Tensor> probabilities) =>
+        Batched(inputs.shape[0], (start, count) => inputs.narrow(0, start, count), batchSize, probabilities);
+
+    /// <summary>
+    /// Applies <paramref name="probabilities"/> without gradients to rows start … start + count − 1 of <paramref name="rows"/>
+    /// rows, <paramref name="batchSize"/> at a time as <paramref name="read"/> returns them; concatenated on the CPU.
+    /// </summary>
+    private static Tensor Batched(long rows, Func<long, long, Tensor> read, int batchSize, Func<Tensor, Tensor> probabilities)
     {
         using var _ = no_grad();
-        long n = inputs.shape[0];
         var parts = new List<Tensor>();
-        for (long start = 0; start < n; start += batchSize)
+        for (long start = 0; start < rows; start += batchSize)
         {
             using var scope = NewDisposeScope();
-            parts.Add(probabilities(inputs.narrow(0, start, Math.Min(batchSize, n - start))).cpu().MoveToOuterDisposeScope());
-            NativeHeap.TrimIfGrown();
+            parts.Add(probabilities(read(start, Math.Min(batchSize, rows - start))).cpu().MoveToOuterDisposeScope());
+            NativeHeap.TrimIfGrown();   // glibc keeps freed activation pages resident (see NativeHeap)
         }
         var all = cat(parts, 0);
         foreach (var p in parts) p.Dispose();
