@@ -193,6 +193,45 @@ public sealed class RunDirectory
         WriteAtomic(file, tmp => File.WriteAllText(tmp, text, new UTF8Encoding(false)), faults);
 
     /// <summary>
+    /// Fills a fresh temporary directory beside <paramref name="directory"/> with <paramref name="write"/>, then puts it in
+    /// place of <paramref name="directory"/> (the old one is moved aside and deleted). Processes doing this at once (two
+    /// gathers of one run) never delete each other's files: each writes and deletes only its own uniquely named
+    /// directories; if another process's directory lands in place first, it is replaced in turn.
+    /// </summary>
+    public static void WriteDirectoryAtomic(string directory, Action<string> write)
+    {
+        string unique = Environment.ProcessId + "-" + Guid.NewGuid().ToString("N")[..8];
+        string staging = directory + ".tmp-" + unique, aside = directory + ".old-" + unique;
+        try
+        {
+            Directory.CreateDirectory(staging);
+            write(staging);
+            for (int attempt = 0; ; attempt++)
+            {
+                try { Directory.Move(directory, aside); }
+                catch (DirectoryNotFoundException) { }
+                try
+                {
+                    Directory.Move(staging, directory);
+                    return;
+                }
+                catch (IOException) when (Directory.Exists(directory) && attempt < 20)
+                {
+                    // Another process put its directory in place between our two moves: move that aside too and retry.
+                }
+                finally
+                {
+                    if (Directory.Exists(aside)) Directory.Delete(aside, recursive: true);
+                }
+            }
+        }
+        finally
+        {
+            if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+        }
+    }
+
+    /// <summary>
     /// Runs <paramref name="write"/> on a temporary file beside <paramref name="file"/>, then renames it into place; between
     /// the two it passes the fault point <c>write:NAME</c> (NAME = the file's name) of <paramref name="faults"/>, if given.
     /// </summary>

@@ -21,13 +21,14 @@ public static class TrainingLogs
         foreach (var r in records) text.AppendLine(r.ToJsonLine());
         RunDirectory.WriteAllTextAtomic(run.Combine("metrics.jsonl"), text.ToString(), faults);
 
-        string board = run.Combine("tensorboard");
-        if (Directory.Exists(board)) Directory.Delete(board, recursive: true);
-        Directory.CreateDirectory(board);
-        var writer = SummaryWriter(board, createRunName: false);
-        foreach (var r in records)
-            foreach (var (key, value) in r.Values.Where(v => double.IsFinite(v.Value)))
-                writer.add_scalar(ScalarTag(r, key), (float)value, r.Step);
+        // Written beside the run and swapped in whole: two gathers of one run at once must not delete each other's events.
+        RunDirectory.WriteDirectoryAtomic(run.Combine("tensorboard"), board =>
+        {
+            var writer = SummaryWriter(board, createRunName: false);
+            foreach (var r in records)
+                foreach (var (key, value) in r.Values.Where(v => double.IsFinite(v.Value)))
+                    writer.add_scalar(ScalarTag(r, key), (float)value, r.Step);
+        });
     }
 
     /// <summary>

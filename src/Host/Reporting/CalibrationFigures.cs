@@ -48,7 +48,7 @@ public static class CalibrationFigures
         plot.YLabel("accuracy in bin");
         plot.Axes.SetLimits(0, 1, 0, 1);
         plot.ShowLegend(Alignment.UpperLeft);
-        plot.SavePng(file, Width, Height);
+        plot.SavePngAtomic(file, Width, Height);
         return new Figure(Path.GetFileName(file), "Reliability: parent vs ensemble",
             "Accuracy against confidence per bin (the ece metric's bins); points below the diagonal are over-confident.");
     }
@@ -80,7 +80,7 @@ public static class CalibrationFigures
         plot.Axes.Left.Label.Text = "test accuracy";
         plot.Axes.Right.Label.Text = "test NLL";
         plot.ShowLegend(Alignment.MiddleRight);
-        plot.SavePng(file, Width, Height);
+        plot.SavePngAtomic(file, Width, Height);
         return new Figure(Path.GetFileName(file), "Accuracy and NLL vs ensemble size",
             $"Test accuracy and NLL of the first m selected members, combined by the run's combiner ({combiner}).");
     }

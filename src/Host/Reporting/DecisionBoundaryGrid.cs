@@ -71,7 +71,7 @@ public static class DecisionBoundaryGrid
         }
         using var snapshot = surface.Snapshot();
         using var png = snapshot.Encode(SKEncodedImageFormat.Png, 100);
-        using (var output = File.Create(file)) png.SaveTo(output);
+        RunDirectory.WriteAtomic(file, tmp => { using var output = File.Create(tmp); png.SaveTo(output); });
         return new Figure(Path.GetFileName(file), "Decision boundaries: mutation strength × sparsity",
             $"p(class 1) of children made by adding 𝒩(0, σ²) noise to a random {string.Join("/", Sparsities.Select(s => $"{1 - s:P0}"))} of the parent's weights " +
             $"(rows σ = {string.Join(", ", Sigmas.Skip(1))}; no tuning); the first panel is the parent. Dots: test points by class.");

@@ -85,7 +85,7 @@ public static class RunReport
         plot.XLabel("epoch (children continue after the parent's last)");
         plot.YLabel(validation ? "mean cross-entropy (NLL)" : "mean training cross-entropy");
         plot.ShowLegend(Alignment.UpperRight);
-        plot.SavePng(file, Width, Height);
+        plot.SavePngAtomic(file, Width, Height);
         if (validation)
             return new Figure(Path.GetFileName(file), "Training curves", "Mean training loss (solid) and validation NLL (dashed) per epoch of the parent and of every child's tuning.");
         return new Figure(Path.GetFileName(file), "Training curves", "Mean training loss per epoch of the parent and of every child's tuning.");
@@ -140,7 +140,7 @@ public static class RunReport
             plot.Axes.Bottom.SetTicks(Enumerable.Range(0, m).Select(i => (double)i).ToArray(), indices);
             plot.Axes.Left.SetTicks(Enumerable.Range(0, m).Select(i => (double)i).ToArray(), indices.Reverse().ToArray());
         }
-        plot.SavePng(file, Width * 2 / 3, Height);
+        plot.SavePngAtomic(file, Width * 2 / 3, Height);
         return new Figure(Path.GetFileName(file), $"Diversity: pairwise {name}", $"The M×M matrix of pairwise {name} on the test set.");
     }
 
@@ -168,7 +168,7 @@ public static class RunReport
         plot.Axes.Left.Label.Text = "KL(parent ‖ child)";
         plot.Axes.Right.Label.Text = "accuracy";
         plot.ShowLegend(Alignment.UpperLeft);
-        plot.SavePng(file, Width, Height);
+        plot.SavePngAtomic(file, Width, Height);
         return new Figure(Path.GetFileName(file), "Trust-region search", "Mean KL divergence from the parent and accuracy of perturbed children per σ; the chosen σ is the strongest within Δ.");
     }
 
