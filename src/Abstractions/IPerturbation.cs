@@ -21,19 +21,38 @@ public readonly record struct TrainingProgress(long Step, long TotalSteps, int E
 /// noise tensor N of mirrored children or the probability matrix P of partitioned stochastic children.
 /// </summary>
 public sealed record PerturbationContext(int ChildIndex, int SetIndex, int MemberInSet, int SetSize, long RunSeed,
-    Generator Generator, Generator SetGenerator);
+    Generator Generator, Generator SetGenerator)
+{
+    /// <summary>
+    /// The child being made, with the run's data and gradients (see <see cref="INetworkAccess"/>); null only where a
+    /// perturbation is called outside a run (a unit test that does not give one). Valid for the child's whole tuning,
+    /// so <see cref="IPerturbation.OnTuningStep"/> and <see cref="IPerturbation.AfterTuningStep"/> may keep it.
+    /// </summary>
+    public INetworkAccess? Network { get; init; }
+}
 
 /// <summary>
 /// ξ — perturbation (SPEC §1): turns a copy of the parent's weights plus the child's sampled mask into
 /// the child. Families: noise (Ŵ = W + N ⊙ M), prune (Ŵ = W ⊙ M, frozen), stochastic (Ŵ = W ⊙ Bernoulli(P),
-/// re-drawn on every training forward pass through <see cref="IMaskableWeight.StochasticMask"/>).
+/// re-drawn on every training forward pass through <see cref="IMaskableWeight.StochasticMask"/>), dynamic sparse
+/// training (masks changed during tuning, e.g. RigL).
+/// <para>
+/// Hook order for one child: <see cref="Apply"/> once; then, for every tuning step t = 0 … T − 1:
+/// <see cref="OnTuningStep"/> (before the learning rate is set, before <c>zero_grad</c> and before the forward pass) →
+/// forward (W ⊙ M, or W ⊙ a stochastic draw) → cross-entropy → backward → optimiser step → frozen masks re-applied
+/// (W ← W ⊙ M where <see cref="IMaskableWeight.FreezeMasked"/>) → <see cref="AfterTuningStep"/> (the step's gradients
+/// are still in each weight's <c>.grad</c>, taken with respect to W, so zero where the mask is 0). A child with
+/// <c>tuning: none</c> gets <see cref="Apply"/> only. A resumed tuning calls the hooks from the step it resumes at;
+/// masks and weights come back from the checkpoint, so hooks must be functions of (step, weights, masks, generators
+/// seeded from the step), not of state kept in the plugin instance.
+/// </para>
 /// </summary>
 public interface IPerturbation
 {
     /// <summary>
     /// Applies ξ once, before tuning. <paramref name="weights"/> are the child's own (already a copy of the
     /// parent); <paramref name="mask"/> is this child's ϕ draw, on the child's device. Randomness only from the
-    /// generators of <paramref name="context"/>.
+    /// generators of <paramref name="context"/>; data and gradients from <see cref="PerturbationContext.Network"/>.
     /// </summary>
     void Apply(IReadOnlyList<IMaskableWeight> weights, ChildMask mask, PerturbationContext context);
 
@@ -42,4 +61,11 @@ public interface IPerturbation
     /// probabilities, iterative pruning) update their state. The default does nothing.
     /// </summary>
     void OnTuningStep(IReadOnlyList<IMaskableWeight> weights, TrainingProgress progress) { }
+
+    /// <summary>
+    /// Called after every tuning step (after the optimiser step and the frozen-mask re-application; see the hook order
+    /// above), outside the step's dispose scope: dynamic sparse training drops and regrows connections here. The
+    /// default does nothing.
+    /// </summary>
+    void AfterTuningStep(IReadOnlyList<IMaskableWeight> weights, TrainingProgress progress) { }
 }

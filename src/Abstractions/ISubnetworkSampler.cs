@@ -44,4 +44,16 @@ public interface ISubnetworkSampler
     /// for randomness. Returned tensors are owned by the caller.
     /// </summary>
     IReadOnlyList<ChildMask> SampleSet(IReadOnlyList<IMaskableWeight> weights, Generator generator);
+
+    /// <summary>
+    /// The overload the host calls: as <see cref="SampleSet(IReadOnlyList{IMaskableWeight}, Generator)"/>, with the parent
+    /// network, the run's data and gradients in <paramref name="context"/> for data-aware criteria (SNIP, GraSP, SynFlow,
+    /// Fisher). The default ignores the context. A data-aware sampler overrides this one and draws its batches with
+    /// <paramref name="generator"/> (<see cref="INetworkAccess.TrainingBatch"/>); its two-argument overload may throw,
+    /// saying it needs data. The host calls it for every set — in the child stage, in the trust-region search and
+    /// with <c>tuning: none</c> alike — and checks the result: one mask per child of the set, each a 0/1 tensor of
+    /// its weight's shape, named after weights in <paramref name="weights"/>.
+    /// </summary>
+    IReadOnlyList<ChildMask> SampleSet(IReadOnlyList<IMaskableWeight> weights, Generator generator, SamplingContext context) =>
+        SampleSet(weights, generator);
 }

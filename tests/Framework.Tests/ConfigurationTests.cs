@@ -39,8 +39,8 @@ public class ConfigurationTests
     [Fact]
     public void The_built_in_plugins_are_discovered_from_disk_by_name()
     {
-        Catalog.NamesOf(Abstractions.PluginKind.Sampler).ShouldBe(["bernoulli", "full", "magnitude", "partition", "structured"]);
-        Catalog.NamesOf(Abstractions.PluginKind.Perturbation).ShouldBe(["identity", "iterative-prune", "mirrored-noise", "noise", "prune", "random-anneal", "temperature-anneal"]);
+        Catalog.NamesOf(Abstractions.PluginKind.Sampler).ShouldBe(["bernoulli", "fisher", "full", "grasp", "magnitude", "partition", "snip", "structured", "synflow"]);
+        Catalog.NamesOf(Abstractions.PluginKind.Perturbation).ShouldBe(["identity", "iterative-prune", "mirrored-noise", "noise", "prune", "random-anneal", "rigl", "temperature-anneal"]);
         Catalog.NamesOf(Abstractions.PluginKind.Optimizer).ShouldBe(["adam", "adamw", "sgd"]);
         Catalog.NamesOf(Abstractions.PluginKind.Schedule).ShouldBe(["constant", "cosine", "cyclic-cosine", "linear-decay", "one-cycle", "step", "triangular"]);
         Catalog.NamesOf(Abstractions.PluginKind.Metric).ShouldBe(["accuracy", "brier", "correlation", "disagreement", "ece", "kl-diversity", "nll"]);
@@ -120,7 +120,7 @@ public class ConfigurationTests
         e.Message.ShouldContain("children.sampler.type");
         e.Message.ShouldContain("unknown sampler 'partion'");
         e.Message.ShouldContain("did you mean 'partition'?");
-        e.Message.ShouldContain("known: bernoulli, full, magnitude, partition, structured");
+        e.Message.ShouldContain("known: bernoulli, fisher, full, grasp, magnitude, partition, snip, structured, synflow");
     }
 
     [Trait("Category", "unit")]

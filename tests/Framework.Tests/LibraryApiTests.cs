@@ -30,7 +30,7 @@ public sealed class LibraryApiTests
         Should.Throw<PluginLoadException>(() => catalog.Register<AccuracyMetric>()).Message.ShouldContain("two Metric plugins are named 'accuracy'");
         Should.Throw<PluginLoadException>(() => catalog.Register<NotAPlugin>()).Message.ShouldContain("mark it [Plugin(name, kind)]");
         Should.Throw<PluginLoadException>(() => catalog.Register<Liar>()).Message.ShouldContain("does not implement ISubnetworkSampler");
-        BuiltIns().NamesOf(PluginKind.Sampler).ShouldBe(["bernoulli", "full", "magnitude", "partition", "structured"]);
+        BuiltIns().NamesOf(PluginKind.Sampler).ShouldBe(["bernoulli", "fisher", "full", "grasp", "magnitude", "partition", "snip", "structured", "synflow"]);
     }
 
     [Fact]

@@ -94,7 +94,7 @@ public class PipelineTests
         string run = Path.Combine(dir.Path, "never");
         var result = Sne.Run("run", Repo.Example("spirals.yaml"), "--out", run, "--set", "children.perturbation.type=prnue");
         result.ExitCode.ShouldBe(2);
-        result.Stderr.ShouldContain("unknown perturbation 'prnue' (did you mean 'prune'?); known: identity, iterative-prune, mirrored-noise, noise, prune, random-anneal, temperature-anneal");
+        result.Stderr.ShouldContain("unknown perturbation 'prnue' (did you mean 'prune'?); known: identity, iterative-prune, mirrored-noise, noise, prune, random-anneal, rigl, temperature-anneal");
         result.Stderr.ShouldNotContain("   at ");                 // no stack trace for a user mistake
         Directory.Exists(run).ShouldBeFalse();
     }

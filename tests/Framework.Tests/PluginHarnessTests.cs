@@ -44,7 +44,7 @@ public class PluginHarnessTests
 
     [Trait("Category", "unit")]
     [Fact]
-    public void The_catalog_holds_every_plugin_of_the_method_catalogue() => AllPlugins().Count.ShouldBe(43);
+    public void The_catalog_holds_every_plugin_of_the_method_catalogue() => AllPlugins().Count.ShouldBe(48);
 
     /// <summary>Plugins that cannot have valid defaults (dataset plugins need their files named): the least YAML that makes them valid.</summary>
     private static readonly Dictionary<string, string> OptionsWithoutDefaults = new()
@@ -154,7 +154,16 @@ public class PluginHarnessTests
     {
         ["full"] = "every weight is kept",
         ["magnitude"] = "the largest weights are kept",
+        ["synflow"] = "it is data-free: the scores come from the weights alone",
     };
+
+    /// <summary>Training and validation rows for the data-aware plugins: random inputs of <paramref name="shape"/>, labels in 0 … 9.</summary>
+    private static (Engine.Data.InMemoryDataset Train, Engine.Data.InMemoryDataset Validation) RandomRows(long[] shape)
+    {
+        using var g = new Generator(17);
+        return (new Engine.Data.InMemoryDataset(randn([300, .. shape], generator: g), randint(0, 5, [300], generator: g)),
+                new Engine.Data.InMemoryDataset(randn([40, .. shape], generator: g), randint(0, 5, [40], generator: g)));
+    }
 
     [Trait("Category", "unit")]
     [Theory]
@@ -162,13 +171,17 @@ public class PluginHarnessTests
     public void Samplers_are_deterministic_under_a_seed(string name)
     {
         using var model = TestModels.LeNet(LeNetSize.Small, [1, 28, 28], 10);
+        var (train, validation) = RandomRows([1, 28, 28]);
+        using var trainRows = train;
+        using var validationRows = validation;
+        var context = new SamplingContext(new Engine.Training.NetworkAccess(model, model.MaskableWeights, train, validation), 0, 0);
         var instances = new List<ISubnetworkSampler>();
         IReadOnlyList<ChildMask> Draw(ulong seed)
         {
             var sampler = Create<ISubnetworkSampler>(PluginKind.Sampler, name);
             instances.Add(sampler);
             using var generator = new Generator(seed);
-            var set = sampler.SampleSet(model.MaskableWeights, generator);
+            var set = sampler.SampleSet(model.MaskableWeights, generator, context);
             set.Count.ShouldBe(sampler.SetSize);
             return set;
         }
@@ -194,6 +207,7 @@ public class PluginHarnessTests
         ["iterative-prune"] = "{ epochs: 2 }",
         ["temperature-anneal"] = "{ anneal_epochs: 2 }",
         ["random-anneal"] = "{ anneal_epochs: 2 }",
+        ["rigl"] = "{ update_interval: 2, batch_size: 16 }",
     };
 
     /// <summary>Perturbations that draw nothing, and why; every other perturbation must take its randomness from the context.</summary>
@@ -221,7 +235,11 @@ public class PluginHarnessTests
             using var generator = new Generator(seed);
             using var setGenerator = new Generator(seed + 1000);
             // Member 0 of a set of 2, so that perturbations working on mirrored sets (mirrored-noise) apply too.
-            perturbation.Apply(model.MaskableWeights, mask, new PerturbationContext(0, 0, 0, 2, (long)seed, generator, setGenerator));
+            var (train, validation) = RandomRows([1, 8, 8]);
+            using var trainRows = train;
+            using var validationRows = validation;
+            var network = new Engine.Training.NetworkAccess(model, model.MaskableWeights, train, validation);
+            perturbation.Apply(model.MaskableWeights, mask, new PerturbationContext(0, 0, 0, 2, (long)seed, generator, setGenerator) { Network = network });
             var observed = new List<Tensor>();
             for (int step = 0; step < 6; step++)
             {
@@ -229,6 +247,7 @@ public class PluginHarnessTests
                 model.train();
                 using var x = ones(2, 1, 8, 8);
                 observed.Add(model.call(x).detach().clone());
+                perturbation.AfterTuningStep(model.MaskableWeights, new TrainingProgress(step, 6, step / 2, 2));
             }
             observed.AddRange(model.MaskableWeights.SelectMany(w => new[] { w.Weight.detach().clone(), w.Mask.clone() }));
             return [.. observed];

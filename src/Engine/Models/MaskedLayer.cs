@@ -25,6 +25,7 @@ public sealed class MaskedLayer : IMaskableWeight, IDisposable
     private bool _maskIsAllOnes = true;
     private Parameter? _swappedOut;
     private Parameter? _effective;
+    private bool _probing;
 
     /// <summary>Attaches a mask of ones to <paramref name="module"/> (a Linear or Conv2d) named <paramref name="name"/> ("path.weight").</summary>
     public MaskedLayer(nn.Module<Tensor, Tensor> module, string name)
@@ -109,9 +110,22 @@ public sealed class MaskedLayer : IMaskableWeight, IDisposable
         _effective?.Dispose();
     }
 
+    /// <summary>
+    /// A leaf tensor of the weight's shape the layer computes with in place of W ⊙ M while set (gradient probes: see
+    /// <see cref="Training.NetworkAccess"/>). Owned by whoever sets it; null in normal use.
+    /// </summary>
+    internal Parameter? Probe { get; set; }
+
     private Tensor BeforeForward(nn.Module<Tensor, Tensor> module, Tensor input)
     {
-        if (_effective is not null) Restore();   // a forward that threw left W swapped out: put it back first
+        if (_effective is not null || _probing) Restore();   // a forward that threw left W swapped out: put it back first
+        if (Probe is not null)
+        {
+            _swappedOut = (Parameter)_weightField.GetValue(module)!;
+            _weightField.SetValue(module, Probe);
+            _probing = true;
+            return null!;
+        }
         bool stochastic = StochasticMask is not null && module.training;
         if (!stochastic && _maskIsAllOnes) return null!;   // null: the input is unchanged
         var original = (Parameter)_weightField.GetValue(module)!;
@@ -124,7 +138,7 @@ public sealed class MaskedLayer : IMaskableWeight, IDisposable
 
     private Tensor AfterForward(nn.Module<Tensor, Tensor> module, Tensor input, Tensor output)
     {
-        if (_effective is not null) Restore();
+        if (_effective is not null || _probing) Restore();
         return output;
     }
 
@@ -132,7 +146,8 @@ public sealed class MaskedLayer : IMaskableWeight, IDisposable
     {
         _weightField.SetValue(Module, _swappedOut);
         _swappedOut = null;
-        _effective!.Dispose();
+        _probing = false;   // a probe belongs to whoever set it
+        _effective?.Dispose();
         _effective = null;
     }
 

@@ -26,7 +26,7 @@ public sealed class TrainingDivergedException(string message) : SneException(mes
 
 /// <summary>
 /// The training loop shared by parent and children: per epoch a fresh permutation from the given generator,
-/// per batch <c>schedule → perturbation hook → forward → cross-entropy → backward → step → re-apply frozen masks</c>,
+/// per batch <c>perturbation hook → schedule → forward → cross-entropy → backward → step → re-apply frozen masks → after-step hook</c>,
 /// each step inside its own dispose scope. Batches are read by row index (index_select on device tensors for data in memory).
 /// </summary>
 public sealed class Trainer(ILogger logger)
@@ -54,7 +54,9 @@ public sealed class Trainer(ILogger logger)
 
     /// <summary>
     /// Trains <paramref name="model"/> in place. Randomness (batch order) comes only from <paramref name="shuffle"/>.
-    /// <paramref name="beforeStep"/> runs before each step (e.g. <see cref="IPerturbation.OnTuningStep"/>). With
+    /// <paramref name="beforeStep"/> runs before each step (e.g. <see cref="IPerturbation.OnTuningStep"/>) and
+    /// <paramref name="afterStep"/> after it, once frozen masks are re-applied, with the step's gradients still in
+    /// <c>.grad</c> (<see cref="IPerturbation.AfterTuningStep"/>); both outside the step's dispose scope. With
     /// <paramref name="validation"/> the model is scored on validation rows after the epochs it names, and may stop
     /// early and end with its best epoch's weights. Returns one record per trained epoch and where early stopping ended.
     /// Throws <see cref="OperationCanceledException"/> between steps when cancelled.
@@ -62,7 +64,7 @@ public sealed class Trainer(ILogger logger)
     public TrainingOutcome Train(MaskedNetwork model, DataRows data, TrainingSettings settings,
         ITrainableOptimizer optimizer, ISchedule schedule, Generator shuffle, string label,
         Action<TrainingProgress>? beforeStep = null, ITrainingCheckpointer? checkpoints = null, ValidationPlan? validation = null,
-        CancellationToken cancellation = default)
+        Action<TrainingProgress>? afterStep = null, CancellationToken cancellation = default)
     {
         long n = data.Count;
         long stepsPerEpoch = (n + settings.BatchSize - 1) / settings.BatchSize;
@@ -110,33 +112,38 @@ public sealed class Trainer(ILogger logger)
                     cancellation.ThrowIfCancellationRequested();
                 }
                 // Outside the step's dispose scope: state a perturbation keeps across steps must not be freed with it.
-                beforeStep?.Invoke(new TrainingProgress(step, totalSteps, epoch, stepsPerEpoch));
-                using var scope = NewDisposeScope();
-                var value = schedule.At(step, totalSteps);
-                lr = value.LearningRate;
-                optimizer.SetLearningRate(lr);
-                if (value.Momentum is double m) optimizer.SetMomentum(m);
-
-                long start = b * settings.BatchSize, count = Math.Min(settings.BatchSize, n - start);
-                var idx = perm.narrow(0, start, count);
-                var x = data.Read(idx);
-                if (Augment is not null) x = Augment(x, idx, epoch);
-                var y = data.Labels.index_select(0, idx);
-                optimizer.Optimizer.zero_grad();
-                var logits = model.call(x);
-                var loss = nn.functional.cross_entropy(logits, y);
-                float lossValue = loss.ToSingle();
-                if (!float.IsFinite(lossValue))
-                    throw new TrainingDivergedException($"{label}: the training loss is {lossValue} at step {step + 1} (epoch {epoch + 1}, batch {b + 1}); " +
-                        "lower the learning rate or check the data");
-                loss.backward();
-                optimizer.Optimizer.step();
-                model.EnforceFrozenMasks();
-                using (no_grad())
+                var progress = new TrainingProgress(step, totalSteps, epoch, stepsPerEpoch);
+                beforeStep?.Invoke(progress);
+                float lossValue;
+                using (NewDisposeScope())
                 {
-                    lossSum.add_(loss.detach(), count);            // float64 accumulator: Σ batch-mean × batch size
-                    correct.add_(logits.argmax(1).eq(y).sum());
+                    var value = schedule.At(step, totalSteps);
+                    lr = value.LearningRate;
+                    optimizer.SetLearningRate(lr);
+                    if (value.Momentum is double m) optimizer.SetMomentum(m);
+
+                    long start = b * settings.BatchSize, count = Math.Min(settings.BatchSize, n - start);
+                    var idx = perm.narrow(0, start, count);
+                    var x = data.Read(idx);
+                    if (Augment is not null) x = Augment(x, idx, epoch);
+                    var y = data.Labels.index_select(0, idx);
+                    optimizer.Optimizer.zero_grad();
+                    var logits = model.call(x);
+                    var loss = nn.functional.cross_entropy(logits, y);
+                    lossValue = loss.ToSingle();
+                    if (!float.IsFinite(lossValue))
+                        throw new TrainingDivergedException($"{label}: the training loss is {lossValue} at step {step + 1} (epoch {epoch + 1}, batch {b + 1}); " +
+                            "lower the learning rate or check the data");
+                    loss.backward();
+                    optimizer.Optimizer.step();
+                    model.EnforceFrozenMasks();
+                    using (no_grad())
+                    {
+                        lossSum.add_(loss.detach(), count);            // float64 accumulator: Σ batch-mean × batch size
+                        correct.add_(logits.argmax(1).eq(y).sum());
+                    }
                 }
+                afterStep?.Invoke(progress);
                 Progress?.Invoke(new StepReport(label, epoch, settings.Epochs, b, stepsPerEpoch, lossValue, lr));
                 // glibc keeps pages LibTorch freed in this step resident; hand them back when they add up (see NativeHeap).
                 if ((step + 1) % HeapCheckInterval == 0) NativeHeap.TrimIfGrown();

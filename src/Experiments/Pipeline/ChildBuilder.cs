@@ -40,10 +40,8 @@ public sealed class ChildBuilder(ExperimentConfig config, DataSplits data, Devic
         {
             DisposeSet();
             using var generator = Seeds.Generator(config.Seed, stream + "sampler-set", s);
-            _set = plugins.Call(config.Children.Sampler, nameof(ISubnetworkSampler.SampleSet), () => sampler.SampleSet(Maskable(parent), generator));
+            _set = SampleSet(s, generator);
             _setIndex = s;
-            if (_set.Count != setSize)
-                throw new InvalidOperationException($"sampler '{config.Children.Sampler.Type}' returned {_set.Count} masks for a set of {setSize}");
         }
         bool scratch = config.Children.Start == ChildStart.Scratch;
         var child = plugins.Build(config.Model, data.InputShape, data.Classes, Seeds.Generator(config.Seed, stream + "child-init", index));
@@ -52,19 +50,22 @@ public sealed class ChildBuilder(ExperimentConfig config, DataSplits data, Devic
             child.to(device);
             if (!scratch) child.CopyFrom(start ?? parent);
             var weights = Maskable(child);
-            using (var deviceMask = new ChildMask(_set![index % setSize].Masks.ToDictionary(kv => kv.Key, kv => kv.Value.to(device))))
+            var access = new NetworkAccess(child, weights, data.Train, data.Validation);
+            using (var deviceMask = new ChildMask(_set![index % setSize].Masks.ToDictionary(kv => kv.Key, kv => kv.Value.to(ScalarType.Float32, device))))
             using (var own = Seeds.Generator(config.Seed, stream + "perturbation", index))
             using (var shared = Seeds.Generator(config.Seed, stream + "perturbation-set", s))
             {
                 plugins.Call(config.Children.Perturbation, nameof(IPerturbation.Apply),
-                    () => perturbation.Apply(weights, deviceMask, new PerturbationContext(index, s, index % setSize, setSize, config.Seed, own, shared)));
+                    () => perturbation.Apply(weights, deviceMask, new PerturbationContext(index, s, index % setSize, setSize, config.Seed, own, shared) { Network = access }));
             }
             var training = new TrainingOutcome([], null);
             if (tune && config.Children.Tuning is { Epochs: > 0 } tuning)
             {
+                var spec = config.Children.Perturbation;
                 training = TrainStage(trainer, plugins, child, data, tuning, $"child {index + 1}/{config.Children.Count}",
-                    Seeds.Derive(config.Seed, stream + "child-shuffle", index), p => plugins.Call(config.Children.Perturbation, nameof(IPerturbation.OnTuningStep), () => perturbation.OnTuningStep(weights, p)), cancellation,
-                    validation: Validation(config, plugins, data, tuning, "children.tuning"));
+                    Seeds.Derive(config.Seed, stream + "child-shuffle", index), p => plugins.Call(spec, nameof(IPerturbation.OnTuningStep), () => perturbation.OnTuningStep(weights, p)), cancellation,
+                    validation: Validation(config, plugins, data, tuning, "children.tuning"),
+                    afterStep: p => plugins.Call(spec, nameof(IPerturbation.AfterTuningStep), () => perturbation.AfterTuningStep(weights, p)));
             }
             if (config.Children.ReestimateBatchNorm && child.HasBatchNorm)
                 ReestimateBatchNorm(child, Seeds.Derive(config.Seed, stream + "batchnorm", index));
@@ -76,6 +77,19 @@ public sealed class ChildBuilder(ExperimentConfig config, DataSplits data, Devic
             child.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Draws ϕ-set <paramref name="setIndex"/> with <paramref name="generator"/>: the sampler sees the parent's maskable
+    /// weights and, through <see cref="SamplingContext"/>, the parent with the run's data and gradients. What it returns
+    /// is checked (<see cref="SampledMasks.Checked"/>) and a mismatch is reported naming the plugin.
+    /// </summary>
+    public IReadOnlyList<ChildMask> SampleSet(int setIndex, Generator generator)
+    {
+        var weights = Maskable(parent);
+        var context = new SamplingContext(new NetworkAccess(parent, weights, data.Train, data.Validation), setIndex, config.Seed);
+        return plugins.Call(config.Children.Sampler, nameof(ISubnetworkSampler.SampleSet),
+            () => SampledMasks.Checked(sampler.SampleSet(weights, generator, context), weights, sampler.SetSize));
     }
 
     /// <summary>
@@ -109,7 +123,7 @@ public sealed class ChildBuilder(ExperimentConfig config, DataSplits data, Devic
     /// </summary>
     public static TrainingOutcome TrainStage(Trainer trainer, PluginFactory plugins, MaskedNetwork model, DataSplits data,
         TrainingConfig stage, string label, long shuffleSeed, Action<TrainingProgress>? beforeStep, CancellationToken cancellation,
-        ITrainingCheckpointer? checkpoints = null, ValidationPlan? validation = null)
+        ITrainingCheckpointer? checkpoints = null, ValidationPlan? validation = null, Action<TrainingProgress>? afterStep = null)
     {
         var factory = plugins.Create<IOptimizerFactory>(stage.Optimizer);
         var schedule = plugins.Create<ISchedule>(stage.Schedule);
@@ -119,7 +133,7 @@ public sealed class ChildBuilder(ExperimentConfig config, DataSplits data, Devic
         trainer.Augment = data.Augmentation is { } augmentation
             ? (x, batchRows, epoch) => augmentation.Apply(x, batchRows.cpu().data<long>().ToArray(), epoch)
             : null;
-        return trainer.Train(model, rows ?? data.Train, new TrainingSettings(stage.Epochs, stage.BatchSize), optimizer, schedule, shuffle, label, beforeStep, checkpoints, validation, cancellation);
+        return trainer.Train(model, rows ?? data.Train, new TrainingSettings(stage.Epochs, stage.BatchSize), optimizer, schedule, shuffle, label, beforeStep, checkpoints, validation, afterStep, cancellation);
     }
 
     /// <summary>

@@ -49,7 +49,7 @@ public static class TrustRegionSearch
                 var sampler = plugins.Create<ISubnetworkSampler>(config.Children.Sampler, samplerOverrides);
                 var perturbation = plugins.Create<IPerturbation>(config.Children.Perturbation, perturbationOverrides);
                 using var builder = new ChildBuilder(config, data, device, trainer, parent, plugins, sampler, perturbation, "trust-region/");
-                double maskSparsity = MaskSparsity(sampler, builder.Maskable(parent), config.Seed);
+                double maskSparsity = MaskSparsity(builder, config.Seed);
                 double kl = 0, accuracy = 0;
                 for (int d = 0; d < region.Draws; d++)
                 {
@@ -98,10 +98,10 @@ public static class TrustRegionSearch
         value is double v ? new Dictionary<string, object> { [key] = v } : [];
 
     /// <summary>The measured sparsity of the sampler's first mask (the fraction of noise-free entries for noise ξ).</summary>
-    private static double MaskSparsity(ISubnetworkSampler sampler, IReadOnlyList<IMaskableWeight> weights, long seed)
+    private static double MaskSparsity(ChildBuilder builder, long seed)
     {
         using var generator = Seeds.Generator(seed, "trust-region/sparsity");
-        var set = sampler.SampleSet(weights, generator);
+        var set = builder.SampleSet(0, generator);
         double sparsity = set[0].Sparsity;
         foreach (var m in set) m.Dispose();
         return sparsity;

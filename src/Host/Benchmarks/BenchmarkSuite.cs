@@ -19,12 +19,24 @@ public sealed record BenchTable(string Id, string Title, string Reference, int S
     public Func<Func<BenchRun, long, string>, string>? Appendix { get; init; }
 }
 
+/// <summary>The table sets of <c>sne bench</c>.</summary>
+public enum TableSet
+{
+    /// <summary>T1–T6 (<see cref="BenchmarkSuite"/>).</summary>
+    Main,
+    /// <summary>R1–R2 with ResNet-20 (<see cref="ResnetTables"/>).</summary>
+    Resnet,
+    /// <summary>D1–D2, the data-aware ϕ/ξ (<see cref="DataAwareTables"/>).</summary>
+    DataAware,
+}
+
 /// <summary>
 /// Suites: <c>default</c> (the tables of docs/RESULTS.md, ≈ 1.5 h on 2 cores), <c>smoke</c> (every table, 1 seed, tiny
-/// data; CI), <c>resnet</c> (the ResNet-20 tables R1–R2 on a Fashion-MNIST subset, ≈ 20 min) and <c>resnet-smoke</c>
-/// (R1–R2 on tiny data).
+/// data; CI), <c>resnet</c> (the ResNet-20 tables R1–R2 on a Fashion-MNIST subset, ≈ 20 min), <c>resnet-smoke</c>
+/// (R1–R2 on tiny data) and <c>data-aware</c> (D1–D2: SNIP, SynFlow, Fisher, GraSP and RigL against random and
+/// magnitude masks, ≈ 20 min).
 /// </summary>
-public sealed record SuiteSize(string Name, int Seeds, int T2Seeds, IReadOnlyList<string> Overrides, bool Resnet = false)
+public sealed record SuiteSize(string Name, int Seeds, int T2Seeds, IReadOnlyList<string> Overrides, TableSet Set = TableSet.Main)
 {
     /// <summary>The full-size suite: all of Fashion-MNIST, 3 seeds (2 for T2/T5).</summary>
     public static readonly SuiteSize Default = new("default", 3, 2, []);
@@ -35,11 +47,14 @@ public sealed record SuiteSize(string Name, int Seeds, int T2Seeds, IReadOnlyLis
 
     /// <summary>R1–R2 with ResNet-20 on 6,000 training / 1,000 validation / 5,000 test rows of Fashion-MNIST, 1 seed.</summary>
     public static readonly SuiteSize ResnetSuite = new("resnet", 1, 1,
-        ["data.train_subset=6000", "data.validation=1000", "data.test_subset=5000"], Resnet: true);
+        ["data.train_subset=6000", "data.validation=1000", "data.test_subset=5000"], TableSet.Resnet);
 
     /// <summary>R1–R2 on 256 training / 128 validation / 256 test rows (CI).</summary>
     public static readonly SuiteSize ResnetSmoke = new("resnet-smoke", 1, 1,
-        ["data.train_subset=256", "data.validation=128", "data.test_subset=256"], Resnet: true);
+        ["data.train_subset=256", "data.validation=128", "data.test_subset=256"], TableSet.Resnet);
+
+    /// <summary>D1–D2 on all of Fashion-MNIST with T3's parent and budget, 2 seeds.</summary>
+    public static readonly SuiteSize DataAware = new("data-aware", 2, 2, [], TableSet.DataAware);
 
     /// <summary>By name.</summary>
     public static SuiteSize Named(string name) => name switch
@@ -48,7 +63,8 @@ public sealed record SuiteSize(string Name, int Seeds, int T2Seeds, IReadOnlyLis
         "smoke" => Smoke,
         "resnet" => ResnetSuite,
         "resnet-smoke" => ResnetSmoke,
-        _ => throw new UsageException($"unknown suite '{name}': expected default, smoke, resnet or resnet-smoke"),
+        "data-aware" => DataAware,
+        _ => throw new UsageException($"unknown suite '{name}': expected default, smoke, resnet, resnet-smoke or data-aware"),
     };
 }
 
@@ -65,7 +81,8 @@ public static class BenchmarkSuite
     /// <summary>The tables, in the order they run. <paramref name="runDirectory"/> maps a run and a seed to its directory (T3 reuses a parent).</summary>
     public static IReadOnlyList<BenchTable> Tables(SuiteSize size, Func<BenchRun, long, string> runDirectory)
     {
-        if (size.Resnet) return ResnetTables.Tables(size, runDirectory);
+        if (size.Set == TableSet.Resnet) return ResnetTables.Tables(size, runDirectory);
+        if (size.Set == TableSet.DataAware) return DataAwareTables.Tables(size, runDirectory);
         bool smoke = size == SuiteSize.Smoke;
         string corruptions = smoke ? "corruptions={severities: [1, 3, 5]}" : "corruptions={}";
         string region = smoke ? "children.trust_region.samples=200" : "children.trust_region.samples=1000";
@@ -137,9 +154,12 @@ public static class BenchmarkSuite
         }
     }
 
+    /// <summary>T3's parent: the independent MLP after 10 epochs (D1–D2 prune it too).</summary>
+    internal static readonly BenchRun T3Parent = new("t3-parent", "examples/baselines/independent.yaml", ["parent.epochs=10"]);
+
     private static IEnumerable<BenchCell> T3(Func<BenchRun, long, string> runDirectory, long seed)
     {
-        var parent = new BenchRun("t3-parent", "examples/baselines/independent.yaml", ["parent.epochs=10"]);
+        var parent = T3Parent;
         string weights = Path.Combine(runDirectory(parent, seed), "parent.ckpt");
         yield return new BenchCell("", "", parent, []);   // trained first; not a row of the table
         var methods = new (string Name, string Perturbation)[]
@@ -246,7 +266,7 @@ public static class BenchmarkSuite
     internal static readonly CellReader TrainingFlopsRelative = Value(r => r.Cost?.TrainingFlops?.RelativeToIndependent);
 
     /// <summary>The mean of <paramref name="metric"/> over the members that have it (and the parent, when it is a member).</summary>
-    private static CellReader MeanMember(string metric) => (results, _) =>
+    internal static CellReader MeanMember(string metric) => (results, _) =>
     {
         var values = results.Members.Select(m => Finite(m.Metrics.Find(metric))).OfType<double>().ToList();
         if (results.Ensemble.IncludesParent && Finite(results.Parent.Metrics.Find(metric)) is double p) values.Add(p);
