@@ -1,4 +1,5 @@
 using SubnetworkEnsembles.Abstractions;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace SnePlugin;
