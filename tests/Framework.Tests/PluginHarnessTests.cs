@@ -203,4 +203,24 @@ public class PluginHarnessTests
             default: throw new ArgumentOutOfRangeException(nameof(kind), kind, "not a kind the kit checks");
         }
     }
+
+    /// <summary>The built-in models the kit builds (three times each): input shape, classes and options small enough to be quick.</summary>
+    public static TheoryData<string, string, string> KitCheckedModels() => new()
+    {
+        { "mlp", "3,32,32", "{ hidden: [32] }" },
+        { "lenet", "1,28,28", "{}" },
+        { "resnet", "3,32,32", "{ depth: 8 }" },
+        { "wide-resnet", "3,32,32", "{ depth: 10, width: 1 }" },
+    };
+
+    [Trait("Category", "unit")]
+    [Theory]
+    [MemberData(nameof(KitCheckedModels))]
+    public void Built_in_models_pass_the_test_kit_model_contract(string name, string inputShape, string options) =>
+        ModelContract.Check(() => Create<IModelFactory>(PluginKind.Model, name, options), [.. inputShape.Split(',').Select(long.Parse)], classes: 10);
+
+    [Trait("Category", "unit")]
+    [Fact]
+    public void The_generated_dataset_passes_the_test_kit_dataset_contract() =>
+        DatasetContract.Check(() => Create<IDatasetSource>(PluginKind.Dataset, "spirals", "{ points: 400, test_points: 100 }"), validationRows: 40);
 }

@@ -172,4 +172,33 @@ public class TestKitTests
         using var logits = model.Forward(batch.Inputs);
         logits.shape.ShouldBe([5L, 4]);
     }
+
+    /// <summary>A model that keeps TorchSharp's default initialisation (torch's global generator), not the context's.</summary>
+    private sealed class GlobalInitModel : IModelFactory
+    {
+        public nn.Module<Tensor, Tensor> Build(ModelContext context) => nn.Sequential(nn.Flatten(), nn.Linear(context.InputShape.Aggregate(1L, (a, b) => a * b), context.Classes));
+    }
+
+    /// <summary>A dataset drawn from torch's global generator instead of the split seed.</summary>
+    private sealed class GlobalRandomDataset : IDatasetSource
+    {
+        public DatasetSplits Load(DatasetContext context) => new()
+        {
+            Train = new TensorSplit(randn(20, 2), randint(0, 2, [20])),
+            Test = new TensorSplit(randn(10, 2), randint(0, 2, [10])),
+            InputShape = [2],
+            ClassNames = ["a", "b"],
+        };
+    }
+
+    [Trait("Category", "unit")]
+    [Fact]
+    public void Models_and_datasets_must_draw_from_the_seed_they_are_given()
+    {
+        Should.Throw<ContractException>(() => ModelContract.Check(() => new GlobalInitModel(), [2], 3)).Message
+            .ShouldBe("model GlobalInitModel: two builds with generators of the same seed have different parameters; initialise from context.Generator (ParameterInit)");
+        Should.Throw<ContractException>(() => DatasetContract.Check(() => new GlobalRandomDataset())).Message
+            .ShouldBe("dataset GlobalRandomDataset: two loads with the same split seed give different train rows; draw only from context.SplitSeed");
+    }
 }
+
