@@ -14,8 +14,9 @@ public sealed class VoteCombiner : IEnsembleCombiner
     /// <inheritdoc />
     public Tensor Combine(Tensor memberProbabilities)
     {
-        using var votes = memberProbabilities.argmax(2);                                           // [M, N]
-        using var onehot = nn.functional.one_hot(votes, memberProbabilities.shape[2]).to_type(ScalarType.Float32);
-        return onehot.mean([0]);
+        using var scope = NewDisposeScope();
+        var votes = memberProbabilities.argmax(2);                                                 // [M, N]
+        var onehot = nn.functional.one_hot(votes, memberProbabilities.shape[2]).to_type(ScalarType.Float32);
+        return onehot.mean([0]).MoveToOuterDisposeScope();
     }
 }

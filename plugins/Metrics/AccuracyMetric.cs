@@ -10,9 +10,8 @@ public sealed class AccuracyMetric : IMetric
     /// <inheritdoc />
     public IReadOnlyDictionary<string, double> Compute(MetricInput input)
     {
-        using var predicted = input.EnsembleProbabilities.argmax(1);
-        using var hits = predicted.eq(input.Labels).to_type(TorchSharp.torch.ScalarType.Float64);
-        using var mean = hits.mean();
-        return new Dictionary<string, double> { ["accuracy"] = mean.ToDouble() };
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        var hits = input.EnsembleProbabilities.argmax(1).eq(input.Labels).to_type(TorchSharp.torch.ScalarType.Float64);
+        return new Dictionary<string, double> { ["accuracy"] = hits.mean().ToDouble() };
     }
 }

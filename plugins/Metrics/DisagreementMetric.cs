@@ -18,11 +18,12 @@ public sealed class DisagreementMetric : PairwiseMetric
     /// <inheritdoc />
     protected override double[][] Matrix(MetricInput input)
     {
-        using var predictions = input.MemberProbabilities.argmax(2).unsqueeze(2);      // [M, N, 1]
+        using var scope = NewDisposeScope();
+        var predictions = input.MemberProbabilities.argmax(2).unsqueeze(2);      // [M, N, 1]
         return Internal.Pairwise.Matrix(predictions, (a, b) =>
         {
-            using var differ = a.ne(b).to_type(ScalarType.Float64).mean();
-            return differ.ToDouble();
+            using var pairScope = NewDisposeScope();
+            return a.ne(b).to_type(ScalarType.Float64).mean().ToDouble();
         });
     }
 }

@@ -18,8 +18,9 @@ public sealed class KlDiversityMetric : PairwiseMetric
     /// <inheritdoc />
     protected override double[][] Matrix(MetricInput input)
     {
-        using var p = input.MemberProbabilities.to_type(ScalarType.Float64).clamp_min(1e-12);
-        using var logp = p.log();
+        using var scope = NewDisposeScope();
+        var p = input.MemberProbabilities.to_type(ScalarType.Float64).clamp_min(1e-12);
+        var logp = p.log();
         return Internal.Pairwise.Matrix(stack([p, logp], 1), (a, b) =>
         {
             using var scope = NewDisposeScope();

@@ -35,7 +35,10 @@ public sealed class FisherSampler(FisherSamplerOptions options) : ISubnetworkSam
     public IReadOnlyList<ChildMask> SampleSet(IReadOnlyList<IMaskableWeight> weights, Generator generator) => throw DataAware.NeedsContext("fisher");
 
     /// <inheritdoc />
-    public IReadOnlyList<ChildMask> SampleSet(IReadOnlyList<IMaskableWeight> weights, Generator generator, SamplingContext context)
+    public IReadOnlyList<ChildMask> SampleSet(IReadOnlyList<IMaskableWeight> weights, Generator generator, SamplingContext context) =>
+        DataAware.Scoped(() => Sample(weights, generator, context));
+
+    private IReadOnlyList<ChildMask> Sample(IReadOnlyList<IMaskableWeight> weights, Generator generator, SamplingContext context)
     {
         var network = context.Network;
         var effective = weights.ToDictionary(w => w.Name, DataAware.Effective);

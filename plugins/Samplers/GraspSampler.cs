@@ -32,7 +32,10 @@ public sealed class GraspSampler(GraspSamplerOptions options) : ISubnetworkSampl
     public IReadOnlyList<ChildMask> SampleSet(IReadOnlyList<IMaskableWeight> weights, Generator generator) => throw DataAware.NeedsContext("grasp");
 
     /// <inheritdoc />
-    public IReadOnlyList<ChildMask> SampleSet(IReadOnlyList<IMaskableWeight> weights, Generator generator, SamplingContext context)
+    public IReadOnlyList<ChildMask> SampleSet(IReadOnlyList<IMaskableWeight> weights, Generator generator, SamplingContext context) =>
+        DataAware.Scoped(() => Sample(weights, generator, context));
+
+    private IReadOnlyList<ChildMask> Sample(IReadOnlyList<IMaskableWeight> weights, Generator generator, SamplingContext context)
     {
         var network = context.Network;
         var hg = DataAware.MeanOverBatches(options.Batches, () =>

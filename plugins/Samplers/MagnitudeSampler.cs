@@ -47,7 +47,9 @@ public sealed class MagnitudeSampler(MagnitudeSamplerOptions options) : ISubnetw
             {
                 using var all = cat(scores, 0);
                 long total = all.shape[0], kept = (long)Math.Round(keep * total);
-                using var order = all.sort(0, descending: true, stable: true).Indices;
+                var (sortedScores, order) = all.sort(0, descending: true, stable: true);
+                using var _ = sortedScores;
+                using var __ = order;
                 using var flat = MaskShapes.KeepFirst(order, total, kept);
                 long offset = 0;
                 for (int i = 0; i < weights.Count; i++)
@@ -63,7 +65,9 @@ public sealed class MagnitudeSampler(MagnitudeSamplerOptions options) : ISubnetw
                 for (int i = 0; i < weights.Count; i++)
                 {
                     long n = scores[i].shape[0];
-                    using var order = scores[i].sort(0, descending: true, stable: true).Indices;
+                    var (sortedScores, order) = scores[i].sort(0, descending: true, stable: true);
+                    using var _ = sortedScores;
+                    using var __ = order;
                     using var unitMask = MaskShapes.KeepFirst(order, n, Math.Max(1, (long)Math.Round(keep * n)));
                     masks[weights[i].Name] = MaskShapes.Expand(unitMask, weights[i], options.Structure);
                 }

@@ -32,7 +32,10 @@ public sealed class SnipSampler(SnipSamplerOptions options) : ISubnetworkSampler
     public IReadOnlyList<ChildMask> SampleSet(IReadOnlyList<IMaskableWeight> weights, Generator generator) => throw DataAware.NeedsContext("snip");
 
     /// <inheritdoc />
-    public IReadOnlyList<ChildMask> SampleSet(IReadOnlyList<IMaskableWeight> weights, Generator generator, SamplingContext context)
+    public IReadOnlyList<ChildMask> SampleSet(IReadOnlyList<IMaskableWeight> weights, Generator generator, SamplingContext context) =>
+        DataAware.Scoped(() => Sample(weights, generator, context));
+
+    private IReadOnlyList<ChildMask> Sample(IReadOnlyList<IMaskableWeight> weights, Generator generator, SamplingContext context)
     {
         var network = context.Network;
         var mean = DataAware.MeanOverBatches(options.Batches, () =>

@@ -48,7 +48,9 @@ public sealed class StructuredSampler(StructuredSamplerOptions options) : ISubne
             {
                 using var p = full(units, keep);
                 unitMask = bernoulli(p, generator);
-                if (unitMask.sum().ToDouble() == 0) unitMask.index_fill_(0, perm.narrow(0, 0, 1), 1f);
+                using var kept = unitMask.sum();
+                using var first = perm.narrow(0, 0, 1);
+                if (kept.ToDouble() == 0) unitMask.index_fill_(0, first, 1f);
             }
             using (unitMask) masks[w.Name] = MaskShapes.Expand(unitMask, w, Structure.Neurons);
         }

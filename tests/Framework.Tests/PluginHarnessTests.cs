@@ -4,10 +4,9 @@ using Shouldly;
 using SubnetworkEnsembles.Abstractions;
 using SubnetworkEnsembles.Experiments.Plugins;
 using SubnetworkEnsembles.Host.Configuration;
-using TorchSharp;
+using SubnetworkEnsembles.Testing;
 using Xunit;
 using YamlDotNet.RepresentationModel;
-using static TorchSharp.torch;
 
 namespace SubnetworkEnsembles.Tests;
 
@@ -147,7 +146,13 @@ public class PluginHarnessTests
         result.Stderr.ShouldContain("children.perturbation.amount: unknown key 'amount': perturbation 'prune' takes no options");
     }
 
-    public static TheoryData<string> Samplers() => [.. Catalog.NamesOf(PluginKind.Sampler)];
+    public static TheoryData<string, string> KitCheckedPlugins()
+    {
+        PluginKind[] kinds = [PluginKind.Sampler, PluginKind.Perturbation, PluginKind.Optimizer, PluginKind.Schedule, PluginKind.Metric, PluginKind.Combiner];
+        var data = new TheoryData<string, string>();
+        foreach (var d in Catalog.All.Where(d => kinds.Contains(d.Kind))) data.Add(d.Kind.ToString(), d.Name);
+        return data;
+    }
 
     /// <summary>Samplers whose masks do not depend on the generator, and why; every other sampler must draw its masks from it.</summary>
     private static readonly Dictionary<string, string> SeedIndependentSamplers = new()
@@ -157,51 +162,7 @@ public class PluginHarnessTests
         ["synflow"] = "it is data-free: the scores come from the weights alone",
     };
 
-    /// <summary>Training and validation rows for the data-aware plugins: random inputs of <paramref name="shape"/>, labels in 0 … 9.</summary>
-    private static (Engine.Data.InMemoryDataset Train, Engine.Data.InMemoryDataset Validation) RandomRows(long[] shape)
-    {
-        using var g = new Generator(17);
-        return (new Engine.Data.InMemoryDataset(randn([300, .. shape], generator: g), randint(0, 5, [300], generator: g)),
-                new Engine.Data.InMemoryDataset(randn([40, .. shape], generator: g), randint(0, 5, [40], generator: g)));
-    }
-
-    [Trait("Category", "unit")]
-    [Theory]
-    [MemberData(nameof(Samplers))]
-    public void Samplers_are_deterministic_under_a_seed(string name)
-    {
-        using var model = TestModels.LeNet(LeNetSize.Small, [1, 28, 28], 10);
-        var (train, validation) = RandomRows([1, 28, 28]);
-        using var trainRows = train;
-        using var validationRows = validation;
-        var context = new SamplingContext(new Engine.Training.NetworkAccess(model, model.MaskableWeights, train, validation), 0, 0);
-        var instances = new List<ISubnetworkSampler>();
-        IReadOnlyList<ChildMask> Draw(ulong seed)
-        {
-            var sampler = Create<ISubnetworkSampler>(PluginKind.Sampler, name);
-            instances.Add(sampler);
-            using var generator = new Generator(seed);
-            var set = sampler.SampleSet(model.MaskableWeights, generator, context);
-            set.Count.ShouldBe(sampler.SetSize);
-            return set;
-        }
-        bool Same(IReadOnlyList<ChildMask> a, IReadOnlyList<ChildMask> b) =>
-            a.Count == b.Count && a.Zip(b).All(p => model.MaskableWeights.All(w => p.First.Masks[w.Name].IsSameAs(p.Second.Masks[w.Name])));
-
-        var first = Draw(5);
-        var again = Draw(5);
-        var otherSeed = Draw(6);
-        instances.Distinct().Count().ShouldBe(3, "each draw comes from a fresh instance");
-        Same(first, again).ShouldBeTrue($"{name}: two fresh instances with the same seed draw the same masks");
-        if (SeedIndependentSamplers.TryGetValue(name, out var why))
-            Same(first, otherSeed).ShouldBeTrue($"{name} is the same under every seed: {why}");
-        else
-            Same(first, otherSeed).ShouldBeFalse($"{name}: another seed must draw other masks");
-    }
-
-    public static TheoryData<string> Perturbations() => [.. Catalog.NamesOf(PluginKind.Perturbation)];
-
-    /// <summary>Options that keep a perturbation's schedule within the six steps the test runs.</summary>
+    /// <summary>Options that keep a perturbation's schedule within the six steps the kit simulates.</summary>
     private static readonly Dictionary<string, string> PerturbationOptions = new()
     {
         ["iterative-prune"] = "{ epochs: 2 }",
@@ -217,93 +178,51 @@ public class PluginHarnessTests
         ["prune"] = "it applies the given mask",
     };
 
+    /// <summary>
+    /// The test kit (SubnetworkEnsembles.Testing) that plugin authors use, run over every built-in plugin of its kinds as
+    /// created from disk by the host's factory with default options: determinism from the generator, masks 0/1 with the
+    /// weights' names and shapes, inputs unchanged, no tensor leaked, schedules pure functions of the step.
+    /// </summary>
     [Trait("Category", "unit")]
     [Theory]
-    [MemberData(nameof(Perturbations))]
-    public void Perturbations_are_deterministic_under_a_seed(string name)
+    [MemberData(nameof(KitCheckedPlugins))]
+    public void Every_plugin_passes_the_test_kit_contract_of_its_kind(string kind, string name)
     {
-        var instances = new List<IPerturbation>();
-        // The child's weights, masks and every training forward pass (which draws any stochastic mask) of a fresh
-        // instance applied to the same parent and mask, with the run seed and both generators from seed.
-        Tensor[] Run(ulong seed)
+        switch (Enum.Parse<PluginKind>(kind))
         {
-            using var model = TestModels.SmallMlp(seed: 4);
-            var perturbation = Create<IPerturbation>(PluginKind.Perturbation, name, PerturbationOptions.GetValueOrDefault(name, "{}"));
-            instances.Add(perturbation);
-            using var maskGenerator = new Generator(3);
-            using var mask = Create<ISubnetworkSampler>(PluginKind.Sampler, "bernoulli").SampleSet(model.MaskableWeights, maskGenerator)[0];
-            using var generator = new Generator(seed);
-            using var setGenerator = new Generator(seed + 1000);
-            // Member 0 of a set of 2, so that perturbations working on mirrored sets (mirrored-noise) apply too.
-            var (train, validation) = RandomRows([1, 8, 8]);
-            using var trainRows = train;
-            using var validationRows = validation;
-            var network = new Engine.Training.NetworkAccess(model, model.MaskableWeights, train, validation);
-            perturbation.Apply(model.MaskableWeights, mask, new PerturbationContext(0, 0, 0, 2, (long)seed, generator, setGenerator) { Network = network });
-            var observed = new List<Tensor>();
-            for (int step = 0; step < 6; step++)
-            {
-                perturbation.OnTuningStep(model.MaskableWeights, new TrainingProgress(step, 6, step / 2, 2));
-                model.train();
-                using var x = ones(2, 1, 8, 8);
-                observed.Add(model.call(x).detach().clone());
-                perturbation.AfterTuningStep(model.MaskableWeights, new TrainingProgress(step, 6, step / 2, 2));
-            }
-            observed.AddRange(model.MaskableWeights.SelectMany(w => new[] { w.Weight.detach().clone(), w.Mask.clone() }));
-            return [.. observed];
+            case PluginKind.Sampler:
+                SamplerContract.Check(() => Create<ISubnetworkSampler>(PluginKind.Sampler, name, name == "synflow" ? "{ iterations: 4 }" : "{}"),
+                    new SamplerExpectations { SeedIndependent = SeedIndependentSamplers.GetValueOrDefault(name) });
+                break;
+            case PluginKind.Perturbation:
+                PerturbationContract.Check(() => Create<IPerturbation>(PluginKind.Perturbation, name, PerturbationOptions.GetValueOrDefault(name, "{}")),
+                    new PerturbationExpectations { SeedIndependent = SeedIndependentPerturbations.GetValueOrDefault(name) });
+                break;
+            case PluginKind.Optimizer: OptimizerContract.Check(() => Create<IOptimizerFactory>(PluginKind.Optimizer, name)); break;
+            case PluginKind.Schedule: ScheduleContract.Check(() => Create<ISchedule>(PluginKind.Schedule, name)); break;
+            case PluginKind.Metric: MetricContract.Check(() => Create<IMetric>(PluginKind.Metric, name)); break;
+            case PluginKind.Combiner: CombinerContract.Check(() => Create<IEnsembleCombiner>(PluginKind.Combiner, name)); break;
+            default: throw new ArgumentOutOfRangeException(nameof(kind), kind, "not a kind the kit checks");
         }
-        static bool Same(Tensor[] a, Tensor[] b) => a.Length == b.Length && a.Zip(b).All(p => p.First.IsSameAs(p.Second));
-
-        var first = Run(9);
-        var again = Run(9);
-        var otherSeed = Run(10);
-        instances.Distinct().Count().ShouldBe(3, "each run uses a fresh instance");
-        Same(first, again).ShouldBeTrue($"{name}: two fresh instances with the same seed make the same child");
-        if (SeedIndependentPerturbations.TryGetValue(name, out var why))
-            Same(first, otherSeed).ShouldBeTrue($"{name} is the same under every seed: {why}");
-        else
-            Same(first, otherSeed).ShouldBeFalse($"{name}: another seed must make another child");
     }
+
+    /// <summary>The built-in models the kit builds (three times each): input shape, classes and options small enough to be quick.</summary>
+    public static TheoryData<string, string, string> KitCheckedModels() => new()
+    {
+        { "mlp", "3,32,32", "{ hidden: [32] }" },
+        { "lenet", "1,28,28", "{}" },
+        { "resnet", "3,32,32", "{ depth: 8 }" },
+        { "wide-resnet", "3,32,32", "{ depth: 10, width: 1 }" },
+    };
+
+    [Trait("Category", "unit")]
+    [Theory]
+    [MemberData(nameof(KitCheckedModels))]
+    public void Built_in_models_pass_the_test_kit_model_contract(string name, string inputShape, string options) =>
+        ModelContract.Check(() => Create<IModelFactory>(PluginKind.Model, name, options), [.. inputShape.Split(',').Select(long.Parse)], classes: 10);
 
     [Trait("Category", "unit")]
     [Fact]
-    public void Schedules_metrics_and_combiners_are_pure_functions_of_their_inputs()
-    {
-        var steps = Enumerable.Range(0, 15).Select(i => 7L * i).ToList();
-        foreach (var name in Catalog.NamesOf(PluginKind.Schedule))
-        {
-            // Two fresh instances, one asked forwards and one backwards: equal values mean no state is carried between calls.
-            var forwards = Create<ISchedule>(PluginKind.Schedule, name);
-            var backwards = Create<ISchedule>(PluginKind.Schedule, name);
-            ReferenceEquals(forwards, backwards).ShouldBeFalse();
-            var early = steps.Select(t => forwards.At(t, 100)).ToList();
-            var late = Enumerable.Reverse(steps).Select(t => backwards.At(t, 100)).Reverse().ToList();
-            late.ShouldBe(early, name);
-        }
-        using var g = new Generator(1);
-        using var members = rand([3, 50, 4], generator: g).softmax(2);
-        using var labels = randint(0, 4, [50], generator: g);
-        using var combined = members.mean([0]);
-        var input = new MetricInput(members, combined, labels);
-        foreach (var name in Catalog.NamesOf(PluginKind.Metric))
-        {
-            // A used instance (its second call) and a fresh one agree.
-            var used = Create<IMetric>(PluginKind.Metric, name);
-            var fresh = Create<IMetric>(PluginKind.Metric, name);
-            ReferenceEquals(used, fresh).ShouldBeFalse();
-            var firstCall = used.Compute(input);
-            var secondCall = used.Compute(input);
-            var freshCall = fresh.Compute(input);
-            freshCall.ShouldBe(firstCall, name);
-            secondCall.ShouldBe(freshCall, name);
-            freshCall.Values.ShouldAllBe(v => double.IsFinite(v));
-        }
-        foreach (var name in Catalog.NamesOf(PluginKind.Combiner))
-        {
-            var c = Create<IEnsembleCombiner>(PluginKind.Combiner, name);
-            using var p = c.Combine(members);
-            p.shape.ShouldBe([50L, 4]);
-            p.sum(1).sub(1).abs().max().ToDouble().ShouldBeLessThan(1e-5, name);
-        }
-    }
+    public void The_generated_dataset_passes_the_test_kit_dataset_contract() =>
+        DatasetContract.Check(() => Create<IDatasetSource>(PluginKind.Dataset, "spirals", "{ points: 400, test_points: 100 }"), validationRows: 40);
 }

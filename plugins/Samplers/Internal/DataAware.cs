@@ -45,6 +45,19 @@ internal static class DataAware
         return sum;
     }
 
+    /// <summary>
+    /// Runs <paramref name="sample"/> inside its own dispose scope and moves only the masks it returns out of it, so no
+    /// temporary of the scoring (gradients, scores, sorted values) outlives the call.
+    /// </summary>
+    public static IReadOnlyList<ChildMask> Scoped(Func<IReadOnlyList<ChildMask>> sample)
+    {
+        using var scope = NewDisposeScope();
+        var set = sample();
+        foreach (var mask in set)
+            foreach (var t in mask.Masks.Values) t.MoveToOuterDisposeScope();
+        return set;
+    }
+
     /// <summary>Disposes every tensor of <paramref name="tensors"/>.</summary>
     public static void Dispose(IReadOnlyDictionary<string, Tensor> tensors)
     {

@@ -35,17 +35,20 @@ internal static class MaskShapes
     public static Tensor Expand(Tensor unitMask, IMaskableWeight weight, Structure structure)
     {
         var shape = weight.Weight.shape;
-        if (structure == Structure.Connections) return unitMask.to_type(ScalarType.Float32).reshape(shape);
+        using var asFloat = unitMask.to_type(ScalarType.Float32);
+        if (structure == Structure.Connections) return asFloat.reshape(shape);
         long[] view = [shape[0], .. Enumerable.Repeat(1L, shape.Length - 1)];
-        using var rows = unitMask.to_type(ScalarType.Float32).reshape(view);
-        return rows.expand(shape).contiguous();
+        using var rows = asFloat.reshape(view);
+        using var expanded = rows.expand(shape);
+        return expanded.contiguous();
     }
 
     /// <summary>Per-unit L1 magnitude: |w| for connections, Σ|w| over a row/filter for neurons (float32, CPU, flat).</summary>
     public static Tensor Magnitude(IMaskableWeight weight, Structure structure)
     {
-        using var abs = weight.Weight.detach().abs().cpu();
-        return structure == Structure.Connections ? abs.flatten() : abs.reshape(abs.shape[0], -1).sum(1);
+        using var scope = NewDisposeScope();
+        var abs = weight.Weight.detach().abs().cpu();
+        return (structure == Structure.Connections ? abs.flatten() : abs.reshape(abs.shape[0], -1).sum(1)).MoveToOuterDisposeScope();
     }
 
     /// <summary>A 0/1 float vector of length n keeping exactly <paramref name="kept"/> of the positions given by <paramref name="order"/>'s first entries.</summary>

@@ -96,7 +96,9 @@ internal static class SaliencyMasks
     private static List<Tensor> Assign(Tensor unitScores, SaliencySamplerOptions options, Generator generator)
     {
         long n = unitScores.shape[0];
-        using var order = unitScores.sort(0, descending: true, stable: true).Indices;
+        var (sorted, order) = unitScores.sort(0, descending: true, stable: true);
+        sorted.Dispose();
+        using var _ = order;
         if (options.SetSize == 1)
         {
             long kept = Math.Max(1, (long)Math.Round((1 - options.Sparsity) * n));
