@@ -289,7 +289,7 @@ public enum SelectionMetric
 }
 
 /// <summary>
-/// Trust-region search (SPEC §2, §4.2.1): for every σ (× sparsity) of the grid, perturb the parent and measure the mean
+/// Trust-region search (dissertation §4.2.1): for every σ (× sparsity) of the grid, perturb the parent and measure the mean
 /// KL(parent ‖ child) on held-out validation rows; the strongest setting (largest σ²·(1 − sparsity)) whose KL is at or
 /// under <see cref="TargetKl"/> is used for the children. The table goes into results.json.
 /// </summary>

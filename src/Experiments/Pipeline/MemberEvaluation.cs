@@ -33,16 +33,35 @@ public sealed class MemberEvaluation(IReadOnlyList<(string Name, IMetric Metric)
     {
         var values = new SortedDictionary<string, double>(StringComparer.Ordinal);
         var pairwise = new SortedDictionary<string, double[][]>(StringComparer.Ordinal);
-        foreach (var (name, metric) in metrics)
+        var reportedBy = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (int i = 0; i < metrics.Count; i++)
         {
+            var (name, metric) = metrics[i];
+            string plugin = $"metrics[{i}] '{name}' ({metric.GetType().FullName})";
             foreach (var (key, value) in metric.Compute(input))
             {
-                if (!values.TryAdd(key, value))
-                    throw new InvalidOperationException($"metric '{name}' reports '{key}', which another metric already reported");
+                if (reportedBy.TryGetValue(key, out var first)) throw new DuplicateMetricKeyException(key, first, plugin);
+                reportedBy[key] = plugin;
+                values[key] = value;
             }
             if (metric is IPairwiseMetric pairs)
-                foreach (var (key, matrix) in pairs.Pairwise(input)) pairwise[key] = matrix;
+            {
+                foreach (var (key, matrix) in pairs.Pairwise(input))
+                {
+                    if (pairwise.ContainsKey(key)) throw new DuplicateMetricKeyException(key, reportedBy.GetValueOrDefault("pairwise:" + key, "another metric"), plugin);
+                    reportedBy["pairwise:" + key] = plugin;
+                    pairwise[key] = matrix;
+                }
+            }
         }
         return new Evaluation(values, pairwise);
     }
 }
+
+/// <summary>
+/// Two configured metrics report the same key, so results.json could hold only one of them: the message names the key
+/// and both plugins (key path, name and class). Exit code 3 (a plugin fault; drop one metric or rename a key).
+/// </summary>
+public sealed class DuplicateMetricKeyException(string key, string first, string second)
+    : SneException($"two metrics report '{key}': {first} and {second}; results.json keeps one value per key — drop one of them from metrics:, or rename the key one of them returns",
+        ExitCodes.RuntimeFailure);

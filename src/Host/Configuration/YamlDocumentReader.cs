@@ -18,8 +18,9 @@ public sealed record SweepAxis(string KeyPath, IReadOnlyList<YamlNode> Values);
 
 /// <summary>
 /// Reads a YAML configuration file, merges the files it <c>extends:</c> (deeply: mappings merge key by key, anything
-/// else is replaced; chains allowed, cycles an error), then applies overrides from the environment
-/// (<c>SNE__CHILDREN__COUNT=8</c> sets <c>children.count</c>) and from <c>--set key.path=value</c>, in that order.
+/// else is replaced, and so is a plugin block that names another plugin; chains allowed, cycles an error), then
+/// applies overrides from the environment (<c>SNE__CHILDREN__COUNT=8</c> sets <c>children.count</c>) and from
+/// <c>--set key.path=value</c>, in that order.
 /// Every failure (missing, unreadable, empty or binary file, syntax error, duplicate key, a non-mapping root, a bad
 /// override, a bad sweep) is a <see cref="ConfigException"/> that names the file, line and column.
 /// </summary>
@@ -95,14 +96,19 @@ public static class YamlDocumentReader
         return Merge(merged, root);
     }
 
-    /// <summary>Deep merge: keys of <paramref name="overlay"/> win; where both values are mappings they are merged recursively.</summary>
+    /// <summary>
+    /// Deep merge: keys of <paramref name="overlay"/> win; where both values are mappings they are merged recursively,
+    /// except plugin blocks that name different plugins (<see cref="PluginBlocks.ReplacedBlock"/>): the old plugin's options are dropped.
+    /// </summary>
     private static YamlMappingNode Merge(YamlMappingNode baseNode, YamlMappingNode overlay)
     {
         var result = new YamlMappingNode();
         foreach (var (k, v) in baseNode.Children) result.Children[k] = v;
         foreach (var (k, v) in overlay.Children)
         {
-            result.Children[k] = result.Children.TryGetValue(k, out var existing) && existing is YamlMappingNode a && v is YamlMappingNode b ? Merge(a, b) : v;
+            result.Children[k] = result.Children.TryGetValue(k, out var existing) && existing is YamlMappingNode a && v is YamlMappingNode b
+                ? PluginBlocks.ReplacedBlock(a, b) ?? Merge(a, b)
+                : v;
         }
         return result;
     }
@@ -245,6 +251,10 @@ public static class YamlDocumentReader
         Assign(root, keys, value, sources, source);
     }
 
+    /// <summary>Whether a node's source is an override (--set, an environment variable, a sweep point) rather than a file.</summary>
+    private static bool IsOverride(string source) =>
+        source.StartsWith("--set ", StringComparison.Ordinal) || source.StartsWith("environment ", StringComparison.Ordinal) || source.StartsWith("sweep ", StringComparison.Ordinal);
+
     private static YamlScalarNode Assign(YamlMappingNode root, string[] keys, YamlNode value, Dictionary<YamlNode, string> sources, string source)
     {
         var current = root;
@@ -262,6 +272,8 @@ public static class YamlDocumentReader
             current = next;
         }
         var last = new YamlScalarNode(keys[^1]);
+        // Switching a block's plugin drops the old plugin's options (not those an earlier override set for the new one).
+        PluginBlocks.DropOptionsOnChange(current, keys[^1], value, k => sources.TryGetValue(k, out var from) && IsOverride(from));
         sources[last] = source;
         current.Children[last] = value;
         return last;
