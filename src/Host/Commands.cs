@@ -239,11 +239,16 @@ public static partial class Commands
         }
     }
 
-    /// <summary>Constructs (and disposes) every configured plugin once, so a throwing constructor stops validate and run before any data or training (exit 3).</summary>
+    /// <summary>
+    /// Constructs (and disposes) every configured plugin once, and computes the metrics on a synthetic input, so a throwing
+    /// constructor or two metrics with one key stop validate and run before any data or training (exit 3).
+    /// </summary>
     private static void ConstructAll(ExperimentConfig config, PluginCatalog catalog)
     {
         using var services = new ServiceCollection().AddLogging().AddSubnetworkPlugins(catalog).BuildServiceProvider();
-        services.GetRequiredService<PluginFactory>().ConstructAll(config);
+        var plugins = services.GetRequiredService<PluginFactory>();
+        plugins.ConstructAll(config);
+        MemberEvaluation.CheckDistinctKeys(config.Metrics.Select(m => (m.Type, plugins.Create<Abstractions.IMetric>(m))).ToList());
     }
 
     /// <summary>The child index: --index, else $SLURM_ARRAY_TASK_ID (Slurm job arrays), else $JOB_COMPLETION_INDEX (Kubernetes Indexed Jobs).</summary>

@@ -22,6 +22,13 @@ public sealed class ThrowingConstructorMetric : IMetric
     public IReadOnlyDictionary<string, double> Compute(MetricInput input) => new Dictionary<string, double>();
 }
 
+/// <summary>A metric whose Compute always throws.</summary>
+public sealed class ThrowingComputeMetric : IMetric
+{
+    /// <inheritdoc />
+    public IReadOnlyDictionary<string, double> Compute(MetricInput input) => throw new InvalidOperationException("cannot compute");
+}
+
 /// <summary>A metric that reports one fixed key with a fixed value.</summary>
 public sealed class FixedKeyMetric(string key, double value) : IMetric
 {
@@ -84,6 +91,19 @@ public class PluginAuthoringPapercutTests
         stderr.Trim().Split('\n').Length.ShouldBe(1, stderr);
         stderr.ShouldStartWith("sne: error: two metrics report 'accuracy'");
         stderr.ShouldNotContain("unexpected failure");
+
+        // Found before anything trains: validate and run compute the metrics once on a synthetic input (a metric that
+        // cannot take it is skipped there and checked by the real evaluation).
+        Should.Throw<Experiments.Pipeline.DuplicateMetricKeyException>(() => Experiments.Pipeline.MemberEvaluation.CheckDistinctKeys(
+            [("a", new FixedKeyMetric("x", 1)), ("broken", new ThrowingComputeMetric()), ("b", new FixedKeyMetric("x", 2))]))
+            .Message.ShouldContain("metrics[0] 'a' (SubnetworkEnsembles.Tests.FixedKeyMetric) and metrics[2] 'b'");
+        Experiments.Pipeline.MemberEvaluation.CheckDistinctKeys([("a", new FixedKeyMetric("x", 1)), ("broken", new ThrowingComputeMetric())]);
+        var (validate, message) = Guarded(() => Commands.Validate(new RunRequest(Repo.Example("spirals.yaml"), null, ["metrics=[accuracy, nll, accuracy]"],
+            [Repo.PluginsDirectory], false, false, Quiet: true)));
+        validate.ShouldBe(3, message);
+        message.Trim().ShouldBe("sne: error: two metrics report 'accuracy': metrics[0] 'accuracy' (SubnetworkEnsembles.Metrics.AccuracyMetric) and " +
+            "metrics[2] 'accuracy' (SubnetworkEnsembles.Metrics.AccuracyMetric); results.json keeps one value per key — drop one of them from metrics:, " +
+            "or rename the key one of them returns");
     }
 
     [Trait("Category", "unit")]

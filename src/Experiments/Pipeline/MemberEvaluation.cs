@@ -29,7 +29,44 @@ public sealed class MemberEvaluation(IReadOnlyList<(string Name, IMetric Metric)
         return Evaluate(new MetricInput(memberProbabilities, combined, labels));
     }
 
-    private Evaluation Evaluate(MetricInput input)
+    /// <summary>
+    /// Computes each metric once on a small synthetic input (M = 2 members, N = 6 rows, C = 3 classes) so that two metrics
+    /// reporting the same key are found before anything trains (<see cref="DuplicateMetricKeyException"/>); a metric that
+    /// fails on this input is left to the real evaluation.
+    /// </summary>
+    public static void CheckDistinctKeys(IReadOnlyList<(string Name, IMetric Metric)> metrics)
+    {
+        using var scope = NewDisposeScope();
+        var generator = new Generator(0);
+        var members = randn([2, 6, 3], generator: generator).softmax(-1);
+        var input = new MetricInput(members, members.mean([0]), tensor(new long[] { 0, 1, 2, 0, 1, 2 }));
+        var working = metrics.Select((m, i) => (m, i)).Where(x => Succeeds(x.m.Metric, input)).ToList();
+        new MemberEvaluation(working.Select(x => x.m).ToList(), new MeanOfMembers()).Evaluate(input, working.Select(x => x.i).ToList());
+    }
+
+    private static bool Succeeds(IMetric metric, MetricInput input)
+    {
+        try
+        {
+            metric.Compute(input);
+            return true;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Stands in for the combiner where none is needed (the synthetic check passes combined probabilities itself).</summary>
+    private sealed class MeanOfMembers : IEnsembleCombiner
+    {
+        public Tensor Combine(Tensor memberProbabilities) => memberProbabilities.mean([0]);
+    }
+
+    private Evaluation Evaluate(MetricInput input) => Evaluate(input, null);
+
+    /// <summary>The metrics' values; <paramref name="positions"/> are their indices in metrics: (default: 0, 1, …), for messages.</summary>
+    private Evaluation Evaluate(MetricInput input, List<int>? positions)
     {
         var values = new SortedDictionary<string, double>(StringComparer.Ordinal);
         var pairwise = new SortedDictionary<string, double[][]>(StringComparer.Ordinal);
@@ -37,7 +74,7 @@ public sealed class MemberEvaluation(IReadOnlyList<(string Name, IMetric Metric)
         for (int i = 0; i < metrics.Count; i++)
         {
             var (name, metric) = metrics[i];
-            string plugin = $"metrics[{i}] '{name}' ({metric.GetType().FullName})";
+            string plugin = $"metrics[{positions?[i] ?? i}] '{name}' ({metric.GetType().FullName})";
             foreach (var (key, value) in metric.Compute(input))
             {
                 if (reportedBy.TryGetValue(key, out var first)) throw new DuplicateMetricKeyException(key, first, plugin);
