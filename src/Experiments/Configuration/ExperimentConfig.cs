@@ -263,7 +263,8 @@ public sealed class PluginsConfig
 {
     /// <summary>
     /// Extra plugin directories (relative paths are relative to the config file), searched in addition to the
-    /// plugins built with sne and any given with --plugins.
+    /// plugins built with sne and any given with --plugins. A run's config.yaml lists them absolutely, together with
+    /// the --plugins folders of the run, so its stages, grow, predict and report find the same plugins.
     /// </summary>
     public List<string> Directories { get; init; } = [];
 }

@@ -15,7 +15,8 @@ public sealed class PluginLoadException(string message, Exception? inner = null)
 
 /// <summary>
 /// Discovers plugins in plugin directories with McMaster.NETCore.Plugins. A plugin directory is either one plugin
-/// (a folder F holding F.dll) or a folder of such folders. Each assembly gets its own load context that shares
+/// (a folder F holding F.dll) or a folder of such folders; a DLL outside that layout is reported in <see cref="Warnings"/>
+/// (<see cref="PluginFolders"/>). Each assembly gets its own load context that shares
 /// TorchSharp, the Abstractions and the Microsoft.Extensions abstractions with the host (one TorchSharp per process);
 /// its public classes marked <see cref="PluginAttribute"/> become plugins. Names are unique per kind.
 /// </summary>
