@@ -81,11 +81,16 @@ public sealed class PluginFactory(IServiceProvider services, PluginCatalog catal
         }
     }
 
-    /// <summary>The TorchSharp version note of <see cref="PluginFolders.TorchSharpMismatch"/> when <paramref name="e"/> is a missing member or type.</summary>
-    private string TorchSharpHint(PluginSpec spec, Exception e) =>
-        e is MissingMemberException or TypeLoadException or FileNotFoundException && Find(spec) is { } descriptor
-            ? PluginFolders.TorchSharpMismatch(PluginFolders.TorchSharpBuiltAgainst(descriptor.AssemblyPath))
-            : "";
+    /// <summary>
+    /// The TorchSharp version note of <see cref="PluginFolders.TorchSharpMismatch"/> when <paramref name="e"/> is a missing
+    /// member or type, or TorchSharp's assembly not found: what a plugin built against another TorchSharp meets.
+    /// </summary>
+    private string TorchSharpHint(PluginSpec spec, Exception e)
+    {
+        bool binding = e is MissingMemberException or TypeLoadException
+            || e is FileNotFoundException { FileName: { } file } && file.StartsWith("TorchSharp", StringComparison.Ordinal);
+        return binding && Find(spec) is { } descriptor ? PluginFolders.TorchSharpMismatch(PluginFolders.TorchSharpBuiltAgainst(descriptor.AssemblyPath)) : "";
+    }
 
     /// <summary>The plugin a resolved spec names, as the catalog describes it (null before resolution).</summary>
     public PluginDescriptor? Find(PluginSpec spec) => catalog.Find(spec.Kind, spec.Type);
