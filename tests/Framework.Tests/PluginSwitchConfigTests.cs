@@ -8,9 +8,9 @@ using YamlDotNet.RepresentationModel;
 namespace SubnetworkEnsembles.Tests;
 
 /// <summary>
-/// Switching a block's plugin — by <c>extends:</c>, <c>--set …type=</c>, an environment override or a sweep — drops the
-/// old plugin's options instead of merging them into the new one (where they were unknown keys); keeping the plugin
-/// still merges option by option.
+/// Switching a block's plugin no longer merges the old plugin's options into the new one (where they were unknown keys):
+/// a file that <c>extends:</c> another replaces the block; <c>--set …type=</c>, an environment override or a sweep keeps
+/// the old options the new plugin also has and drops the rest. Keeping the plugin still merges option by option.
 /// </summary>
 public class PluginSwitchConfigTests
 {
@@ -98,6 +98,32 @@ public class PluginSwitchConfigTests
         // Setting the type it already has keeps the options from the file.
         var same = Load(null, overrides: ["children.sampler.type=partition"]);
         Option(same.Children.Sampler, "K").ShouldBe(4);
+    }
+
+    [Trait("Category", "unit")]
+    [Fact]
+    public void An_override_that_switches_the_plugin_keeps_the_options_the_new_plugin_also_has()
+    {
+        // bernoulli → structured at the same sparsity (both have it), as a sweep over children.sampler.type compares them.
+        var config = Load("children:\n  sampler: { type: bernoulli, sparsity: 0.3 }\n", overrides: ["children.sampler.type=structured"]);
+        config.Children.Sampler.Type.ShouldBe("structured");
+        Option(config.Children.Sampler, "Sparsity").ShouldBe(0.3);
+        var swept = Load("children:\n  sampler: { type: bernoulli, sparsity: 0.3 }\n", sweepPoint: [("children.sampler.type", "structured")]);
+        Option(swept.Children.Sampler, "Sparsity").ShouldBe(0.3);
+    }
+
+    [Trait("Category", "unit")]
+    [Fact]
+    public void A_key_the_new_plugin_lacks_is_still_an_error_when_the_user_sets_it_after_the_switch()
+    {
+        using var dir = new TempDir();
+        string path = dir.File("base.yaml", Base);
+        var e = Should.Throw<ConfigException>(() =>
+        {
+            var (_, config, binder) = ExperimentLoader.Read(path, ["children.sampler.type=bernoulli", "children.sampler.k=3"], environment: new Dictionary<string, string>());
+            ExperimentLoader.Resolve(config, binder, Catalog);
+        });
+        e.Message.ShouldContain("children.sampler.k: unknown key 'k'");
     }
 
     [Trait("Category", "unit")]

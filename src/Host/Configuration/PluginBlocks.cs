@@ -6,8 +6,9 @@ namespace SubnetworkEnsembles.Host.Configuration;
 /// <summary>
 /// A plugin block of a configuration is a mapping that names its plugin with <c>type:</c> (every other key is that
 /// plugin's option), or the <c>data:</c> block that names it with <c>dataset:</c> (the keys that are not the host's own
-/// are the dataset's options). When <c>extends:</c>, <c>--set</c>, an environment override or a sweep changes the plugin,
-/// the old plugin's options are dropped instead of being merged into the new one's (they would be unknown keys there).
+/// are the dataset's options). When a file that <c>extends:</c> another names a different plugin, its block replaces the
+/// base's (no old option is merged into the new plugin, where it would be an unknown key); when <c>--set</c>, an
+/// environment override or a sweep switches the plugin, the old options the new plugin also has are kept and the rest dropped.
 /// </summary>
 public static class PluginBlocks
 {
@@ -36,18 +37,18 @@ public static class PluginBlocks
 
     /// <summary>
     /// Before <paramref name="key"/> of <paramref name="block"/> is set to <paramref name="value"/> (an override): when that
-    /// changes the block's plugin (<c>type</c>, or <c>dataset</c> of <c>data:</c>), removes the old plugin's options,
-    /// except those <paramref name="keep"/> accepts (keys an earlier override set, meant for the new plugin).
+    /// changes the block's plugin (<c>type</c>, or <c>dataset</c> of <c>data:</c>), adds the old plugin's option keys to
+    /// <paramref name="inherited"/> (except those <paramref name="keep"/> accepts: keys an earlier override set for the new
+    /// plugin). Resolution then keeps the ones the new plugin has (e.g. <c>sparsity</c> from bernoulli to magnitude, so a
+    /// one-key switch compares plugins at the same setting) and drops the others (partition's <c>k</c>).
     /// </summary>
-    public static void DropOptionsOnChange(YamlMappingNode block, string key, YamlNode value, Func<YamlNode, bool> keep)
+    public static void MarkInherited(YamlMappingNode block, string key, YamlNode value, Func<YamlNode, bool> keep, ISet<YamlNode> inherited)
     {
         bool isType = key == TypeKey.Value, isDataset = key == DatasetKey.Value;
         if (!isType && !isDataset) return;
         if (!block.Children.TryGetValue(new YamlScalarNode(key), out var current) || Same(current, value)) return;
-        var drop = block.Children.Keys
-            .Where(k => k is YamlScalarNode { Value: { } name } && name != key && !keep(k) && (isType || !HostDataKeys.Contains(name)))
-            .ToList();
-        foreach (var k in drop) block.Children.Remove(k);
+        foreach (var k in block.Children.Keys)
+            if (k is YamlScalarNode { Value: { } name } && name != key && !keep(k) && (isType || !HostDataKeys.Contains(name))) inherited.Add(k);
     }
 
     private static bool Differs(YamlMappingNode a, YamlMappingNode b, YamlScalarNode key) =>
