@@ -17,7 +17,7 @@ public sealed class MeanCombinerOptions : IValidatableOptions
     }
 }
 
-/// <summary>The mean of the members' softmax outputs (SPEC §1): p̄ = Σₘ wₘ pₘ / Σₘ wₘ, equal weights by default.</summary>
+/// <summary>The mean of the members' softmax outputs (dissertation §3.2): p̄ = Σₘ wₘ pₘ / Σₘ wₘ, equal weights by default.</summary>
 [Plugin("mean", PluginKind.Combiner, OptionsType = typeof(MeanCombinerOptions), Description = "Average of the members' softmax outputs (optionally weighted)")]
 public sealed class MeanCombiner(MeanCombinerOptions options) : IEnsembleCombiner
 {

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace SubnetworkEnsembles.Combiners;
 
 /// <summary>
-/// Majority vote (SPEC §1): each member votes for its argmax class; the combined "probability" of a class is its share
+/// Majority vote (dissertation §3.2): each member votes for its argmax class; the combined "probability" of a class is its share
 /// of the votes, so the argmax is the majority class (ties go to the lower class index). NLL of vote shares is
 /// infinite wherever the label got no vote (clamped by the nll metric); use accuracy with this combiner.
 /// </summary>

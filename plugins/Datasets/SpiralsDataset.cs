@@ -25,7 +25,7 @@ public sealed class SpiralsDatasetOptions : IValidatableOptions
 }
 
 /// <summary>
-/// Two interleaved spirals (SPEC §2), generated from the split seed: class c ∈ {0, 1} uniform, angle θ = 3π·√u with
+/// Two interleaved spirals (dissertation ch. 4), generated from the split seed: class c ∈ {0, 1} uniform, angle θ = 3π·√u with
 /// u ~ U(0, 1), point ((−1)^c · θ (cos θ, sin θ) + 𝒩(0, noise²)) / 3π, about [−1, 1]². Points + test_points rows are drawn
 /// in one go; rows [0, points − V) train, [points − V, points) validate (V = data.validation) and the rest test.
 /// Features [2], not normalised.

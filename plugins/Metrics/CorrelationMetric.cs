@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace SubnetworkEnsembles.Metrics;
 
 /// <summary>
-/// Output correlation (SPEC §5, eq. 7.1): the Pearson correlation between two members' probability outputs over all
+/// Output correlation (dissertation ch. 7, eq. 7.1): the Pearson correlation between two members' probability outputs over all
 /// rows and classes (each member's [N, C] output flattened), averaged over pairs, with the full M × M matrix.
 /// Only for ensembles (M ≥ 2).
 /// </summary>

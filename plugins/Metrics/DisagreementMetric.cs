@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace SubnetworkEnsembles.Metrics;
 
 /// <summary>
-/// Disagreement diversity (SPEC §5): d(f₁, f₂) = (1/N) Σₙ 1[argmax f₁(xₙ) ≠ argmax f₂(xₙ)], averaged over member
+/// Disagreement diversity (dissertation ch. 7): d(f₁, f₂) = (1/N) Σₙ 1[argmax f₁(xₙ) ≠ argmax f₂(xₙ)], averaged over member
 /// pairs, with the full M × M matrix. Reported only for ensembles (M ≥ 2).
 /// </summary>
 [Plugin("disagreement", PluginKind.Metric, Description = "Fraction of rows on which two members predict different classes")]

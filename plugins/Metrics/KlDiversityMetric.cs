@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace SubnetworkEnsembles.Metrics;
 
 /// <summary>
-/// KL diversity (SPEC §5): d(f₁, f₂) = (1/N) Σₙ Σ_c f₁ log(f₁ / f₂) (float64, probabilities clamped to ≥ 1e-12),
+/// KL diversity (dissertation ch. 7): d(f₁, f₂) = (1/N) Σₙ Σ_c f₁ log(f₁ / f₂) (float64, probabilities clamped to ≥ 1e-12),
 /// averaged over ordered member pairs, with the full (asymmetric) M × M matrix. Only for ensembles (M ≥ 2).
 /// </summary>
 [Plugin("kl-diversity", PluginKind.Metric, Description = "Mean KL divergence between the outputs of two members")]

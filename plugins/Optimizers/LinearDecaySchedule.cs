@@ -2,7 +2,7 @@ using SubnetworkEnsembles.Abstractions;
 
 namespace SubnetworkEnsembles.Optimizers;
 
-/// <summary>Options of <see cref="LinearDecaySchedule"/> (defaults: the parent schedule of SPEC §3).</summary>
+/// <summary>Options of <see cref="LinearDecaySchedule"/> (defaults: the parent schedule of dissertation ch. 5).</summary>
 public sealed class LinearDecayScheduleOptions : IValidatableOptions
 {
     /// <summary>Learning rate before the decay starts.</summary>
@@ -29,11 +29,11 @@ public sealed class LinearDecayScheduleOptions : IValidatableOptions
 }
 
 /// <summary>
-/// The parent schedule of SPEC §3, per step with f = t / T: η = lr_max for f &lt; decay_start; linear from lr_max to
+/// The parent schedule of dissertation ch. 5, per step with f = t / T: η = lr_max for f &lt; decay_start; linear from lr_max to
 /// lr_end over [decay_start, decay_end); η = lr_end afterwards. Defaults 0.1 → 0.001 over 50 % … 90 %.
 /// </summary>
 [Plugin("linear-decay", PluginKind.Schedule, OptionsType = typeof(LinearDecayScheduleOptions),
-    Description = "Constant, then linear decay, then constant (SPEC §3 parent schedule)")]
+    Description = "Constant, then linear decay, then constant (dissertation ch. 5 parent schedule)")]
 public sealed class LinearDecaySchedule(LinearDecayScheduleOptions options) : ISchedule
 {
     /// <inheritdoc />

@@ -2,7 +2,7 @@ using SubnetworkEnsembles.Abstractions;
 
 namespace SubnetworkEnsembles.Optimizers;
 
-/// <summary>Options of <see cref="OneCycleSchedule"/> (defaults: the benchmark setting of SPEC §3).</summary>
+/// <summary>Options of <see cref="OneCycleSchedule"/> (defaults: the benchmark setting of dissertation ch. 5).</summary>
 public sealed class OneCycleScheduleOptions : IValidatableOptions
 {
     /// <summary>η_init, the learning rate at step 0.</summary>
@@ -40,14 +40,14 @@ public sealed class OneCycleScheduleOptions : IValidatableOptions
 }
 
 /// <summary>
-/// The one-cycle policy of SPEC §3 (eqs. 5.4–5.5), evaluated per batch with T_up = ⌈warmup · T⌉, T_down = T − T_up:
+/// The one-cycle policy of dissertation ch. 5 (eqs. 5.4–5.5), evaluated per batch with T_up = ⌈warmup · T⌉, T_down = T − T_up:
 /// warm-up (t &lt; T_up): η = η_init + ½(η_max − η_init)(1 − cos(π t / T_up));
 /// cool-down (t' = t − T_up): η = η_min + ½(η_max − η_min)(1 + cos(π t' / T_down)). No annihilation phase.
 /// Momentum follows the inverse cycle: m = m_max − ½(m_max − m_min)(1 − cos(π t / T_up)) going down, then
 /// m = m_max − ½(m_max − m_min)(1 + cos(π t' / T_down)) coming back up.
 /// </summary>
 [Plugin("one-cycle", PluginKind.Schedule, OptionsType = typeof(OneCycleScheduleOptions),
-    Description = "Cosine warm-up to lr_max, cosine cool-down to lr_min, inverse momentum (SPEC §3)")]
+    Description = "Cosine warm-up to lr_max, cosine cool-down to lr_min, inverse momentum (dissertation ch. 5)")]
 public sealed class OneCycleSchedule(OneCycleScheduleOptions options) : ISchedule
 {
     /// <inheritdoc />

@@ -30,7 +30,7 @@ public sealed class IterativePruneOptions : IValidatableOptions
 }
 
 /// <summary>
-/// Iterative pruning (SPEC §4 baseline): the weights outside the sampled target mask M are removed in T equal shares,
+/// Iterative pruning (dissertation ch. 6 baseline): the weights outside the sampled target mask M are removed in T equal shares,
 /// one share at the start of each tuning epoch e = 0 … T − 1, so that after e + 1 stages a fraction (e + 1)/T of them
 /// is pruned and from epoch T − 1 on the mask equals M. Pruned weights are frozen at exactly zero.
 /// Needs at least T tuning epochs to reach the target.

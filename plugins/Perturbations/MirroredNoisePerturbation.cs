@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace SubnetworkEnsembles.Perturbations;
 
 /// <summary>
-/// Mirrored and partitioned noise (SPEC §2, §4.2.2): one mask M and one noise draw N give four children
+/// Mirrored and partitioned noise (dissertation §4.2.2): one mask M and one noise draw N give four children
 /// W + N ⊙ M, W + N ⊙ (1 − M), W − N ⊙ M, W − N ⊙ (1 − M), whose mean is exactly W. Use it with
 /// <c>partition</c> and <c>mirror: true</c>, whose sets are [M₁ … M_k, M₁ … M_k]: N is drawn once per set (from the
 /// set's shared generator), the first half of the set adds it and the second half subtracts it.

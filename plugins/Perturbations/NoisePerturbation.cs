@@ -25,7 +25,7 @@ public sealed class NoisePerturbationOptions : IValidatableOptions
 }
 
 /// <summary>
-/// Noise (SPEC §1 ξ "Noise", §2 Noisy SE): Ŵ = W + N ⊙ M with N ~ 𝒩(μ, σ²) elementwise (σ absolute or σ·std(W)).
+/// Noise (dissertation §3.2 ξ "Noise", ch. 4 Noisy SE): Ŵ = W + N ⊙ M with N ~ 𝒩(μ, σ²) elementwise (σ absolute or σ·std(W)).
 /// Only entries with M = 1 change; the child stays dense (its layer mask is not set). N comes from the child's generator.
 /// </summary>
 [Plugin("noise", PluginKind.Perturbation, OptionsType = typeof(NoisePerturbationOptions),

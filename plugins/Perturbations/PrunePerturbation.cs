@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace SubnetworkEnsembles.Perturbations;
 
 /// <summary>
-/// One-shot pruning (SPEC §1 ξ "Prune"): Ŵ = W ⊙ M, and the pruned entries stay exactly zero for the child's life:
+/// One-shot pruning (dissertation §3.2 ξ "Prune"): Ŵ = W ⊙ M, and the pruned entries stay exactly zero for the child's life:
 /// the layer computes with W ⊙ M (no gradient reaches them) and the host re-applies W ⊙ M after every optimiser
 /// step (<see cref="IMaskableWeight.FreezeMasked"/>), so neither momentum nor weight decay can revive them.
 /// </summary>

@@ -64,13 +64,13 @@ public sealed class RandomAnnealOptions : IValidatableOptions
 }
 
 /// <summary>
-/// Random annealing (SPEC §4): a random probability matrix P₀ (uniform, or a mixture of Gaussians); entries whose P₀
+/// Random annealing (dissertation ch. 6): a random probability matrix P₀ (uniform, or a mixture of Gaussians); entries whose P₀
 /// falls below the layer's target sparsity s anneal to 0, the rest to 1 — target M = 1[P₀ ≥ s] — so the mean
 /// activation starts near ½ whatever s. s is the sparsity of the sampler's mask for that layer (e.g. partition k = 2:
 /// s = ½). Each training forward pass uses Bernoulli(P(t)); from T_anneal on, the mask is M.
 /// </summary>
 [Plugin("random-anneal", PluginKind.Perturbation, OptionsType = typeof(RandomAnnealOptions),
-    Description = "Stochastic mask from a random probability matrix, annealed to its thresholded target (SPEC §4)")]
+    Description = "Stochastic mask from a random probability matrix, annealed to its thresholded target (dissertation ch. 6)")]
 public sealed class RandomAnnealPerturbation(RandomAnnealOptions options) : IPerturbation
 {
     private readonly StochasticMasks _masks = new(options.Function, options.Per, options.AnnealEpochs, options.K);

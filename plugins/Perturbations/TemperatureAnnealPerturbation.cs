@@ -32,12 +32,12 @@ public sealed class TemperatureAnnealOptions : IValidatableOptions
 }
 
 /// <summary>
-/// Temperature annealing (SPEC §4, "reverse dropout"): with the sampled binary target M, entries with M = 1 have
+/// Temperature annealing (dissertation ch. 6, "reverse dropout"): with the sampled binary target M, entries with M = 1 have
 /// P = 1 (always active) and entries with M = 0 start at P = τ and anneal to 0 over T_anneal epochs; each training
 /// forward pass uses Bernoulli(P). From T_anneal on (and always at evaluation) the mask is M.
 /// </summary>
 [Plugin("temperature-anneal", PluginKind.Perturbation, OptionsType = typeof(TemperatureAnnealOptions),
-    Description = "Stochastic mask: pruned-to-be weights active with probability τ, annealed to 0 (SPEC §4)")]
+    Description = "Stochastic mask: pruned-to-be weights active with probability τ, annealed to 0 (dissertation ch. 6)")]
 public sealed class TemperatureAnnealPerturbation(TemperatureAnnealOptions options) : IPerturbation
 {
     private readonly StochasticMasks _masks = new(options.Function, options.Per, options.AnnealEpochs, options.K);

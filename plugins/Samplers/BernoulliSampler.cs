@@ -28,7 +28,7 @@ public sealed class BernoulliSamplerOptions : IValidatableOptions
 }
 
 /// <summary>
-/// Random unstructured subnetworks (SPEC §1 ϕ, random): M ~ Bernoulli(1 − sparsity) elementwise, or an exact-count
+/// Random unstructured subnetworks (dissertation §3.2 ϕ, random): M ~ Bernoulli(1 − sparsity) elementwise, or an exact-count
 /// uniformly random subset per layer (layerwise) or over the whole network (global: layers lose different fractions).
 /// Each child is an independent draw (set size 1).
 /// </summary>

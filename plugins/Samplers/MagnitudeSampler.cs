@@ -24,7 +24,7 @@ public sealed class MagnitudeSamplerOptions : IValidatableOptions
 }
 
 /// <summary>
-/// L1 magnitude pruning (SPEC §1 ϕ, magnitude; the pruning-literature baseline of §6.3.1): keeps the
+/// L1 magnitude pruning (dissertation §3.2 ϕ, magnitude; the pruning-literature baseline of §6.3.1): keeps the
 /// round((1 − sparsity) · n) units with the largest |w| (or Σ|w| per neuron/filter), within each layer or with one
 /// global threshold. Deterministic: every child of a run gets the same mask (set size 1).
 /// </summary>

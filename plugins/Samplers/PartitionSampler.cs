@@ -15,7 +15,7 @@ public sealed class PartitionSamplerOptions : IValidatableOptions
 
     /// <summary>
     /// Repeat each partition once more in the set: [M₁ … M_k, M₁ … M_k] (set size 2k), for perturbations that make
-    /// antithetic twins from one mask, such as mirrored-noise (SPEC §2: W ± N ⊙ M, W ± N ⊙ (1 − M)).
+    /// antithetic twins from one mask, such as mirrored-noise (dissertation ch. 4: W ± N ⊙ M, W ± N ⊙ (1 − M)).
     /// </summary>
     public bool Mirror { get; init; }
 
@@ -27,7 +27,7 @@ public sealed class PartitionSamplerOptions : IValidatableOptions
 }
 
 /// <summary>
-/// k-way Neural Partitioning (SPEC §1, §3.2.2): every unit (weight, or neuron/filter) of every maskable layer is
+/// k-way Neural Partitioning (dissertation §3.2.2): every unit (weight, or neuron/filter) of every maskable layer is
 /// assigned to exactly one of k children, so Σᵢ Mᵢ = 1 elementwise. Within a layer of n units, a uniformly random
 /// permutation assigns position p to partition p mod k, so each child keeps ⌊n/k⌋ or ⌈n/k⌉ units (sparsity
 /// 1 − 1/k to within one unit). n children with k-way partitioning are n/k independent partition sets.

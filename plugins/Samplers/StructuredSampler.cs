@@ -22,7 +22,7 @@ public sealed class StructuredSamplerOptions : IValidatableOptions
 }
 
 /// <summary>
-/// Random structured subnetworks (SPEC §1 ϕ, structured): whole neurons — rows of a Linear weight [out, in] — and
+/// Random structured subnetworks (dissertation §3.2 ϕ, structured): whole neurons — rows of a Linear weight [out, in] — and
 /// whole filters — slices along dim 0 of a Conv weight [out, in, kh, kw] — are kept or removed together, per layer.
 /// At least one unit of every layer is kept. Each child is an independent draw (set size 1).
 /// </summary>

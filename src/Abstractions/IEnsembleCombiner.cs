@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace SubnetworkEnsembles.Abstractions;
 
 /// <summary>
-/// Prediction (SPEC §1, §3.2.5): combines the members' class probabilities into the ensemble's.
+/// Prediction (dissertation §3.2.5): combines the members' class probabilities into the ensemble's.
 /// </summary>
 public interface IEnsembleCombiner
 {

@@ -8,7 +8,7 @@ namespace SubnetworkEnsembles.Abstractions;
 /// <param name="Labels">True classes, int64 [N].</param>
 public sealed record MetricInput(Tensor MemberProbabilities, Tensor EnsembleProbabilities, Tensor Labels);
 
-/// <summary>An evaluation metric (SPEC §1 "Metrics"): probabilities + labels → named values.</summary>
+/// <summary>An evaluation metric (dissertation §3.2 "Metrics"): probabilities + labels → named values.</summary>
 public interface IMetric
 {
     /// <summary>
@@ -19,7 +19,7 @@ public interface IMetric
 }
 
 /// <summary>
-/// A metric over pairs of members (SPEC §5 diversity): besides the pair-averaged values of <see cref="IMetric.Compute"/>,
+/// A metric over pairs of members (dissertation ch. 7 diversity): besides the pair-averaged values of <see cref="IMetric.Compute"/>,
 /// it returns the full M × M matrices, written to results.json for heatmaps. Members are compared only when M ≥ 2.
 /// </summary>
 public interface IPairwiseMetric : IMetric

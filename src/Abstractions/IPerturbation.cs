@@ -32,7 +32,7 @@ public sealed record PerturbationContext(int ChildIndex, int SetIndex, int Membe
 }
 
 /// <summary>
-/// ξ — perturbation (SPEC §1): turns a copy of the parent's weights plus the child's sampled mask into
+/// ξ — perturbation (dissertation §3.2): turns a copy of the parent's weights plus the child's sampled mask into
 /// the child. Families: noise (Ŵ = W + N ⊙ M), prune (Ŵ = W ⊙ M, frozen), stochastic (Ŵ = W ⊙ Bernoulli(P),
 /// re-drawn on every training forward pass through <see cref="IMaskableWeight.StochasticMask"/>), dynamic sparse
 /// training (masks changed during tuning, e.g. RigL).

@@ -28,7 +28,7 @@ public sealed class ChildMask(IReadOnlyDictionary<string, Tensor> masks) : IDisp
 }
 
 /// <summary>
-/// ϕ — subnetwork sampling (SPEC §1). Draws the masks of a whole <em>set</em> of children at once,
+/// ϕ — subnetwork sampling (dissertation §3.2). Draws the masks of a whole <em>set</em> of children at once,
 /// so that antithetic schemes such as k-way Neural Partitioning (Σᵢ Mᵢ = 1 elementwise) are natural.
 /// The host asks for set <c>s</c> with a generator seeded from (run seed, s): child <c>i</c> is member
 /// <c>i mod SetSize</c> of set <c>i / SetSize</c>, so any child can be regenerated alone.

@@ -6,7 +6,7 @@ namespace SubnetworkEnsembles.Abstractions;
 /// One weight tensor of a network that ϕ may mask and ξ may perturb: a Linear weight
 /// [out, in] or a Conv2d weight [out, in, kh, kw]. The layer that owns it computes with
 /// <c>Weight ⊙ mask</c>, where the mask is <see cref="Mask"/> in evaluation and, during training,
-/// a fresh draw of <see cref="StochasticMask"/> when one is set (SPEC §4) or <see cref="Mask"/> otherwise.
+/// a fresh draw of <see cref="StochasticMask"/> when one is set (dissertation ch. 6) or <see cref="Mask"/> otherwise.
 /// Biases and normalisation parameters are never maskable.
 /// </summary>
 public interface IMaskableWeight

@@ -111,8 +111,9 @@ public static partial class Commands
         var directories = DefaultPluginDirectories().Concat(request.PluginDirectories).Concat(configured).ToList();
         var catalog = request.Catalogs.Get(directories, log);
         ExperimentLoader.Resolve(config, binder, catalog);
-        // The resolved config names its plugin folders absolutely, so it can be run from any directory (e.g. by Slurm).
-        var absolute = ExperimentLoader.PluginDirectories(document, config).ToList();
+        // The resolved config names its plugin folders absolutely, so it can be run from any directory (e.g. by Slurm), and
+        // keeps the --plugins folders too, so the stages, grow, predict and report of the run find the same plugins.
+        var absolute = ExperimentLoader.PluginDirectories(document, config).Concat(request.PluginDirectories.Select(d => Path.GetFullPath(d))).Distinct().ToList();
         config.Plugins.Directories.Clear();
         config.Plugins.Directories.AddRange(absolute);
         if (config.Parent.Weights is { } weights)
@@ -156,6 +157,7 @@ public static partial class Commands
             else log.LogInformation("{Directory}: done earlier", outputDirectory);
             return (ExitCodes.Ok, Path.GetFullPath(outputDirectory));
         }
+        ConstructAll(config, catalog);
         var faults = Diagnostics.EnvironmentFaultPoints.ForThisProcess;   // SNE_FAULT, for the resilience tests
         var experiment = Experiment.FromConfig(config).WithPlugins(catalog).WithFaults(faults);
         using var data = Located(config, binder, experiment.LoadData);
@@ -235,6 +237,18 @@ public static partial class Commands
         {
             host.StopAsync(CancellationToken.None).GetAwaiter().GetResult();
         }
+    }
+
+    /// <summary>
+    /// Constructs (and disposes) every configured plugin once, and computes the metrics on a synthetic input, so a throwing
+    /// constructor or two metrics with one key stop validate and run before any data or training (exit 3).
+    /// </summary>
+    private static void ConstructAll(ExperimentConfig config, PluginCatalog catalog)
+    {
+        using var services = new ServiceCollection().AddLogging().AddSubnetworkPlugins(catalog).BuildServiceProvider();
+        var plugins = services.GetRequiredService<PluginFactory>();
+        plugins.ConstructAll(config);
+        MemberEvaluation.CheckDistinctKeys(config.Metrics.Select(m => (m.Type, plugins.Create<Abstractions.IMetric>(m))).ToList());
     }
 
     /// <summary>The child index: --index, else $SLURM_ARRAY_TASK_ID (Slurm job arrays), else $JOB_COMPLETION_INDEX (Kubernetes Indexed Jobs).</summary>

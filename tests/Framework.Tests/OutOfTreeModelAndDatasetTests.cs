@@ -74,6 +74,20 @@ public sealed class OutOfTreeModelAndDatasetTests
             member["nonzero_parameters"]!.GetValue<long>().ShouldBeLessThan(parentParameters * 6 / 10);
         }
 
+        // results.json records the plugins used, with the exact assembly: the out-of-tree model by its file's SHA-256.
+        var model = results["plugins"]!.AsArray().Single(p => p!["kind"]!.GetValue<string>() == "model")!;
+        model["name"]!.GetValue<string>().ShouldBe("residual-mlp");
+        string modelFile = Path.Combine(plugins, "ResidualMlp", "ResidualMlp.dll");
+        model["file"]!.GetValue<string>().ShouldBe(modelFile);
+        model["sha256"]!.GetValue<string>().ShouldBe(PluginCatalog.Sha256(modelFile));
+        results["plugins"]!.AsArray().Select(p => p!["name"]!.GetValue<string>()).ShouldContain("partition");   // built-ins too
+
+        // The run's config.yaml keeps the --plugins folder, so the verbs on the run (stages, grow, predict, report, which
+        // resolve it as validate does) find its plugins without it.
+        File.ReadAllText(Path.Combine(run, "config.yaml")).ShouldContain(plugins);
+        var again = Sne.Run("validate", Path.Combine(run, "config.yaml"));
+        again.ExitCode.ShouldBe(0, again.Output);
+
         // The checkpoints hold complementary masks: every weight is kept by exactly one of the two children.
         var catalog = PluginCatalog.Discover([plugins]);
         using var first = LoadChild(catalog, run, 0);

@@ -145,9 +145,15 @@ public class PluginFaultTests(FaultyPlugins faulty) : IClassFixture<FaultyPlugin
 
         var ctor = Run(Path.Combine(dir.Path, "b"), "--set", "metrics=[accuracy, broken-ctor]");
         ctor.ExitCode.ShouldBe(3, ctor.Output);
-        ctor.Stderr.ShouldContain("metric plugin 'broken-ctor' (Faulty.BrokenCtor in ");
+        ctor.Stderr.ShouldContain("sne: error: metrics[1]: metric plugin 'broken-ctor' (Faulty.BrokenCtor in ");
         ctor.Stderr.ShouldContain("failed to construct: constructor refuses");
         ctor.Stderr.ShouldNotContain("   at ");
+        Directory.Exists(Path.Combine(dir.Path, "b")).ShouldBeFalse("every plugin is constructed before the run directory is made and the parent trains");
+        // sne validate constructs every configured plugin too.
+        var validate = Sne.Run("validate", Repo.Example("spirals.yaml"), "--plugins", faulty.Plugin("Faulty"), "--set", "metrics=[accuracy, broken-ctor]");
+        validate.ExitCode.ShouldBe(3, validate.Output);
+        validate.Stderr.Trim().ShouldStartWith("sne: error: metrics[1]: metric plugin 'broken-ctor' (Faulty.BrokenCtor in ");
+        validate.Stderr.Trim().Split('\n').Length.ShouldBe(1, validate.Stderr);
         var verbose = Run(Path.Combine(dir.Path, "c"), "--set", "metrics=[accuracy, broken-ctor]", "--verbose");
         verbose.Stderr.ShouldContain("   at ");   // the trace is there when asked for
     }
@@ -156,7 +162,7 @@ public class PluginFaultTests(FaultyPlugins faulty) : IClassFixture<FaultyPlugin
     [Theory]
     [InlineData("plugins/NeedsHelper", "NeedsHelper.dll has types that cannot be loaded (a missing dependency?)")]
     [InlineData("not-a-plugin", "Helper.dll contains no public class marked [Plugin(name, kind)]")]
-    [InlineData("plugins/Future", "was built against SubnetworkEnsembles.Abstractions 2.0.0.0, but this sne provides 1.1.0.0")]
+    [InlineData("plugins/Future", "was built against SubnetworkEnsembles.Abstractions 2.0.0.0, but this sne provides 1.2.0.0")]
     [InlineData("twice", "'poison'")]
     public void Broken_plugin_directories_are_clear_errors_with_exit_3(string directory, string expected)
     {

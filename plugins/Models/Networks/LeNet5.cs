@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 
 namespace SubnetworkEnsembles.Models.Networks;
 
-/// <summary>Width presets of <see cref="LeNet5"/> (SPEC §3: ≈ 0.25 M / 1.0 M / 4.0 M parameters).</summary>
+/// <summary>Width presets of <see cref="LeNet5"/> (dissertation ch. 5: ≈ 0.25 M / 1.0 M / 4.0 M parameters).</summary>
 public enum LeNetSize
 {
     /// <summary>conv 16, 32; fc 256, 128 — 252 k parameters.</summary>

@@ -2,7 +2,7 @@ using SubnetworkEnsembles.Abstractions;
 
 namespace SubnetworkEnsembles.Perturbations.Internal;
 
-/// <summary>The annealing functions of SPEC §4 (eqs. 6.2–6.4).</summary>
+/// <summary>The annealing functions of dissertation ch. 6 (eqs. 6.2–6.4).</summary>
 public enum AnnealFunction
 {
     /// <summary>y = τmax − (τmax − τmin) t/T.</summary>

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace SubnetworkEnsembles.Perturbations.Internal;
 
 /// <summary>
-/// The machinery shared by the annealing perturbations (SPEC §4): per weight a start probability matrix P₀ and a
+/// The machinery shared by the annealing perturbations (dissertation ch. 6): per weight a start probability matrix P₀ and a
 /// binary target M; during tuning P(t) = M + (P₀ − M) · w(t) with the annealing weight w (1 → 0 over T_anneal), and
 /// every training forward pass uses a fresh Bernoulli(P(t)) mask. From t = T_anneal on, the mask is the deterministic
 /// target and masked-out weights are frozen at zero. Evaluation always uses the target mask.

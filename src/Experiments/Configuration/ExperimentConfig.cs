@@ -263,7 +263,8 @@ public sealed class PluginsConfig
 {
     /// <summary>
     /// Extra plugin directories (relative paths are relative to the config file), searched in addition to the
-    /// plugins built with sne and any given with --plugins.
+    /// plugins built with sne and any given with --plugins. A run's config.yaml lists them absolutely, together with
+    /// the --plugins folders of the run, so its stages, grow, predict and report find the same plugins.
     /// </summary>
     public List<string> Directories { get; init; } = [];
 }
@@ -289,7 +290,7 @@ public enum SelectionMetric
 }
 
 /// <summary>
-/// Trust-region search (SPEC §2, §4.2.1): for every σ (× sparsity) of the grid, perturb the parent and measure the mean
+/// Trust-region search (dissertation §4.2.1): for every σ (× sparsity) of the grid, perturb the parent and measure the mean
 /// KL(parent ‖ child) on held-out validation rows; the strongest setting (largest σ²·(1 − sparsity)) whose KL is at or
 /// under <see cref="TargetKl"/> is used for the children. The table goes into results.json.
 /// </summary>

@@ -74,7 +74,8 @@ internal sealed class EnsembleStage(PluginFactory plugins, ILogger logger, Actio
             var corrupted = config.Corruptions is { } corruptions
                 ? CorruptedEvaluation.Run(plugins, corruptions, config, data, run, memberIndices, MemberEvaluation.Configured(config, plugins), logger)
                 : null;
-            var results = ResultsAssembler.Assemble(config, data, parent, members, ensemble, trustRegion, cost, corrupted, clock.Elapsed.TotalSeconds);
+            var assembled = ResultsAssembler.Assemble(config, data, parent, members, ensemble, trustRegion, cost, corrupted, clock.Elapsed.TotalSeconds);
+            var results = assembled with { Plugins = PluginRecord.Of(config, plugins) };
             // The report first, results.json last: its presence means everything of the run is written.
             writeReport(config, data, run, results);
             results.Write(run.ResultsFile, faults());

@@ -15,7 +15,7 @@ namespace SubnetworkEnsembles.Experiments.Pipeline;
 public sealed record TrustRegionChoice(Dictionary<string, object> SamplerOverrides, Dictionary<string, object> PerturbationOverrides, TrustRegionReport Report);
 
 /// <summary>
-/// Trust-region search (SPEC §2, §4.2.1). For every σ × sparsity of the grid, <c>draws</c> untuned children are made
+/// Trust-region search (dissertation §4.2.1). For every σ × sparsity of the grid, <c>draws</c> untuned children are made
 /// (seed stream "trust-region/") and compared with the parent on the first <c>samples</c> validation rows:
 /// KL = (1/N) Σₙ Σ_c p_parent log(p_parent / p_child), plus the child's accuracy. The strongest setting — largest
 /// σ²·(1 − sparsity), with the sparsity measured on a sampled mask — whose mean KL ≤ Δ is chosen; if none is, the one with the smallest KL (and a warning).

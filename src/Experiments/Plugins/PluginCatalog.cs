@@ -15,7 +15,8 @@ public sealed class PluginLoadException(string message, Exception? inner = null)
 
 /// <summary>
 /// Discovers plugins in plugin directories with McMaster.NETCore.Plugins. A plugin directory is either one plugin
-/// (a folder F holding F.dll) or a folder of such folders. Each assembly gets its own load context that shares
+/// (a folder F holding F.dll) or a folder of such folders; a DLL outside that layout is reported in <see cref="Warnings"/>
+/// (<see cref="PluginFolders"/>). Each assembly gets its own load context that shares
 /// TorchSharp, the Abstractions and the Microsoft.Extensions abstractions with the host (one TorchSharp per process);
 /// its public classes marked <see cref="PluginAttribute"/> become plugins. Names are unique per kind.
 /// </summary>
@@ -40,6 +41,13 @@ public sealed class PluginCatalog
     };
 
     private readonly Dictionary<(PluginKind, string), PluginDescriptor> _byName = [];
+    private readonly List<string> _warnings = [];
+
+    /// <summary>
+    /// What discovery reported without failing, one line each (also logged as warnings): DLLs that are not loaded because
+    /// their folder does not follow the plugin layout, plugins built against another TorchSharp version.
+    /// </summary>
+    public IReadOnlyList<string> Warnings => _warnings;
 
     /// <summary>Every plugin found, by kind then name.</summary>
     public IReadOnlyList<PluginDescriptor> All => _byName.Values.OrderBy(d => d.Kind).ThenBy(d => d.Name, StringComparer.Ordinal).ToList();
@@ -64,11 +72,14 @@ public sealed class PluginCatalog
     public static PluginCatalog Discover(IEnumerable<string> directories, ILogger? logger = null)
     {
         var catalog = new PluginCatalog();
+        logger ??= Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         var allowlist = ReadAllowlist(Environment.GetEnvironmentVariable(AllowlistVariable));
         foreach (var dir in directories.Select(Path.GetFullPath).Distinct())
         {
             if (!Directory.Exists(dir)) throw new PluginLoadException($"plugin directory '{dir}' does not exist");
-            foreach (var assemblyPath in AssembliesIn(dir))
+            var (assemblies, warnings) = PluginFolders.Scan(dir);
+            foreach (var warning in warnings) catalog.Warn(logger, warning);
+            foreach (var assemblyPath in assemblies)
             {
                 if (allowlist is { } allowed)
                 {
@@ -77,7 +88,7 @@ public sealed class PluginCatalog
                         throw new PluginLoadException($"plugin assembly {assemblyPath} (sha256 {hash}) is not in the plugin allowlist {allowed.File}; " +
                             "add its hash there if you trust it (sne plugins --sha256 lists them)");
                 }
-                catalog.LoadAssembly(assemblyPath, logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+                catalog.LoadAssembly(assemblyPath, logger);
             }
         }
         return catalog;
@@ -85,9 +96,10 @@ public sealed class PluginCatalog
 
     /// <summary>Every plugin assembly in <paramref name="directories"/> with its SHA-256 (for allowlists), without loading any.</summary>
     public static IEnumerable<(string Path, string Sha256)> Hashes(IEnumerable<string> directories) =>
-        directories.Select(Path.GetFullPath).Distinct().Where(Directory.Exists).SelectMany(AssembliesIn).Select(p => (p, Sha256(p)));
+        directories.Select(Path.GetFullPath).Distinct().Where(Directory.Exists).SelectMany(d => PluginFolders.Scan(d).Assemblies).Select(p => (p, Sha256(p)));
 
-    private static string Sha256(string file)
+    /// <summary>The SHA-256 of a file as 64 lowercase hex digits (how allowlists and results.json name a plugin assembly).</summary>
+    public static string Sha256(string file)
     {
         using var stream = File.OpenRead(file);
         return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(stream)).ToLowerInvariant();
@@ -112,13 +124,10 @@ public sealed class PluginCatalog
         return (file, hashes);
     }
 
-    private static IEnumerable<string> AssembliesIn(string dir)
+    private void Warn(ILogger logger, string warning)
     {
-        string own = Path.Combine(dir, Path.GetFileName(dir) + ".dll");
-        if (File.Exists(own)) return [own];
-        return Directory.GetDirectories(dir).Order(StringComparer.Ordinal)
-            .Select(sub => Path.Combine(sub, Path.GetFileName(sub) + ".dll"))
-            .Where(File.Exists);
+        _warnings.Add(warning);
+        logger.LogWarning("{Warning}", warning);
     }
 
     /// <summary>
@@ -156,6 +165,8 @@ public sealed class PluginCatalog
     public void LoadAssembly(string assemblyPath, ILogger logger)
     {
         string file = Path.GetFileName(assemblyPath);
+        // A plugin built against another TorchSharp still gets the host's (one per process): say so with any failure.
+        string torchSharp = PluginFolders.TorchSharpMismatch(PluginFolders.TorchSharpBuiltAgainst(assemblyPath));
         Assembly assembly;
         try
         {
@@ -164,7 +175,7 @@ public sealed class PluginCatalog
         }
         catch (Exception e) when (e is BadImageFormatException or FileLoadException or FileNotFoundException or InvalidOperationException)
         {
-            throw new PluginLoadException($"plugin assembly {assemblyPath} cannot be loaded: {e.Message}", e);
+            throw new PluginLoadException($"plugin assembly {assemblyPath} cannot be loaded: {e.Message}{torchSharp}", e);
         }
 
         var contracts = assembly.GetReferencedAssemblies().FirstOrDefault(a => a.Name == typeof(PluginAttribute).Assembly.GetName().Name);
@@ -178,8 +189,9 @@ public sealed class PluginCatalog
         catch (ReflectionTypeLoadException e)
         {
             string missing = string.Join("; ", e.LoaderExceptions.Where(x => x is not null).Select(x => x!.Message).Distinct());
-            throw new PluginLoadException($"plugin assembly {assemblyPath} has types that cannot be loaded (a missing dependency?): {missing}", e);
+            throw new PluginLoadException($"plugin assembly {assemblyPath} has types that cannot be loaded (a missing dependency?): {missing}{torchSharp}", e);
         }
+        if (torchSharp.Length > 0) Warn(logger, $"plugin assembly {assemblyPath} may fail when called{torchSharp}");
 
         int found = 0;
         foreach (var type in types)

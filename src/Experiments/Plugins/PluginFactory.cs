@@ -34,7 +34,7 @@ public sealed class PluginFactory(IServiceProvider services, PluginCatalog catal
         catch (Exception e) when (e is not OperationCanceledException)
         {
             var cause = e is System.Reflection.TargetInvocationException { InnerException: { } inner } ? inner : e;
-            throw new PluginLoadException($"{spec.Kind.ToString().ToLowerInvariant()} plugin '{spec.Type}' ({descriptor.ImplementationType.FullName} in {descriptor.AssemblyPath}) failed to construct: {cause.Message}", cause);
+            throw new PluginLoadException($"{spec.Kind.ToString().ToLowerInvariant()} plugin '{spec.Type}' ({descriptor.ImplementationType.FullName} in {descriptor.AssemblyPath}) failed to construct: {cause.Message}{TorchSharpHint(spec, cause)}", cause);
         }
     }
 
@@ -57,9 +57,43 @@ public sealed class PluginFactory(IServiceProvider services, PluginCatalog catal
         }
         catch (Exception e) when (e is not (OperationCanceledException or PluginCallException or Engine.Training.TrainingDivergedException))
         {
-            throw new PluginCallException($"{Describe(spec)} failed in {method}: {e.Message}", e);
+            throw new PluginCallException($"{Describe(spec)} failed in {method}: {e.Message}{TorchSharpHint(spec, e)}", e);
         }
     }
+
+    /// <summary>
+    /// Every configured plugin of <paramref name="config"/> constructed once and disposed, so a constructor that throws is
+    /// found before anything trains: a <see cref="PluginLoadException"/> whose message starts with the key path, e.g.
+    /// "metrics[1]: metric plugin 'x' (…) failed to construct: …".
+    /// </summary>
+    public void ConstructAll(ExperimentConfig config)
+    {
+        foreach (var (spec, _, path) in PluginResolution.SpecsOf(config))
+        {
+            try
+            {
+                (Create<object>(spec) as IDisposable)?.Dispose();
+            }
+            catch (PluginLoadException e)
+            {
+                throw new PluginLoadException($"{path}: {e.Message}", e.InnerException);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The TorchSharp version note of <see cref="PluginFolders.TorchSharpMismatch"/> when <paramref name="e"/> is a missing
+    /// member or type, or TorchSharp's assembly not found: what a plugin built against another TorchSharp meets.
+    /// </summary>
+    private string TorchSharpHint(PluginSpec spec, Exception e)
+    {
+        bool binding = e is MissingMemberException or TypeLoadException
+            || e is FileNotFoundException { FileName: { } file } && file.StartsWith("TorchSharp", StringComparison.Ordinal);
+        return binding && Find(spec) is { } descriptor ? PluginFolders.TorchSharpMismatch(PluginFolders.TorchSharpBuiltAgainst(descriptor.AssemblyPath)) : "";
+    }
+
+    /// <summary>The plugin a resolved spec names, as the catalog describes it (null before resolution).</summary>
+    public PluginDescriptor? Find(PluginSpec spec) => catalog.Find(spec.Kind, spec.Type);
 
     /// <summary>As <see cref="Call{T}"/> for calls without a result.</summary>
     public void Call(PluginSpec spec, string method, Action call) => Call(spec, method, () => { call(); return 0; });

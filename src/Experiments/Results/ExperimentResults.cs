@@ -5,8 +5,8 @@ namespace SubnetworkEnsembles.Experiments.Results;
 
 /// <summary>
 /// The results of a finished run: results.json, written last by the ensemble stage. Keys in order: name, method, seed,
-/// data, parent, members, ensemble, trust_region, cost, corrupted, seconds, threads, versions (optional ones absent when
-/// the run has none, or was made by an earlier version).
+/// data, parent, members, ensemble, trust_region, cost, corrupted, seconds, threads, versions, plugins (optional ones
+/// absent when the run has none, or was made by an earlier version).
 /// </summary>
 public sealed record ExperimentResults
 {
@@ -48,6 +48,9 @@ public sealed record ExperimentResults
 
     /// <summary>Versions of the framework and LibTorch binding that made the run.</summary>
     public Provenance? Versions { get; init; }
+
+    /// <summary>Every plugin the run used, with its assembly, version and SHA-256 (absent in files of earlier versions).</summary>
+    public IReadOnlyList<PluginRecord>? Plugins { get; init; }
 
     /// <summary>
     /// Reads results.json at <paramref name="path"/> (this version's or an earlier one's), checked for the keys its readers

@@ -69,10 +69,10 @@ public sealed record SuiteSize(string Name, int Seeds, int T2Seeds, IReadOnlyLis
 }
 
 /// <summary>
-/// The benchmark suite of SPEC §2–§5 on Fashion-MNIST (T1–T6), built from the files in examples/ and
+/// The benchmark suite of dissertation ch. 4–7 on Fashion-MNIST (T1–T6), built from the files in examples/ and
 /// examples/baselines/ plus overrides, so every cell is a plain <c>sne run FILE --set … --seed S</c>.
 /// Budgets (epochs over the 55 000 training rows, Adam 1e-3 unless stated) are chosen so the default suite fits about
-/// 1.5 hours on 2 CPU cores; the dissertation's budgets are in SPEC and in each table's reference line.
+/// 1.5 hours on 2 CPU cores; the dissertation's budgets are in each table's reference line.
 /// </summary>
 public static class BenchmarkSuite
 {
@@ -88,12 +88,12 @@ public static class BenchmarkSuite
         string region = smoke ? "children.trust_region.samples=200" : "children.trust_region.samples=1000";
         return
         [
-            new("T1", "Small budget: 16 epochs in all, 8 members, Adam 1e-3 constant", "SPEC §3, Table 5.1", size.Seeds, _ => [.. T1("MLP", []), .. T1("LeNet-S", ["model.type=lenet", "model.size=small"])]),
-            new("T2", "Equal budget (12 epochs of one model; dense ensemble 4 × 12) with Fashion-MNIST-C", "SPEC §3–§4, Tables 5.2 / 6.2", size.T2Seeds, _ => T2(corruptions)),
-            new("T3", "Pruning one subnetwork: test accuracy of the single tuned child (MLP, parent 10 epochs, 2 tuning epochs, output layer unpruned)", "SPEC §4, Table 6.1", size.Seeds, seed => T3(runDirectory, seed)),
-            new("T4", "Noisy Subnetwork Ensembles: parent vs ensemble (population 16, best 8 by validation NLL, σ from the trust-region search, target KL 0.02)", "SPEC §2, Table 4.1", size.Seeds, _ => T4(region)),
-            new("T5", "Diversity of the T2 ensembles (test set)", "SPEC §5, Table 7.1", size.T2Seeds, _ => T5(corruptions)) { Appendix = dir => CorrelationMatrices(dir, corruptions) },
-            new("T6", "Ensemble size: the first k of 64 children (MLP, parent 10 epochs, partition k = 2 at 50 %, 1 tuning epoch each)", "SPEC §3, Fig. 5.5", size.Seeds, _ => T6()),
+            new("T1", "Small budget: 16 epochs in all, 8 members, Adam 1e-3 constant", "dissertation ch. 5, Table 5.1", size.Seeds, _ => [.. T1("MLP", []), .. T1("LeNet-S", ["model.type=lenet", "model.size=small"])]),
+            new("T2", "Equal budget (12 epochs of one model; dense ensemble 4 × 12) with Fashion-MNIST-C", "dissertation ch. 5–6, Tables 5.2 / 6.2", size.T2Seeds, _ => T2(corruptions)),
+            new("T3", "Pruning one subnetwork: test accuracy of the single tuned child (MLP, parent 10 epochs, 2 tuning epochs, output layer unpruned)", "dissertation ch. 6, Table 6.1", size.Seeds, seed => T3(runDirectory, seed)),
+            new("T4", "Noisy Subnetwork Ensembles: parent vs ensemble (population 16, best 8 by validation NLL, σ from the trust-region search, target KL 0.02)", "dissertation ch. 4, Table 4.1", size.Seeds, _ => T4(region)),
+            new("T5", "Diversity of the T2 ensembles (test set)", "dissertation ch. 7, Table 7.1", size.T2Seeds, _ => T5(corruptions)) { Appendix = dir => CorrelationMatrices(dir, corruptions) },
+            new("T6", "Ensemble size: the first k of 64 children (MLP, parent 10 epochs, partition k = 2 at 50 %, 1 tuning epoch each)", "dissertation ch. 5, Fig. 5.5", size.Seeds, _ => T6()),
         ];
     }
 

@@ -14,10 +14,10 @@ public static class DataAwareTables
     public static IReadOnlyList<BenchTable> Tables(SuiteSize size, Func<BenchRun, long, string> runDirectory) =>
     [
         new("D1", "Pruning one subnetwork by data-aware ϕ/ξ: test accuracy of the single tuned child (T3's parent and budget: 2 tuning epochs, constant LR, output layer unpruned)",
-            "SPEC §4, Table 6.1 (random masks only); SNIP (Lee et al. 2019), GraSP (Wang et al. 2020), SynFlow (Tanaka et al. 2020), RigL (Evci et al. 2020)",
+            "dissertation ch. 6, Table 6.1 (random masks only); SNIP (Lee et al. 2019), GraSP (Wang et al. 2020), SynFlow (Tanaka et al. 2020), RigL (Evci et al. 2020)",
             size.Seeds, seed => D1(runDirectory, seed)),
         new("D2", "Data-aware ϕ in a Sparse Subnetwork Ensemble: 4 children of T3's parent in 2-way sets at 50 %, pruned and tuned 2 epochs (one-cycle)",
-            "SPEC §3 (Neural Partitioning with random masks)", size.Seeds, seed => D2(runDirectory, seed)),
+            "dissertation ch. 5 (Neural Partitioning with random masks)", size.Seeds, seed => D2(runDirectory, seed)),
     ];
 
     private static IEnumerable<BenchCell> D1(Func<BenchRun, long, string> runDirectory, long seed)

@@ -15,10 +15,10 @@ public static class ResnetTables
     public static IReadOnlyList<BenchTable> Tables(SuiteSize size, Func<BenchRun, long, string> runDirectory) =>
     [
         new("R1", $"Equal budget with ResNet-20: {Epochs} epochs of one model (dense ensemble 4 × {Epochs}), Adam 1e-3",
-            "SPEC §3, Table 5.2 (WRN-28-10, CIFAR-10, 200 epochs: Independent 96.0 / 0.159 / 0.023, SSE 96.5 / 0.113 / 0.005 at 0.85× FLOPs, " +
+            "dissertation ch. 5, Table 5.2 (WRN-28-10, CIFAR-10, 200 epochs: Independent 96.0 / 0.159 / 0.023, SSE 96.5 / 0.113 / 0.005 at 0.85× FLOPs, " +
             "Dense ensemble M = 4 96.6 / 0.114 / 0.010)", size.Seeds, _ => R1()),
         new("R2", "Pruning one ResNet-20 subnetwork: test accuracy of the single tuned child (parent: R1's independent model; 2 tuning epochs; output layer unpruned)",
-            "SPEC §4, Table 6.1 (ResNet-18, CIFAR-100, 50 % / 90 %: one-shot 0.640 / 0.553, temperature annealing 0.658 / 0.595)", size.Seeds,
+            "dissertation ch. 6, Table 6.1 (ResNet-18, CIFAR-100, 50 % / 90 %: one-shot 0.640 / 0.553, temperature annealing 0.658 / 0.595)", size.Seeds,
             seed => R2(runDirectory, seed)),
     ];
 

@@ -20,6 +20,9 @@ public sealed class ConfigBinder(string defaultSource, IReadOnlyDictionary<YamlN
 
     private readonly Dictionary<PluginSpec, YamlMappingNode> _pluginOptions = new(ReferenceEqualityComparer.Instance);
 
+    /// <summary>Option keys left from a plugin that an override switched away from (<see cref="ConfigDocument.InheritedOptions"/>).</summary>
+    public ISet<YamlNode> InheritedOptions { get; init; } = new HashSet<YamlNode>(ReferenceEqualityComparer.Instance);
+
     /// <summary>The option keys written beside <c>type:</c> of a plugin this binder read (empty when none were given).</summary>
     public YamlMappingNode PluginOptions(PluginSpec spec) => _pluginOptions.GetValueOrDefault(spec) ?? new YamlMappingNode();
 

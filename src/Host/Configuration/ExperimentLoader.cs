@@ -19,7 +19,7 @@ public static class ExperimentLoader
         var document = YamlDocumentReader.Load(path, overrides, environment);
         LegacyRunConfig.DropUnusedDefaults(document.Root);
         foreach (var (key, value) in point ?? []) YamlDocumentReader.Set(document, key, value, $"sweep {key}");
-        var binder = new ConfigBinder(path, document.OverrideSources, document.Positions);
+        var binder = new ConfigBinder(path, document.OverrideSources, document.Positions) { InheritedOptions = document.InheritedOptions };
         var config = binder.Bind<ExperimentConfig>(document.Root, "");
         binder.ThrowIfProblems();
         return (document, config, binder);
@@ -51,12 +51,16 @@ public static class ExperimentLoader
             return;
         }
         var descriptor = catalog.Find(kind, spec.Type)!;
+        // Options left from the plugin an override switched away from: kept where this plugin has them, dropped otherwise.
+        var given = binder.PluginOptions(spec);
+        foreach (var key in given.Children.Keys.Where(k => binder.InheritedOptions.Contains(k) && !PluginFactory.HasOption(descriptor.OptionsType, KeyName(k))).ToList())
+            given.Children.Remove(key);
         if (descriptor.OptionsType is null)
         {
             // Every key beside 'type:' is refused, each at its own line, so none is silently ignored.
             foreach (var key in binder.PluginOptions(spec).Children.Keys)
             {
-                string name = key is YamlDotNet.RepresentationModel.YamlScalarNode { Value: { } text } ? text : key.ToString();
+                string name = KeyName(key);
                 binder.Report(binder.Locate(key, $"{path}.{name}"), $"unknown key '{name}': {kind.ToString().ToLowerInvariant()} '{spec.Type}' takes no options");
             }
             return;
@@ -77,6 +81,9 @@ public static class ExperimentLoader
         }
         spec.BoundOptions = options;
     }
+
+    private static string KeyName(YamlDotNet.RepresentationModel.YamlNode key) =>
+        key is YamlDotNet.RepresentationModel.YamlScalarNode { Value: { } text } ? text : key.ToString();
 
     /// <summary>
     /// <paramref name="e"/> with every problem the experiment reported by key path alone (source "configuration", as

@@ -11,6 +11,12 @@ public sealed record ConfigDocument(string Path, YamlMappingNode Root, IReadOnly
 {
     /// <summary>Nodes made by the program (e.g. a sweep point's key) and the place in a file they stand for.</summary>
     public IReadOnlyDictionary<YamlNode, ConfigLocation> Positions { get; } = new Dictionary<YamlNode, ConfigLocation>(ReferenceEqualityComparer.Instance);
+
+    /// <summary>
+    /// Option keys of a plugin whose block an override switched to another plugin (<see cref="PluginBlocks.MarkInherited"/>):
+    /// kept where the new plugin has that option, dropped where it has not.
+    /// </summary>
+    public ISet<YamlNode> InheritedOptions { get; init; } = new HashSet<YamlNode>(ReferenceEqualityComparer.Instance);
 }
 
 /// <summary>One axis of a <c>sweep:</c> grid: a key path and the values it takes.</summary>
@@ -18,8 +24,9 @@ public sealed record SweepAxis(string KeyPath, IReadOnlyList<YamlNode> Values);
 
 /// <summary>
 /// Reads a YAML configuration file, merges the files it <c>extends:</c> (deeply: mappings merge key by key, anything
-/// else is replaced; chains allowed, cycles an error), then applies overrides from the environment
-/// (<c>SNE__CHILDREN__COUNT=8</c> sets <c>children.count</c>) and from <c>--set key.path=value</c>, in that order.
+/// else is replaced, and so is a plugin block that names another plugin; chains allowed, cycles an error), then
+/// applies overrides from the environment (<c>SNE__CHILDREN__COUNT=8</c> sets <c>children.count</c>) and from
+/// <c>--set key.path=value</c>, in that order.
 /// Every failure (missing, unreadable, empty or binary file, syntax error, duplicate key, a non-mapping root, a bad
 /// override, a bad sweep) is a <see cref="ConfigException"/> that names the file, line and column.
 /// </summary>
@@ -38,15 +45,16 @@ public static class YamlDocumentReader
     public static ConfigDocument Load(string path, IEnumerable<string> overrides, IReadOnlyDictionary<string, string>? environment = null)
     {
         var sources = new Dictionary<YamlNode, string>(ReferenceEqualityComparer.Instance);
+        var inherited = new HashSet<YamlNode>(ReferenceEqualityComparer.Instance);
         var root = LoadWithBases(path, sources, []);
         var sweep = ReadSweep(root, path, sources);
         foreach (var (name, value) in (environment ?? EnvironmentOverrides()).OrderBy(kv => kv.Key, StringComparer.Ordinal))
         {
             string keyPath = string.Join('.', name[EnvironmentPrefix.Length..].Split("__").Select(k => k.ToLowerInvariant()));
-            ApplyOverride(root, $"{keyPath}={value}", sources, $"environment {name}");
+            ApplyOverride(root, $"{keyPath}={value}", sources, inherited, $"environment {name}");
         }
-        foreach (var assignment in overrides) ApplyOverride(root, assignment, sources, $"--set {assignment}");
-        return new ConfigDocument(path, root, sources, sweep);
+        foreach (var assignment in overrides) ApplyOverride(root, assignment, sources, inherited, $"--set {assignment}");
+        return new ConfigDocument(path, root, sources, sweep) { InheritedOptions = inherited };
     }
 
     /// <summary>The process's <c>SNE__…</c> variables.</summary>
@@ -62,7 +70,7 @@ public static class YamlDocumentReader
     public static void Set(ConfigDocument document, string keyPath, YamlNode value, string source)
     {
         var sources = (Dictionary<YamlNode, string>)document.OverrideSources;
-        var key = Assign(document.Root, keyPath.Split('.'), value, sources, source);
+        var key = Assign(document.Root, keyPath.Split('.'), value, sources, document.InheritedOptions, source);
         string file = sources.TryGetValue(value, out var s) ? s : document.Path;
         ((Dictionary<YamlNode, ConfigLocation>)document.Positions)[key] = new ConfigLocation(file, value.Start.Line, value.Start.Column, "");
     }
@@ -95,14 +103,19 @@ public static class YamlDocumentReader
         return Merge(merged, root);
     }
 
-    /// <summary>Deep merge: keys of <paramref name="overlay"/> win; where both values are mappings they are merged recursively.</summary>
+    /// <summary>
+    /// Deep merge: keys of <paramref name="overlay"/> win; where both values are mappings they are merged recursively,
+    /// except plugin blocks that name different plugins (<see cref="PluginBlocks.ReplacedBlock"/>): the old plugin's options are dropped.
+    /// </summary>
     private static YamlMappingNode Merge(YamlMappingNode baseNode, YamlMappingNode overlay)
     {
         var result = new YamlMappingNode();
         foreach (var (k, v) in baseNode.Children) result.Children[k] = v;
         foreach (var (k, v) in overlay.Children)
         {
-            result.Children[k] = result.Children.TryGetValue(k, out var existing) && existing is YamlMappingNode a && v is YamlMappingNode b ? Merge(a, b) : v;
+            result.Children[k] = result.Children.TryGetValue(k, out var existing) && existing is YamlMappingNode a && v is YamlMappingNode b
+                ? PluginBlocks.ReplacedBlock(a, b) ?? Merge(a, b)
+                : v;
         }
         return result;
     }
@@ -220,7 +233,7 @@ public static class YamlDocumentReader
     }
 
     /// <summary>Applies "a.b.c=value": value is parsed as YAML (so lists and mappings work), intermediate mappings are created.</summary>
-    private static void ApplyOverride(YamlMappingNode root, string assignment, Dictionary<YamlNode, string> sources, string source)
+    private static void ApplyOverride(YamlMappingNode root, string assignment, Dictionary<YamlNode, string> sources, ISet<YamlNode> inherited, string source)
     {
         int eq = assignment.IndexOf('=');
         if (eq <= 0) throw new ConfigException(new ConfigLocation(source, 0, 0, ""), "expected key.path=value");
@@ -242,10 +255,15 @@ public static class YamlDocumentReader
         }
         CheckShape(value, source);
         foreach (var n in value.AllNodes) sources[n] = source;
-        Assign(root, keys, value, sources, source);
+        Assign(root, keys, value, sources, inherited, source);
     }
 
-    private static YamlScalarNode Assign(YamlMappingNode root, string[] keys, YamlNode value, Dictionary<YamlNode, string> sources, string source)
+    /// <summary>Whether a node's source is an override (--set, an environment variable, a sweep point) rather than a file.</summary>
+    private static bool IsOverride(string source) =>
+        source.StartsWith("--set ", StringComparison.Ordinal) || source.StartsWith("environment ", StringComparison.Ordinal) || source.StartsWith("sweep ", StringComparison.Ordinal);
+
+    private static YamlScalarNode Assign(YamlMappingNode root, string[] keys, YamlNode value, Dictionary<YamlNode, string> sources, ISet<YamlNode> inherited,
+        string source)
     {
         var current = root;
         for (int i = 0; i < keys.Length - 1; i++)
@@ -262,6 +280,10 @@ public static class YamlDocumentReader
             current = next;
         }
         var last = new YamlScalarNode(keys[^1]);
+        // Switching a block's plugin marks the old plugin's options (not those an earlier override set for the new one), so
+        // resolution keeps those the new plugin has and drops the rest; a key set now is the user's, never an inherited one.
+        PluginBlocks.MarkInherited(current, keys[^1], value, k => sources.TryGetValue(k, out var from) && IsOverride(from), inherited);
+        if (current.Children.Keys.FirstOrDefault(k => k.Equals(last)) is { } replaced) inherited.Remove(replaced);
         sources[last] = source;
         current.Children[last] = value;
         return last;

@@ -8,7 +8,7 @@ using static TorchSharp.torch;
 namespace SubnetworkEnsembles.Host.Reporting;
 
 /// <summary>
-/// Decision boundaries of perturbed children of a 2-D parent (SPEC §2; dissertation §4.3.1): a grid of panels over
+/// Decision boundaries of perturbed children of a 2-D parent (dissertation §4.3.1): a grid of panels over
 /// mutation strength σ (Gaussian noise, plugin <c>noise</c>) × sparsity of the subnetwork left unperturbed (plugin
 /// <c>bernoulli</c>: a fraction 1 − sparsity of the weights is perturbed), no tuning. Each panel shows p(class 1) over
 /// [−1.2, 1.2]² with the test points; the top-left panel is the parent itself. Child (i, j) uses the seeds of child

@@ -22,7 +22,7 @@ public sealed class CommonOptions
     };
 
     /// <summary>--plugins DIR (repeatable).</summary>
-    public Option<string[]> Plugins { get; } = new("--plugins") { Description = "An extra plugin directory (repeatable)" };
+    public Option<string[]> Plugins { get; } = new("--plugins") { Description = "An extra plugin directory (repeatable; sne run keeps them in the run's config.yaml)" };
 
     /// <summary>--force.</summary>
     public Option<bool> Force { get; } = new("--force") { Description = "Replace a finished run in --out" };

@@ -24,14 +24,17 @@ public sealed class GrowVerb
         var children = new Option<int>("--children", "-n") { Description = "How many children to add", Required = true };
         Command = new Command("grow", "Add children to an existing ensemble (continuing the seed and partition sequence) and evaluate it again.\n" +
             "Example: sne grow runs/spirals --children 4")
-        { o.RunDirectory, children, o.Verbose, o.Quiet, o.LogFormat, o.Progress };
+        { o.RunDirectory, children, o.Plugins, o.Verbose, o.Quiet, o.LogFormat, o.Progress };
         Command.SetAction(r => Execute(r.GetValue(o.RunDirectory)!, r.GetValue(children),
-            new RunRequest("", null, [], [], false, r.GetValue(o.Verbose), Quiet: r.GetValue(o.Quiet), LogFormat: r.GetValue(o.LogFormat), Progress: r.GetValue(o.Progress))
+            new RunRequest("", null, [], r.GetValue(o.Plugins) ?? [], false, r.GetValue(o.Verbose), Quiet: r.GetValue(o.Quiet), LogFormat: r.GetValue(o.LogFormat), Progress: r.GetValue(o.Progress))
             { Catalogs = context.Catalogs },
             CancellationToken.None));
     }
 
-    /// <summary>Grows <paramref name="runDirectory"/> by <paramref name="children"/> children with the console options of <paramref name="options"/>.</summary>
+    /// <summary>
+    /// Grows <paramref name="runDirectory"/> by <paramref name="children"/> children with the console options and extra
+    /// plugin directories (<see cref="RunRequest.PluginDirectories"/>, besides those its config.yaml names) of <paramref name="options"/>.
+    /// </summary>
     public static int Execute(string runDirectory, int children, RunRequest options, CancellationToken cancellation) => CommandErrors.Guard(options.Verbose, () =>
     {
         if (children < 0) throw new UsageException($"--children must be ≥ 0, got {children}");

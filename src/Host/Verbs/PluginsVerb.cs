@@ -5,7 +5,8 @@ namespace SubnetworkEnsembles.Host.Verbs;
 
 /// <summary>
 /// <c>sne plugins [KIND] [PATTERN]</c>: every plugin (of one kind, whose name matches a glob or contains the pattern)
-/// with kind, name, description and assembly, then each option with its default and doc text; or, with --sha256, the
+/// with kind, name, description and assembly, the class's doc comment, then each option with its default and doc text
+/// (doc texts from the assembly's XML documentation file, when it has one); or, with --sha256, the
 /// SHA-256 of every plugin assembly.
 /// </summary>
 public sealed class PluginsVerb
@@ -56,6 +57,7 @@ public sealed class PluginsVerb
         foreach (var d in shown)
         {
             Console.WriteLine($"{d.Kind.ToString().ToLowerInvariant(),-13} {d.Name,-16} {d.Description}  [{Path.GetFileName(d.AssemblyPath)}]");
+            foreach (var line in PluginDocumentation.Wrap(documentation.Summary(d.ImplementationType), 90)) Console.WriteLine($"{"",30}{line}");
             if (d.OptionsType is null) continue;
             var defaults = Activator.CreateInstance(d.OptionsType);
             foreach (var p in d.OptionsType.GetProperties().Where(p => p.CanWrite))

@@ -22,15 +22,18 @@ public sealed class PredictVerb
         var output = new Option<string?>("--output") { Description = "The CSV to write (default: RUN_DIR/predictions/<input name>.csv)" };
         Command = new Command("predict", "Predict with a finished run's ensemble: per row the class probabilities, predicted class, predictive entropy and member disagreement.\n" +
             "Example: sne predict runs/fashion --input /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz --output predictions.csv")
-        { o.RunDirectory, input, output, o.Verbose };
-        Command.SetAction(r => Execute(r.GetValue(o.RunDirectory)!, r.GetValue(input)!, r.GetValue(output), r.GetValue(o.Verbose)));
+        { o.RunDirectory, input, output, o.Plugins, o.Verbose };
+        Command.SetAction(r => Execute(r.GetValue(o.RunDirectory)!, r.GetValue(input)!, r.GetValue(output), r.GetValue(o.Verbose), r.GetValue(o.Plugins) ?? []));
     }
 
-    /// <summary>Writes the CSV (columns row, p0…p(C−1), predicted, entropy, disagreement) to <paramref name="output"/> or RUN_DIR/predictions/.</summary>
-    public static int Execute(string runDirectory, string input, string? output, bool verbose) => CommandErrors.Guard(verbose, () =>
+    /// <summary>
+    /// Writes the CSV (columns row, p0…p(C−1), predicted, entropy, disagreement) to <paramref name="output"/> or
+    /// RUN_DIR/predictions/; plugins are looked up in the run's own plugin directories and <paramref name="pluginDirectories"/>.
+    /// </summary>
+    public static int Execute(string runDirectory, string input, string? output, bool verbose, IReadOnlyList<string>? pluginDirectories = null) => CommandErrors.Guard(verbose, () =>
     {
         var (run, _) = ExistingRun.Open(runDirectory);
-        var request = new RunRequest(run.ConfigFile, run.Path, [], [], false, verbose);
+        var request = new RunRequest(run.ConfigFile, run.Path, [], pluginDirectories ?? [], false, verbose);
         using var logging = ConsoleLogging.CreateFactory(request with { Quiet = true });
         var (config, catalog, device) = Commands.Resolve(request, logging.CreateLogger("sne"));
         var description = DataDescription.Of(run, () => Experiment.FromConfig(config).WithPlugins(catalog).LoadData());

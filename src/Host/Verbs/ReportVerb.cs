@@ -21,16 +21,19 @@ public sealed class ReportVerb
         var o = context.Options;
         Command = new Command("report", "Write report.md, a self-contained report.html, figures (report/*.png), metrics.jsonl and TensorBoard events for a finished run.\n" +
             "Example: sne report runs/fashion-mnist-sparse-20261125-101500")
-        { o.RunDirectory, o.Verbose };
-        Command.SetAction(r => Execute(r.GetValue(o.RunDirectory)!, r.GetValue(o.Verbose)));
+        { o.RunDirectory, o.Plugins, o.Verbose };
+        Command.SetAction(r => Execute(r.GetValue(o.RunDirectory)!, r.GetValue(o.Verbose), r.GetValue(o.Plugins) ?? []));
     }
 
-    /// <summary>Writes the report of <paramref name="runDirectory"/>; exit 2 when the run has not finished (no results.json).</summary>
-    public static int Execute(string runDirectory, bool verbose) => CommandErrors.Guard(verbose, () =>
+    /// <summary>
+    /// Writes the report of <paramref name="runDirectory"/> with the plugins of the run's own plugin directories and
+    /// <paramref name="pluginDirectories"/>; exit 2 when the run has not finished (no results.json).
+    /// </summary>
+    public static int Execute(string runDirectory, bool verbose, IReadOnlyList<string>? pluginDirectories = null) => CommandErrors.Guard(verbose, () =>
     {
         var (run, _) = ExistingRun.Open(runDirectory);
         if (!File.Exists(run.ResultsFile)) throw new UsageException($"{run.Path} has no results.json: the run has not finished (resume it with sne run)");
-        var request = new RunRequest(run.ConfigFile, run.Path, [], [], false, verbose);
+        var request = new RunRequest(run.ConfigFile, run.Path, [], pluginDirectories ?? [], false, verbose);
         using var logging = ConsoleLogging.CreateFactory(request);
         var (config, catalog, _, data) = Commands.Prepare(request, logging.CreateLogger("sne"));
         using var _ = data;
