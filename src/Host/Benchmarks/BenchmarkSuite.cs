@@ -49,9 +49,9 @@ public sealed record SuiteSize(string Name, int Seeds, int T2Seeds, IReadOnlyLis
     public static readonly SuiteSize ResnetSuite = new("resnet", 1, 1,
         ["data.train_subset=6000", "data.validation=1000", "data.test_subset=5000"], TableSet.Resnet);
 
-    /// <summary>R1–R2 on 256 training / 128 validation / 256 test rows (CI).</summary>
+    /// <summary>R1–R2 on 64 training / 64 validation / 64 test rows (CI).</summary>
     public static readonly SuiteSize ResnetSmoke = new("resnet-smoke", 1, 1,
-        ["data.train_subset=256", "data.validation=128", "data.test_subset=256"], TableSet.Resnet);
+        ["data.train_subset=64", "data.validation=64", "data.test_subset=64"], TableSet.Resnet);
 
     /// <summary>D1–D2 on all of Fashion-MNIST with T3's parent and budget, 2 seeds.</summary>
     public static readonly SuiteSize DataAware = new("data-aware", 2, 2, [], TableSet.DataAware);
