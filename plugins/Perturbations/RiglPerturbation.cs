@@ -48,14 +48,7 @@ public sealed class RiglPerturbation(RiglOptions options) : IPerturbation
     public void Apply(IReadOnlyList<IMaskableWeight> weights, ChildMask mask, PerturbationContext context)
     {
         _context = context;
-        foreach (var w in weights)
-        {
-            if (!mask.Masks.TryGetValue(w.Name, out var m)) continue;
-            w.Mask = m;
-            w.FreezeMasked = true;
-            using var _ = no_grad();
-            w.Weight.mul_(w.Mask);
-        }
+        new PrunePerturbation().Apply(weights, mask, context);   // start pruned to the ϕ mask, pruned weights frozen at zero
     }
 
     /// <summary>The fraction f(t) replaced at step <paramref name="step"/> of <paramref name="total"/>, or 0 when no update is due.</summary>
