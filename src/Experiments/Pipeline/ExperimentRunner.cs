@@ -58,7 +58,22 @@ public sealed class ExperimentRunner
     /// <summary>Runs <paramref name="stage"/> (child <paramref name="index"/> for <see cref="Stage.Child"/>); returns results.json's content after the ensemble stage.</summary>
     public ExperimentResults? Run(Stage stage, int index, ExperimentConfig config, DataSplits data, Device device, RunDirectory run, double dataSeconds, CancellationToken cancellation)
     {
+        // LibTorch's thread count is process-wide: set it for this stage only, so another experiment in the same process
+        // (a library user, the tests) computes with the count it would have alone.
+        int previousThreads = get_num_threads();
         if (config.Threads > 0) set_num_threads(config.Threads);
+        try
+        {
+            return RunStage(stage, index, config, data, device, run, dataSeconds, cancellation);
+        }
+        finally
+        {
+            if (config.Threads > 0) set_num_threads(previousThreads);
+        }
+    }
+
+    private ExperimentResults? RunStage(Stage stage, int index, ExperimentConfig config, DataSplits data, Device device, RunDirectory run, double dataSeconds, CancellationToken cancellation)
+    {
         if ((config.Children.Keep > 0 || config.Children.TrustRegion is not null) && data.Validation.Count == 0)
             throw new InvalidOperationException("model selection and the trust-region search score on the validation split: set data.validation > 0");
         data.MoveTo(device);
