@@ -50,9 +50,19 @@ public sealed class NetworkAccess(MaskedNetwork network, IReadOnlyList<IMaskable
         if (size < 1) throw new ArgumentOutOfRangeException(nameof(size), size, "a batch needs at least one row");
         using var order = randperm(rows.Count, generator: generator);
         using var chosen = order.narrow(0, 0, Math.Min(size, rows.Count));
-        var inputs = rows.Read(chosen).to(Device);
+        var inputs = OnDevice(rows.Read(chosen));
         using var deviceRows = chosen.to(rows.Labels.device);
-        return new LabeledBatch(inputs, rows.Labels.index_select(0, deviceRows).to(Device));
+        return new LabeledBatch(inputs, OnDevice(rows.Labels.index_select(0, deviceRows)));
+    }
+
+    /// <summary><paramref name="t"/> on <see cref="Device"/>: itself when it is there already, else a moved copy (the original disposed).</summary>
+    private Tensor OnDevice(Tensor t)
+    {
+        var device = Device;
+        if (t.device_type == device.type && t.device_index == device.index) return t;
+        var moved = t.to(device);
+        t.Dispose();
+        return moved;
     }
 
     /// <inheritdoc />
