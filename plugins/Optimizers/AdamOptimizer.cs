@@ -35,7 +35,7 @@ public sealed class AdamOptimizerOptions : IValidatableOptions
 
 /// <summary>
 /// Adam (Kingma &amp; Ba): m ← β₁m + (1 − β₁)g; v ← β₂v + (1 − β₂)g²; W ← W − η m̂ / (√v̂ + ε), with g = ∇ + λW.
-/// Momentum from a schedule sets β₁.
+/// Momentum from a schedule sets β₁ only when the schedule asks for it (one-cycle's <c>cycle_beta1: true</c>).
 /// </summary>
 [Plugin("adam", PluginKind.Optimizer, OptionsType = typeof(AdamOptimizerOptions), Description = "Adam with optional L2 weight decay")]
 public sealed class AdamOptimizer(AdamOptimizerOptions options) : IOptimizerFactory
@@ -43,5 +43,5 @@ public sealed class AdamOptimizer(AdamOptimizerOptions options) : IOptimizerFact
     /// <inheritdoc />
     public ITrainableOptimizer Create(IReadOnlyList<Parameter> parameters, double learningRate) =>
         new TrainableOptimizer(optim.Adam(parameters, learningRate, options.Beta1, options.Beta2, options.Eps, options.WeightDecay, options.Amsgrad),
-            (o, m) => ((Adam.Options)o).beta1 = m);
+            (o, m) => ((Adam.Options)o).beta1 = m, momentumIsBeta1: true);
 }

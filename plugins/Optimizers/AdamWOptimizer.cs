@@ -33,12 +33,12 @@ public sealed class AdamWOptimizerOptions : IValidatableOptions
     }
 }
 
-/// <summary>AdamW (Loshchilov &amp; Hutter): Adam with decoupled weight decay W ← W − ηλW. Momentum from a schedule sets β₁.</summary>
+/// <summary>AdamW (Loshchilov &amp; Hutter): Adam with decoupled weight decay W ← W − ηλW. Momentum from a schedule sets β₁ only when the schedule asks for it (one-cycle's <c>cycle_beta1: true</c>).</summary>
 [Plugin("adamw", PluginKind.Optimizer, OptionsType = typeof(AdamWOptimizerOptions), Description = "Adam with decoupled weight decay")]
 public sealed class AdamWOptimizer(AdamWOptimizerOptions options) : IOptimizerFactory
 {
     /// <inheritdoc />
     public ITrainableOptimizer Create(IReadOnlyList<Parameter> parameters, double learningRate) =>
         new TrainableOptimizer(optim.AdamW(parameters, learningRate, options.Beta1, options.Beta2, options.Eps, options.WeightDecay, options.Amsgrad),
-            (o, m) => ((AdamW.Options)o).beta1 = m);
+            (o, m) => ((AdamW.Options)o).beta1 = m, momentumIsBeta1: true);
 }

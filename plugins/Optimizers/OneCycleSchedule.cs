@@ -17,8 +17,14 @@ public sealed class OneCycleScheduleOptions : IValidatableOptions
     /// <summary>Fraction of all steps spent warming up (T_up = warmup · T).</summary>
     public double Warmup { get; init; } = 0.1;
 
-    /// <summary>Cycle momentum inversely to the learning rate (SGD momentum / Adam β₁).</summary>
+    /// <summary>Cycle momentum inversely to the learning rate: SGD momentum (dissertation §5.2).</summary>
     public bool CycleMomentum { get; init; } = true;
+
+    /// <summary>
+    /// Cycle Adam/AdamW β₁ too (as fastai's one-cycle does). Default false: the dissertation cycles SGD momentum only,
+    /// and an adaptive optimiser keeps its configured β₁.
+    /// </summary>
+    public bool CycleBeta1 { get; init; }
 
     /// <summary>Momentum at the start and end of the cycle (when η is low).</summary>
     public double MomentumMax { get; init; } = 0.95;
@@ -44,10 +50,11 @@ public sealed class OneCycleScheduleOptions : IValidatableOptions
 /// warm-up (t &lt; T_up): η = η_init + ½(η_max − η_init)(1 − cos(π t / T_up));
 /// cool-down (t' = t − T_up): η = η_min + ½(η_max − η_min)(1 + cos(π t' / T_down)). No annihilation phase.
 /// Momentum follows the inverse cycle: m = m_max − ½(m_max − m_min)(1 − cos(π t / T_up)) going down, then
-/// m = m_max − ½(m_max − m_min)(1 + cos(π t' / T_down)) coming back up.
+/// m = m_max − ½(m_max − m_min)(1 + cos(π t' / T_down)) coming back up. The momentum sets SGD momentum; Adam's β₁ only
+/// with <c>cycle_beta1: true</c>.
 /// </summary>
 [Plugin("one-cycle", PluginKind.Schedule, OptionsType = typeof(OneCycleScheduleOptions),
-    Description = "Cosine warm-up to lr_max, cosine cool-down to lr_min, inverse momentum (dissertation ch. 5)")]
+    Description = "Cosine warm-up to lr_max, cosine cool-down to lr_min, inverse SGD momentum (dissertation ch. 5)")]
 public sealed class OneCycleSchedule(OneCycleScheduleOptions options) : ISchedule
 {
     /// <inheritdoc />
@@ -67,6 +74,6 @@ public sealed class OneCycleSchedule(OneCycleScheduleOptions options) : ISchedul
             lr = options.LrMin + (options.LrMax - options.LrMin) * rise;
         }
         double? momentum = options.CycleMomentum ? options.MomentumMax - (options.MomentumMax - options.MomentumMin) * rise : null;
-        return new(lr, momentum);
+        return new(lr, momentum) { AppliesToBeta1 = options.CycleMomentum && options.CycleBeta1 };
     }
 }

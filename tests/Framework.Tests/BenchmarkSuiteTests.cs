@@ -75,17 +75,28 @@ public class BenchmarkSuiteTests
         t2.Keys.Where(k => k.Metric == "cAcc").Count().ShouldBe(7, "every T2 method, MC dropout included, is evaluated on the corrupted sets");
 
         var t3 = Csv(Path.Combine(output, "T3.csv"));
-        t3.Count.ShouldBe(8 * 5, "4 methods × 2 schedules × 5 sparsities");
+        t3.Count.ShouldBe(12 * 5, "6 methods (4 random, 2 magnitude) × 2 schedules × 5 sparsities");
 
         // T6's ensemble of all 64 children, recomputed from members.npy, equals the run's own ensemble evaluation.
         var t6 = Csv(Path.Combine(output, "T6.csv"));
         var run = JsonNode.Parse(File.ReadAllText(Path.Combine(output, "runs", "t6-64-children-s0", "results.json")))!;
         t6[("64", "", "Acc")].ShouldBe(run["ensemble"]!["accuracy"]!.GetValue<double>(), 1e-6);
         t6[("64", "", "NLL")].ShouldBe(run["ensemble"]!["nll"]!.GetValue<double>(), 1e-4);
-        t6[("1 (one child)", "", "Acc")].ShouldBe(run["members"]![0]!["accuracy"]!.GetValue<double>(), 1e-6);
+        // The parent is a member: row "0" is the parent alone, row "1" the parent and child 0.
+        run["ensemble"]!["includes_parent"]!.GetValue<bool>().ShouldBeTrue();
+        t6[("0 (the parent)", "", "Acc")].ShouldBe(run["parent"]!["accuracy"]!.GetValue<double>(), 1e-6);
+        var saved = IndependentMetrics.Read(Path.Combine(output, "runs", "t6-64-children-s0"));
+        t6[("1", "", "Acc")].ShouldBe(IndependentMetrics.Accuracy(IndependentMetrics.Mean(saved.Members[..2]), saved.Labels), 1e-6);
 
-        var t4 = Csv(Path.Combine(output, "T4.csv"));
-        t4.Where(kv => kv.Key.Metric == "KL").ShouldAllBe(kv => kv.Value <= 0.02 + 1e-12, "σ is the strongest setting within the target KL");
+        // T4's σ is the most accurate setting with KL near 0.02 (or the closest), recomputed from each run's table.
+        foreach (var file in Directory.GetDirectories(Path.Combine(output, "runs"), "t4-*").Select(d => Path.Combine(d, "results.json")))
+        {
+            var region = JsonNode.Parse(File.ReadAllText(file))!["trust_region"]!;
+            var rows = region["table"]!.AsArray().Select(r => (Kl: r!["kl"]!.GetValue<double>(), Accuracy: r["accuracy"]!.GetValue<double>(),
+                Strength: Math.Pow(r["sigma"]!.GetValue<double>(), 2) * (1 - r["sparsity"]!.GetValue<double>()), Sigma: r["sigma"]!.GetValue<double>())).ToList();
+            int chosen = Experiments.Pipeline.TrustRegionSearch.Choose(rows, new Experiments.Configuration.TrustRegionConfig { TargetKl = 0.02 }, out _);
+            region["chosen"]!["sigma"]!.GetValue<double>().ShouldBe(rows[chosen].Sigma, file);
+        }
 
         // A second invocation finds every run finished and only re-tabulates: no file of any run directory is written
         // again (a run that trained would rewrite at least its results.json, checkpoints and log), and T6 is the same.

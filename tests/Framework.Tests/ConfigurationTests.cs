@@ -44,7 +44,7 @@ public class ConfigurationTests
         Catalog.NamesOf(Abstractions.PluginKind.Optimizer).ShouldBe(["adam", "adamw", "sgd"]);
         Catalog.NamesOf(Abstractions.PluginKind.Schedule).ShouldBe(["constant", "cosine", "cyclic-cosine", "linear-decay", "one-cycle", "step", "triangular"]);
         Catalog.NamesOf(Abstractions.PluginKind.Metric).ShouldBe(["accuracy", "brier", "correlation", "disagreement", "ece", "kl-diversity", "nll"]);
-        Catalog.NamesOf(Abstractions.PluginKind.Combiner).ShouldBe(["mean", "vote"]);
+        Catalog.NamesOf(Abstractions.PluginKind.Combiner).ShouldBe(["mean", "mean-logits", "vote"]);
         // Loaded from the plugin folders, not from the test's own references.
         Catalog.Find(Abstractions.PluginKind.Sampler, "partition")!.AssemblyPath.ShouldContain(Path.Combine("plugins", "SubnetworkEnsembles.Samplers"));
     }

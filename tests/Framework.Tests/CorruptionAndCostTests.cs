@@ -132,7 +132,10 @@ public class CorruptedRunTests
         cost["training_flops"]!["parent"]!.GetValue<double>().ShouldBe(3.0 * forward * 2000 * 2);
         cost["training_flops"]!["relative_to_independent"]!.GetValue<double>().ShouldBe(2.0);
         cost["parameters"]!["model"]!.GetValue<long>().ShouldBe(669_706);
-        cost["parameters"]!["ensemble_nonzero"]!.GetValue<long>().ShouldBe(r["members"]!.AsArray().Sum(m => m!["nonzero_parameters"]!.GetValue<long>()));
+        // The parent is a member (the default): its non-zero parameters count too.
+        r["ensemble"]!["includes_parent"]!.GetValue<bool>().ShouldBeTrue();
+        cost["parameters"]!["ensemble_nonzero"]!.GetValue<long>().ShouldBe(r["members"]!.AsArray().Sum(m => m!["nonzero_parameters"]!.GetValue<long>())
+            + r["parent"]!["nonzero_parameters"]!.GetValue<long>());
 
         string md = File.ReadAllText(Path.Combine(run, "report.md"));
         md.ShouldContain("## Corrupted test sets (mean over 6 corruption × severity sets)");

@@ -27,7 +27,7 @@ public class GrowTests
 
         Sne.Run("run", Repo.Example("spirals.yaml"), "--out", direct, "--set", "children.count=4").ExitCode.ShouldBe(0);
         Sne.DeterministicResults(grown).ShouldBe(Sne.DeterministicResults(direct));
-        Sne.Results(grown)["ensemble"]!["members"]!.GetValue<int>().ShouldBe(4);
+        Sne.Results(grown)["ensemble"]!["members"]!.GetValue<int>().ShouldBe(5, "the parent and the 4 children");
     }
 
     [Trait("Category", "e2e")]

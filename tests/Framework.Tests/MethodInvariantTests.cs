@@ -240,11 +240,14 @@ public class MethodInvariantTests
         kl.Compute(input)["kl_diversity"].ShouldBe((kl12 + kl21) / 2, 1e-6);
         kl.Pairwise(input)["kl_diversity"][0][1].ShouldBe(kl12, 1e-6);
         kl.Pairwise(input)["kl_diversity"][1][0].ShouldBe(kl21, 1e-6);
-        // Pearson correlation of (0.8, 0.2, 0.4, 0.6) and (0.6, 0.4, 0.7, 0.3), computed independently.
+        // Eq. 7.1 per sample: two classes make each row's correlation ±1 — row 0 (0.8, 0.2) vs (0.6, 0.4) is +1, row 1
+        // (0.4, 0.6) vs (0.7, 0.3) is −1 — so the mean is 0.
+        new CorrelationMetric(new()).Compute(input)["correlation"].ShouldBe(0, 1e-6);
+        // over: flattened — the Pearson correlation of (0.8, 0.2, 0.4, 0.6) and (0.6, 0.4, 0.7, 0.3), computed independently.
         double[] x = [0.8, 0.2, 0.4, 0.6], y = [0.6, 0.4, 0.7, 0.3];
         double mx = x.Average(), my = y.Average();
         double r = x.Zip(y).Sum(p => (p.First - mx) * (p.Second - my)) / Math.Sqrt(x.Sum(v => (v - mx) * (v - mx)) * y.Sum(v => (v - my) * (v - my)));
-        new CorrelationMetric().Compute(input)["correlation"].ShouldBe(r, 1e-6);
+        new CorrelationMetric(new() { Over = CorrelationOver.Flattened }).Compute(input)["correlation"].ShouldBe(r, 1e-6);
         // Brier of the mean [[0.7, 0.3], [0.55, 0.45]] with labels [0, 1]: ((0.3² + 0.3²) + (0.55² + 0.55²)) / 2.
         new BrierMetric().Compute(input)["brier"].ShouldBe((0.18 + 2 * 0.55 * 0.55) / 2, 1e-6);
         // A single model has no pairs.

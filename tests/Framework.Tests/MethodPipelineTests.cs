@@ -24,25 +24,32 @@ public class MethodPipelineTests
         result.ExitCode.ShouldBe(0, result.Output);
         var r = Sne.Results(run);
 
-        // The KL table covers the grid; the choice is the largest σ whose KL is within the target.
-        var table = r["trust_region"]!["table"]!.AsArray();
+        // The KL table covers the grid; the choice is the most accurate σ whose KL is near the target (|KL − 0.02| ≤ 0.01),
+        // measured on its own holdout, the last 200 of the 250 validation rows.
+        var region = r["trust_region"]!;
+        region["rule"]!.GetValue<string>().ShouldBe("max-accuracy-near-target");
+        region["holdout_rows"]!.AsArray().Select(v => v!.GetValue<long>()).ShouldBe([50L, 250L]);
+        var table = region["table"]!.AsArray();
         table.Count.ShouldBe(4);
         table.Select(row => D(row!["sparsity"])).ShouldAllBe(s => Math.Abs(s - 0.5) < 0.01);    // measured from the masks
-        var within = table.Where(row => D(row!["kl"]) <= 0.02).ToList();
-        within.ShouldNotBeEmpty();
-        D(r["trust_region"]!["chosen"]!["sigma"]).ShouldBe(within.Max(row => D(row!["sigma"])));
-        D(r["trust_region"]!["chosen"]!["kl"]).ShouldBeLessThanOrEqualTo(0.02);
+        var near = table.Where(row => Math.Abs(D(row!["kl"]) - 0.02) <= 0.01).ToList();
+        var expected = near.Count > 0
+            ? near.OrderByDescending(row => D(row!["accuracy"])).ThenByDescending(row => D(row!["sigma"])).First()
+            : table.MinBy(row => Math.Abs(D(row!["kl"]) - 0.02));
+        D(region["chosen"]!["sigma"]).ShouldBe(D(expected!["sigma"]));
+        table.Count(row => row!["chosen"]?.GetValue<bool>() == true).ShouldBe(1);
         D(table[3]!["kl"]).ShouldBeGreaterThan(D(table[0]!["kl"]));
 
-        // Untrained children; the 3 best by validation NLL form the ensemble.
+        // Untrained children; the 3 most accurate on the other 50 validation rows (ties: lower NLL) and the parent form the ensemble.
         var members = r["members"]!.AsArray();
         members.Count.ShouldBe(8);
         members.ShouldAllBe(m => m!["history"]!.AsArray().Count == 0);
-        var best = members.OrderBy(m => D(m!["validation_nll"])).ThenBy(m => m!["index"]!.GetValue<int>()).Take(3)
+        members.ShouldAllBe(m => Math.Abs(D(m!["validation_accuracy"]) * 50 - Math.Round(D(m!["validation_accuracy"]) * 50)) < 1e-9);
+        var best = members.OrderByDescending(m => D(m!["validation_accuracy"])).ThenBy(m => D(m!["validation_nll"])).ThenBy(m => m!["index"]!.GetValue<int>()).Take(3)
             .Select(m => m!["index"]!.GetValue<int>()).Order().ToList();
         members.Where(m => m!["selected"]!.GetValue<bool>()).Select(m => m!["index"]!.GetValue<int>()).ShouldBe(best);
-        r["ensemble"]!["members"]!.GetValue<int>().ShouldBe(3);
-        r["ensemble"]!["member_indices"]!.AsArray().Select(i => i!.GetValue<int>()).ShouldBe(best);
+        r["ensemble"]!["members"]!.GetValue<int>().ShouldBe(4);
+        r["ensemble"]!["member_indices"]!.AsArray().Select(i => i!.GetValue<int>()).ShouldBe(best.Prepend(-1));
 
         // The children carry the chosen σ, not the configured 7: on the parent's weights, child 0 adds N ⊙ M₁, child 1
         // N ⊙ M₂ (M₂ = 1 − M₁), children 2 and 3 subtract the same draws, so 0 and 2 average back to the parent
@@ -85,7 +92,7 @@ public class MethodPipelineTests
         var (shape, probs) = NpyReader.ReadFloat(Path.Combine(run, "predictions", "members.npy"));
         var (labelShape, labels) = NpyReader.ReadLong(Path.Combine(run, "predictions", "labels.npy"));
         int m = (int)shape[0], n = (int)shape[1], c = (int)shape[2];
-        m.ShouldBe(4);
+        m.ShouldBe(5, "the parent and 4 children");
         labelShape.ShouldBe([n]);
         int hits = 0; double nll = 0, disagree = 0; int pairs = 0;
         for (int i = 0; i < n; i++)
@@ -106,7 +113,7 @@ public class MethodPipelineTests
         D(r["ensemble"]!["accuracy"]).ShouldBe((double)hits / n, 1e-9);
         D(r["ensemble"]!["nll"]).ShouldBe(nll / n, 1e-5);
         D(r["ensemble"]!["disagreement"]).ShouldBe(disagree / pairs, 1e-9);
-        r["ensemble"]!["pairwise"]!["disagreement"]!.AsArray().Count.ShouldBe(4);
+        r["ensemble"]!["pairwise"]!["disagreement"]!.AsArray().Count.ShouldBe(5);
     }
 
     private static int ArgMax(float[] data, int offset, int count)

@@ -96,11 +96,11 @@ public static class IndependentMetrics
         Enumerable.Range(0, a.Length).Average(i => a[i].Select((v, c) => Math.Max(v, 1e-12) * (Math.Log(Math.Max(v, 1e-12)) - Math.Log(Math.Max(b[i][c], 1e-12)))).Sum());
 
     /// <summary>
-    /// Output correlation as the product documents it (CorrelationMetric, README): the Pearson correlation of the two
-    /// members' outputs flattened over all rows and classes. SPEC §5 (eq. 7.1) defines it per sample (the correlation of
-    /// the two C-dimensional outputs, averaged over samples); the product's documented definition is what is checked.
+    /// Output correlation, eq. 7.1: for each sample the Pearson correlation of the two members' C-dimensional outputs,
+    /// averaged over the samples where both outputs vary.
     /// </summary>
-    public static double FlattenedCorrelation(double[][] a, double[][] b) => Pearson(a.SelectMany(r => r).ToArray(), b.SelectMany(r => r).ToArray());
+    public static double PerSampleCorrelation(double[][] a, double[][] b) =>
+        Enumerable.Range(0, a.Length).Where(n => a[n].Distinct().Count() > 1 && b[n].Distinct().Count() > 1).Average(n => Pearson(a[n], b[n]));
 
     private static double Pearson(double[] x, double[] y)
     {
@@ -148,7 +148,8 @@ public static class IndependentMetrics
         var members = results["members"]!.AsArray();
         for (int m = 0; m < indices.Count; m++)
         {
-            var member = members.Single(x => x!["index"]!.GetValue<int>() == indices[m])!;
+            // Member −1 is the parent (children.include_parent), scored under "parent".
+            var member = indices[m] < 0 ? results["parent"]! : members.Single(x => x!["index"]!.GetValue<int>() == indices[m])!;
             ShouldMatchSingleModelMetrics(member, saved.Members[m], saved.Labels, $"member {indices[m]}", tolerance);
         }
         return saved;
@@ -172,7 +173,7 @@ public class MetricRecomputationTests
         result.ExitCode.ShouldBe(0, result.Output);
 
         var saved = IndependentMetrics.ShouldMatchParentAndMembers(run);
-        saved.Members.Length.ShouldBe(3);
+        saved.Members.Length.ShouldBe(4, "the parent and 3 children");
         var ensemble = Sne.Results(run)["ensemble"]!;
         IndependentMetrics.ShouldMatchSingleModelMetrics(ensemble, IndependentMetrics.Mean(saved.Members), saved.Labels, "ensemble");
 
@@ -181,14 +182,14 @@ public class MetricRecomputationTests
         {
             ("disagreement", IndependentMetrics.Disagreement),
             ("kl_diversity", IndependentMetrics.KlDiversity),
-            ("correlation", IndependentMetrics.FlattenedCorrelation),
+            ("correlation", IndependentMetrics.PerSampleCorrelation),
         })
         {
             var expected = IndependentMetrics.PairwiseMatrix(saved.Members, f);
             var matrix = pairwise[key]!.AsArray().Select(row => row!.AsArray().Select(v => v!.GetValue<double>()).ToArray()).ToArray();
-            matrix.Length.ShouldBe(3, key);
-            for (int i = 0; i < 3; i++)
-                for (int j = 0; j < 3; j++)
+            matrix.Length.ShouldBe(4, key);
+            for (int i = 0; i < 4; i++)
+                for (int j = 0; j < 4; j++)
                     matrix[i][j].ShouldBe(expected[i][j], 1e-6, $"{key}[{i}][{j}]");
             ensemble[key]!.GetValue<double>().ShouldBe(IndependentMetrics.PairMean(expected), 1e-6, key);
         }

@@ -121,7 +121,7 @@ public class PluginAuthoringPapercutTests
         Directory.CreateDirectory(Path.Combine(dir.Path, "NoDlls"));   // no DLL: nothing to say
 
         var catalog = PluginCatalog.Discover([dir.Path], NullLogger.Instance);
-        catalog.NamesOf(PluginKind.Combiner).ShouldBe(["mean", "vote"]);
+        catalog.NamesOf(PluginKind.Combiner).ShouldBe(["mean", "mean-logits", "vote"]);
         catalog.Warnings.Count.ShouldBe(2, string.Join("\n", catalog.Warnings));
         catalog.Warnings[0].ShouldStartWith($"{Path.Combine(dir.Path, "Loose.dll")} is not loaded");
         catalog.Warnings[0].ShouldContain(Path.Combine(dir.Path, "Loose", "Loose.dll"));

@@ -48,7 +48,7 @@ public class ReportTests(ReportedSpirals spirals) : IClassFixture<ReportedSpiral
 {
     /// <summary>
     /// Every figure the README lists for this run (report/*.png) and its size in pixels: 900 × 520 plots, 600 × 520
-    /// heatmaps, and the decision-boundary grid of 3 sparsities × (parent + 3 σ) panels of 300 × 300.
+    /// heatmaps, and the decision-boundary grid of 3 sparsities (dense, 50 %, 90 %) × (parent + 4 σ up to 0.25) panels of 300 × 300.
     /// </summary>
     private static readonly Dictionary<string, (int Width, int Height)> Figures = new()
     {
@@ -59,7 +59,7 @@ public class ReportTests(ReportedSpirals spirals) : IClassFixture<ReportedSpiral
         ["diversity-kl_diversity.png"] = (600, 520),
         ["diversity-correlation.png"] = (600, 520),
         ["trust-region.png"] = (900, 520),
-        ["decision-boundaries.png"] = (900, 1200),
+        ["decision-boundaries.png"] = (900, 1500),
     };
 
     /// <summary>
@@ -98,7 +98,7 @@ public class ReportTests(ReportedSpirals spirals) : IClassFixture<ReportedSpiral
         html.ShouldNotContain("src=\"report/");
         // Tables carry the run's numbers.
         md.ShouldContain($"| parent | {results["parent"]!["accuracy"]!.GetValue<double>():F4} |");
-        md.ShouldContain("| ensemble (4 members, mean) |");
+        md.ShouldContain("| ensemble (5 members, mean) |");
     }
 
     [Trait("Category", "e2e")]
@@ -141,7 +141,7 @@ public class ReportTests(ReportedSpirals spirals) : IClassFixture<ReportedSpiral
         var results = Sne.Results(spirals.Run);
         scalars[("parent/train_loss", 1)].ShouldBe((float)results["parent"]!["history"]![0]!["loss"]!.GetValue<double>());
         scalars[("child-002/train_accuracy", 21)].ShouldBe((float)results["members"]![2]!["history"]![0]!["accuracy"]!.GetValue<double>());
-        scalars[("ensemble/test_nll", 4)].ShouldBe((float)results["ensemble"]!["nll"]!.GetValue<double>());
+        scalars[("ensemble/test_nll", 5)].ShouldBe((float)results["ensemble"]!["nll"]!.GetValue<double>());
     }
 
     /// <summary>TFRecord's masked CRC-32C.</summary>
@@ -203,9 +203,13 @@ public class ReportTests(ReportedSpirals spirals) : IClassFixture<ReportedSpiral
         // Members [2, 2, 2]: member 0 right on both rows, member 1 wrong on row 0.
         using var members = tensor(new float[] { 0.8f, 0.2f, 0.4f, 0.6f, 0.1f, 0.9f, 0.4f, 0.6f }, [2, 2, 2]);
         using var y = tensor(new long[] { 0, 1 }, [2]);
-        var (acc, nll) = RunReport.BySize(members, y);
-        acc.ShouldBe([1.0, 0.5]);
-        nll[0].ShouldBe(-(Math.Log(0.8) + Math.Log(0.6)) / 2, 1e-6);
-        nll[1].ShouldBe(-(Math.Log(0.45) + Math.Log(0.6)) / 2, 1e-6);
+        using var first = members.narrow(0, 0, 1).mean([0]);
+        using var both = members.mean([0]);
+        var one = Host.Benchmarks.FirstMembers.Score(first, y);
+        var two = Host.Benchmarks.FirstMembers.Score(both, y);
+        (one.Accuracy, two.Accuracy).ShouldBe((1.0, 0.5));
+        one.Nll.ShouldBe(-(Math.Log(0.8) + Math.Log(0.6)) / 2, 1e-6);
+        two.Nll.ShouldBe(-(Math.Log(0.45) + Math.Log(0.6)) / 2, 1e-6);
+        two.Ece.ShouldBe((Math.Abs(0.55 - 0) + Math.Abs(0.6 - 1)) / 2, 1e-6);   // row 0: confidence 0.55, wrong; row 1: 0.6, right
     }
 }

@@ -198,7 +198,7 @@ public class TrustRegionResumeTests
     [
         "--set", "children.count=4", "--set", "children.keep=2", "--set", "children.tuning=none",
         "--set", "children.sampler={type: bernoulli, sparsity: 0.5}", "--set", "children.perturbation={type: noise, sigma: 0.05}",
-        "--set", "children.trust_region={sigmas: [0.01, 0.05, 0.2], samples: 250, draws: 2}",
+        "--set", "children.trust_region={sigmas: [0.01, 0.05, 0.2], samples: 200, draws: 2}",
     ];
 
     private static SneResult Execute(string run, string? fault = null) => QuickSpirals.Run(run, fault, Overrides);

@@ -120,7 +120,7 @@ public sealed class Trainer(ILogger logger)
                     var value = schedule.At(step, totalSteps);
                     lr = value.LearningRate;
                     optimizer.SetLearningRate(lr);
-                    if (value.Momentum is double m) optimizer.SetMomentum(m);
+                    if (value.Momentum is double m && (value.AppliesToBeta1 || !optimizer.MomentumIsBeta1)) optimizer.SetMomentum(m);
 
                     long start = b * settings.BatchSize, count = Math.Min(settings.BatchSize, n - start);
                     var idx = perm.narrow(0, start, count);

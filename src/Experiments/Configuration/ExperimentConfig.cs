@@ -92,6 +92,9 @@ public sealed class ExperimentConfig
         string selectBy = Children.SelectBy == SelectionMetric.Nll ? "nll" : "accuracy";
         if (Children.Keep > 0 && Metrics.Count > 0 && !Metrics.Any(m => m.Type == selectBy))
             yield return ("children.select_by", $"model selection ranks children by {selectBy}, which is not among metrics: [{string.Join(", ", Metrics.Select(m => m.Type))}]; add {selectBy} to metrics or choose the other select_by");
+        if (Children.Keep > 0 && Children.TrustRegion is { Holdout: TrustRegionHoldout.Separate } region && Data.Validation > 0 && Data.Validation <= region.Samples)
+            yield return ("children.trust_region.samples", $"the search's separate holdout of {region.Samples} validation rows must leave rows for model selection " +
+                $"(children.keep: {Children.Keep}), but data.validation is {Data.Validation}: lower samples, raise data.validation, or set holdout: shared");
         if ((Children.Keep > 0 || Children.TrustRegion is not null) && Data.Validation == 0)
             yield return ("data.validation", "model selection (children.keep) and the trust-region search score on the validation split: set data.validation > 0");
         if ((Parent.EarlyStopping is not null || Children.Tuning?.EarlyStopping is not null) && Data.Validation == 0)
@@ -185,8 +188,28 @@ public sealed class ChildrenConfig
     /// </summary>
     public ChildStart Start { get; init; } = ChildStart.Parent;
 
-    /// <summary>The parent is a member of the ensemble too (member index −1, first): snapshot and dense ensembles, bagging, independent models.</summary>
-    public bool IncludeParent { get; init; }
+    /// <summary>
+    /// The parent is a member of the ensemble too (member index −1, first). The dissertation's Algorithms 1–3 all average
+    /// [F(x), c(x) for c in ensemble], so this is on by default; off for an ensemble of the children alone (FGE's cycle
+    /// ends, a single pruned child).
+    /// </summary>
+    public bool IncludeParent { get; init; } = true;
+
+    /// <summary>
+    /// With <c>start: previous</c>: child i's optimiser continues child i − 1's final state (child 0's the parent's, when
+    /// parent.optimizer and children.tuning.optimizer are the same), as the one continuous run of snapshot ensembles and
+    /// FGE does; false: every cycle starts with a fresh optimiser. Stored as children/child-NNN.optim and parent.optim.
+    /// </summary>
+    public bool CarryOptimizerState { get; init; } = true;
+
+    /// <summary>
+    /// Child 0's tuning when it differs from the others' (null: the same). FGE (Garipov et al.) starts its cycles at the
+    /// high rate: the first member is reached after half a cycle, from α₁ down to α₂, the later ones after full cycles.
+    /// </summary>
+    public TrainingConfig? FirstTuning { get; init; }
+
+    /// <summary>The tuning of child <paramref name="index"/>: <see cref="FirstTuning"/> for child 0 when set, else <see cref="Tuning"/>.</summary>
+    public TrainingConfig? TuningOf(int index) => index == 0 && FirstTuning is not null && Tuning is not null ? FirstTuning : Tuning;
 
     /// <summary>Whether the output layer's weight is masked too (biases never are).</summary>
     public bool MaskOutputLayer { get; init; } = true;
@@ -200,8 +223,8 @@ public sealed class ChildrenConfig
     /// <summary>Model selection: keep the best <c>keep</c> of the <c>count</c> children, scored on the validation split (0 = keep all).</summary>
     public int Keep { get; init; }
 
-    /// <summary>The validation score model selection ranks children by.</summary>
-    public SelectionMetric SelectBy { get; init; } = SelectionMetric.Nll;
+    /// <summary>The validation score model selection ranks children by (the dissertation, §4.2.2: accuracy).</summary>
+    public SelectionMetric SelectBy { get; init; } = SelectionMetric.Accuracy;
 
     /// <summary>Trust-region search over the perturbation strength before the children are made (null = none).</summary>
     public TrustRegionConfig? TrustRegion { get; init; }
@@ -232,6 +255,7 @@ public sealed class ChildrenConfig
         if (Count < (IncludeParent ? 0 : 1))
             yield return ("children.count", IncludeParent ? $"must be ≥ 0, got {Count}" : $"must be ≥ 1 (or 0 with include_parent: true, the parent alone), got {Count}");
         if (Tuning is not null) foreach (var p in Tuning.Validate("children.tuning", minEpochs: 0)) yield return p;
+        if (FirstTuning is not null) foreach (var p in FirstTuning.Validate("children.first_tuning", minEpochs: 1)) yield return p;
         if (Keep < 0 || Keep > Count) yield return ("children.keep", $"must be between 0 (keep all) and children.count ({Count}), got {Keep}");
         if (Maskable.Count == 0) yield return ("children.maskable", "list at least one pattern, e.g. [\"*\"]");
         if (TrustRegion is not null) foreach (var p in TrustRegion.Validate()) yield return p;
@@ -290,9 +314,9 @@ public enum SelectionMetric
 }
 
 /// <summary>
-/// Trust-region search (dissertation §4.2.1): for every σ (× sparsity) of the grid, perturb the parent and measure the mean
-/// KL(parent ‖ child) on held-out validation rows; the strongest setting (largest σ²·(1 − sparsity)) whose KL is at or
-/// under <see cref="TargetKl"/> is used for the children. The table goes into results.json.
+/// Trust-region search (dissertation §4.2.1, §4.3): for every σ (× sparsity) of the grid, perturb the parent and measure
+/// the mean KL(parent ‖ child) and the children's accuracy on a holdout of <see cref="Samples"/> validation rows; the
+/// <see cref="Rule"/> picks the setting the children use. The table goes into results.json.
 /// </summary>
 public sealed class TrustRegionConfig
 {
@@ -317,6 +341,18 @@ public sealed class TrustRegionConfig
     /// <summary>The sampler option that holds the sparsity.</summary>
     public string SparsityKey { get; init; } = "sparsity";
 
+    /// <summary>How the setting is chosen from the measured table.</summary>
+    public TrustRegionRule Rule { get; init; } = TrustRegionRule.MaxAccuracyNearTarget;
+
+    /// <summary>
+    /// For <see cref="TrustRegionRule.MaxAccuracyNearTarget"/>: a KL is "near" the target Δ when |KL − Δ| ≤ tolerance · Δ
+    /// (0.5: KL in [0.01, 0.03] for Δ = 0.02).
+    /// </summary>
+    public double KlTolerance { get; init; } = 0.5;
+
+    /// <summary>Which validation rows the search measures on (the dissertation, §4.3: a separate holdout of 1,000 rows).</summary>
+    public TrustRegionHoldout Holdout { get; init; } = TrustRegionHoldout.Separate;
+
     internal IEnumerable<(string, string)> Validate()
     {
         if (Sigmas.Count == 0) yield return ("children.trust_region.sigmas", "list at least one σ");
@@ -325,5 +361,31 @@ public sealed class TrustRegionConfig
         if (!(TargetKl > 0)) yield return ("children.trust_region.target_kl", $"must be > 0, got {TargetKl}");
         if (Samples < 1) yield return ("children.trust_region.samples", $"must be ≥ 1, got {Samples}");
         if (Draws < 1) yield return ("children.trust_region.draws", $"must be ≥ 1, got {Draws}");
+        if (!(KlTolerance >= 0)) yield return ("children.trust_region.kl_tolerance", $"must be ≥ 0 (a share of target_kl), got {KlTolerance}");
     }
+}
+
+/// <summary>How a trust-region search chooses its setting (children.trust_region.rule).</summary>
+public enum TrustRegionRule
+{
+    /// <summary>
+    /// The dissertation's rule (§4.3: "a mutation strength that maximises accuracy while targeting a KL divergence of
+    /// approximately 0.02"): among the settings with |KL − Δ| ≤ kl_tolerance · Δ, the one with the highest holdout
+    /// accuracy (ties: the stronger); if none is near, the one whose KL is closest to Δ.
+    /// </summary>
+    MaxAccuracyNearTarget,
+    /// <summary>The strongest setting (largest σ²·(1 − sparsity)) whose KL ≤ Δ; if none is, the one with the smallest KL.</summary>
+    StrongestWithinTarget,
+}
+
+/// <summary>Which validation rows a trust-region search measures on (children.trust_region.holdout).</summary>
+public enum TrustRegionHoldout
+{
+    /// <summary>
+    /// The last <c>samples</c> validation rows, which model selection (children.keep) then does not use: search and
+    /// selection see disjoint rows, as in the dissertation (§4.3).
+    /// </summary>
+    Separate,
+    /// <summary>The first <c>samples</c> validation rows, which model selection also scores on.</summary>
+    Shared,
 }

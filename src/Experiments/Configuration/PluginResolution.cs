@@ -25,6 +25,11 @@ public static class PluginResolution
             yield return (tuning.Optimizer, PluginKind.Optimizer, "children.tuning.optimizer");
             yield return (tuning.Schedule, PluginKind.Schedule, "children.tuning.schedule");
         }
+        if (config.Children.FirstTuning is { } first)
+        {
+            yield return (first.Optimizer, PluginKind.Optimizer, "children.first_tuning.optimizer");
+            yield return (first.Schedule, PluginKind.Schedule, "children.first_tuning.schedule");
+        }
         yield return (config.Combiner, PluginKind.Combiner, "combiner");
         for (int i = 0; i < config.Metrics.Count; i++) yield return (config.Metrics[i], PluginKind.Metric, $"metrics[{i}]");
     }

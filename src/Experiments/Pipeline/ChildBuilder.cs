@@ -30,9 +30,10 @@ public sealed class ChildBuilder(ExperimentConfig config, DataSplits data, Devic
     /// <summary>
     /// Builds child <paramref name="index"/>, tuned when <paramref name="tune"/> and a tuning stage is configured. It starts
     /// from <paramref name="start"/> (children.start: previous — the previous child), else from the parent, or, with
-    /// children.start: scratch, from a fresh initialisation seeded by (seed, stream, index).
+    /// children.start: scratch, from a fresh initialisation seeded by (seed, stream, index). <paramref name="carry"/>: the
+    /// optimiser state it continues and where its own goes (children.carry_optimizer_state).
     /// </summary>
-    public (MaskedNetwork Child, TrainingOutcome Training) Build(int index, bool tune, CancellationToken cancellation, MaskedNetwork? start = null)
+    public (MaskedNetwork Child, TrainingOutcome Training) Build(int index, bool tune, CancellationToken cancellation, MaskedNetwork? start = null, OptimizerCarry? carry = null)
     {
         int setSize = sampler.SetSize;
         int s = index / setSize;
@@ -59,13 +60,13 @@ public sealed class ChildBuilder(ExperimentConfig config, DataSplits data, Devic
                     () => perturbation.Apply(weights, deviceMask, new PerturbationContext(index, s, index % setSize, setSize, config.Seed, own, shared) { Network = access }));
             }
             var training = new TrainingOutcome([], null);
-            if (tune && config.Children.Tuning is { Epochs: > 0 } tuning)
+            if (tune && config.Children.TuningOf(index) is { Epochs: > 0 } tuning)
             {
                 var spec = config.Children.Perturbation;
                 training = TrainStage(trainer, plugins, child, data, tuning, $"child {index + 1}/{config.Children.Count}",
                     Seeds.Derive(config.Seed, stream + "child-shuffle", index), p => plugins.Call(spec, nameof(IPerturbation.OnTuningStep), () => perturbation.OnTuningStep(weights, p)), cancellation,
                     validation: Validation(config, plugins, data, tuning, "children.tuning"),
-                    afterStep: p => plugins.Call(spec, nameof(IPerturbation.AfterTuningStep), () => perturbation.AfterTuningStep(weights, p)));
+                    afterStep: p => plugins.Call(spec, nameof(IPerturbation.AfterTuningStep), () => perturbation.AfterTuningStep(weights, p)), carry: carry);
             }
             if (config.Children.ReestimateBatchNorm && child.HasBatchNorm)
                 ReestimateBatchNorm(child, Seeds.Derive(config.Seed, stream + "batchnorm", index));
@@ -123,17 +124,21 @@ public sealed class ChildBuilder(ExperimentConfig config, DataSplits data, Devic
     /// </summary>
     public static TrainingOutcome TrainStage(Trainer trainer, PluginFactory plugins, MaskedNetwork model, DataSplits data,
         TrainingConfig stage, string label, long shuffleSeed, Action<TrainingProgress>? beforeStep, CancellationToken cancellation,
-        ITrainingCheckpointer? checkpoints = null, ValidationPlan? validation = null, Action<TrainingProgress>? afterStep = null)
+        ITrainingCheckpointer? checkpoints = null, ValidationPlan? validation = null, Action<TrainingProgress>? afterStep = null,
+        OptimizerCarry? carry = null)
     {
         var factory = plugins.Create<IOptimizerFactory>(stage.Optimizer);
         var schedule = plugins.Create<ISchedule>(stage.Schedule);
         using var optimizer = factory.Create(model.parameters().ToList(), schedule.At(0, 1).LearningRate);
+        if (carry?.From is { } from) OptimizerStateFile.Load(from, optimizer);
         using var shuffle = new Generator((ulong)shuffleSeed);
         using var rows = StageRows(data.Train, stage, shuffleSeed);
         trainer.Augment = data.Augmentation is { } augmentation
             ? (x, batchRows, epoch) => augmentation.Apply(x, batchRows.cpu().data<long>().ToArray(), epoch)
             : null;
-        return trainer.Train(model, rows ?? data.Train, new TrainingSettings(stage.Epochs, stage.BatchSize), optimizer, schedule, shuffle, label, beforeStep, checkpoints, validation, afterStep, cancellation);
+        var outcome = trainer.Train(model, rows ?? data.Train, new TrainingSettings(stage.Epochs, stage.BatchSize), optimizer, schedule, shuffle, label, beforeStep, checkpoints, validation, afterStep, cancellation);
+        carry?.Finished?.Invoke(optimizer);
+        return outcome;
     }
 
     /// <summary>

@@ -56,7 +56,7 @@ internal sealed class ChildStage(PluginFactory plugins, ILogger logger, Func<Tra
             var sampler = plugins.Create<ISubnetworkSampler>(config.Children.Sampler, overrides.Sampler);
             var perturbation = plugins.Create<IPerturbation>(config.Children.Perturbation, overrides.Perturbation);
             using var builder = new ChildBuilder(config, data, device, newTrainer(), parent, plugins, sampler, perturbation);
-            var (child, training) = builder.Build(index, tune: true, cancellation, previous);
+            var (child, training) = builder.Build(index, tune: true, cancellation, previous, Carry(config, run, index));
             using (child)
             {
                 // Training checks its own result; a child made by ξ alone (tuning: none) is checked here.
@@ -74,24 +74,33 @@ internal sealed class ChildStage(PluginFactory plugins, ILogger logger, Func<Tra
                 double? validationNll = null, validationAccuracy = null;
                 if (config.Children.Keep > 0)
                 {
-                    using var validationProbs = Evaluator.Probabilities(child, data.Validation);
-                    using var validationLabels = data.Validation.Labels.cpu();
-                    var score = new MetricValues(evaluation.OfOneModel(validationProbs, validationLabels).Values);
-                    if (config.Children.SelectBy == SelectionMetric.Nll) validationNll = score["nll"];
-                    else validationAccuracy = score["accuracy"];
+                    // Selection's rows: the validation split less a separate trust-region holdout (ValidationRoles).
+                    var selectionRows = ValidationRoles.SelectionRows(config, data.Validation);
+                    try
+                    {
+                        using var validationProbs = Evaluator.Probabilities(child, selectionRows);
+                        using var validationLabels = selectionRows.Labels.cpu();
+                        var score = new MetricValues(evaluation.OfOneModel(validationProbs, validationLabels).Values);
+                        validationNll = score.Find("nll");
+                        validationAccuracy = score.Find("accuracy");
+                    }
+                    finally
+                    {
+                        if (!ReferenceEquals(selectionRows, data.Validation)) selectionRows.Dispose();
+                    }
                 }
                 var member = new MemberResult
                 {
                     Index = index, Set = index / sampler.SetSize,
                     Start = config.Children.Start switch { ChildStart.Scratch => "scratch", ChildStart.Previous when index > 0 => $"child {index - 1}", _ => "parent" },
-                    TrainRows = config.Children.Tuning is { Epochs: > 0 } t ? t.Rows(data.Train.Count) : 0,
+                    TrainRows = config.Children.TuningOf(index) is { Epochs: > 0 } t ? t.Rows(data.Train.Count) : 0,
                     Metrics = values,
                     ValidationNll = validationNll, ValidationAccuracy = validationAccuracy,
                     Sparsity = child.Sparsity,
                     NonzeroParameters = child.NonZeroParameterCount,
                     Seconds = clock.Elapsed.TotalSeconds,
                     History = training.History.Select(TrainingEpoch.From).ToList(),
-                    EarlyStopping = EarlyStoppingResult.From(config.Children.Tuning?.EarlyStopping, training.EarlyStopping),
+                    EarlyStopping = EarlyStoppingResult.From(config.Children.TuningOf(index)?.EarlyStopping, training.EarlyStopping),
                 };
                 NpyFile.WriteChecksummed(run.ChildPredictions(index), probs, faults());
                 RunDirectory.WriteCheckpoint(run.ChildCheckpoint(index), tmp => child.save(tmp), faults());
@@ -116,6 +125,25 @@ internal sealed class ChildStage(PluginFactory plugins, ILogger logger, Func<Tra
         if (RunFiles.ChildDamage(run, index) is not { } damage) return true;
         logger.LogWarning("{Damage}; child {Index} is made again (deterministically, so nothing changes)", damage, index);
         return false;
+    }
+
+    /// <summary>
+    /// children.carry_optimizer_state: child <paramref name="index"/> continues its predecessor's optimiser state (child 0
+    /// the parent's, when the parent saved one) and saves its own for the next; null when states are not carried.
+    /// </summary>
+    private OptimizerCarry? Carry(ExperimentConfig config, RunDirectory run, int index)
+    {
+        if (!OptimizerStateFile.Carried(config)) return null;
+        string? from = OptimizerStateFile.Of(run, index - 1);
+        if (index == 0 && !OptimizerStateFile.CarriedFromParent(config)) from = null;
+        else if (!File.Exists(from))
+        {
+            if (index > 0) throw new IncompleteRunException($"child {index} continues child {index - 1}'s optimiser state (children.carry_optimizer_state), but {from} is missing: make child {index - 1} again");
+            logger.LogWarning("{File} is missing (a parent trained by an older sne): child 0 starts with a fresh optimiser", from);
+            from = null;
+        }
+        string own = OptimizerStateFile.Of(run, index);
+        return new OptimizerCarry(from, o => OptimizerStateFile.Save(own, o, faults()));
     }
 
     /// <summary>children.start: previous — child <paramref name="index"/> − 1, which must have finished.</summary>

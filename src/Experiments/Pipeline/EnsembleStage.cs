@@ -36,8 +36,10 @@ internal sealed class EnsembleStage(PluginFactory plugins, ILogger logger, Actio
         string scoreKey = byNll ? "validation_nll" : "validation_accuracy";
         var children = done.ToDictionary(i => i, i => RunFiles.ReadChildResults(run, i, config.Children.Keep > 0 ? scoreKey : null));
         double Score(int i) => byNll ? children[i].ValidationNll!.Value : -children[i].ValidationAccuracy!.Value;
+        // Ties (accuracy moves in steps of 1/N) go to the lower validation NLL where it was recorded, then the lower index.
+        double TieBreak(int i) => byNll ? 0 : children[i].ValidationNll ?? 0;
         var selected = config.Children.Keep > 0
-            ? done.OrderBy(Score).ThenBy(i => i).Take(config.Children.Keep).Order().ToList()
+            ? done.OrderBy(Score).ThenBy(TieBreak).ThenBy(i => i).Take(config.Children.Keep).Order().ToList()
             : done.ToList();
         var members = Enumerable.Range(0, config.Children.Count)
             .Select(i => children.TryGetValue(i, out var m) ? m with { Selected = selected.Contains(i) } : new MemberResult { Index = i, Failed = status.Failed[i], Selected = false })

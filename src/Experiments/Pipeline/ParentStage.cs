@@ -47,7 +47,8 @@ internal sealed class ParentStage(PluginFactory plugins, ILogger logger, Func<Tr
         logger.LogInformation("Parent {Model}: {Parameters:N0} parameters, {Layers} maskable weights", config.Model.Type, parent.ParameterCount, parent.MaskedLayers.Count);
         var training = config.Parent.Epochs == 0 ? new TrainingOutcome([], null) : ChildBuilder.TrainStage(newTrainer(), plugins, parent, data, config.Parent, "parent",
             Seeds.Derive(config.Seed, "parent-shuffle"), null, cancellation, new TrainingCheckpointFile(run.ParentTrainingState, logger, faults()),
-            ChildBuilder.Validation(config, plugins, data, config.Parent, "parent"));
+            ChildBuilder.Validation(config, plugins, data, config.Parent, "parent"),
+            carry: OptimizerStateFile.CarriedFromParent(config) ? new OptimizerCarry(null, o => OptimizerStateFile.Save(OptimizerStateFile.Of(run, -1), o, faults())) : null);
         double trainSeconds = clock.Elapsed.TotalSeconds;
         using var probs = Evaluator.Probabilities(parent, data.Test);
         using var labels = data.Test.Labels.cpu();

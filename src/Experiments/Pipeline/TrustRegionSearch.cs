@@ -15,11 +15,11 @@ namespace SubnetworkEnsembles.Experiments.Pipeline;
 public sealed record TrustRegionChoice(Dictionary<string, object> SamplerOverrides, Dictionary<string, object> PerturbationOverrides, TrustRegionReport Report);
 
 /// <summary>
-/// Trust-region search (dissertation §4.2.1). For every σ × sparsity of the grid, <c>draws</c> untuned children are made
-/// (seed stream "trust-region/") and compared with the parent on the first <c>samples</c> validation rows:
-/// KL = (1/N) Σₙ Σ_c p_parent log(p_parent / p_child), plus the child's accuracy. The strongest setting — largest
-/// σ²·(1 − sparsity), with the sparsity measured on a sampled mask — whose mean KL ≤ Δ is chosen; if none is, the one with the smallest KL (and a warning).
-/// Test data is never used.
+/// Trust-region search (dissertation §4.2.1, §4.3). For every σ × sparsity of the grid, <c>draws</c> untuned children are
+/// made (seed stream "trust-region/") and compared with the parent on a holdout of <c>samples</c> validation rows
+/// (<see cref="ValidationRoles.Holdout"/>: by default disjoint from model selection's rows):
+/// KL = (1/N) Σₙ Σ_c p_parent log(p_parent / p_child), plus the children's accuracy. The setting is chosen by
+/// <see cref="Choose"/> under children.trust_region.rule. Test data is never used.
 /// </summary>
 public static class TrustRegionSearch
 {
@@ -31,10 +31,10 @@ public static class TrustRegionSearch
         PluginFactory plugins, ILogger logger, CancellationToken cancellation, Diagnostics.IFaultPoints? faults = null)
     {
         var region = config.Children.TrustRegion!;
-        long samples = Math.Min(region.Samples, data.Validation.Count);
-        if (samples < 1) throw new InvalidOperationException("the trust-region search needs validation rows: set data.validation > 0");
-        using var inputs = data.Validation.ReadRange(0, samples);
-        using var labels = data.Validation.Labels.narrow(0, 0, samples).cpu();
+        if (data.Validation.Count < 1) throw new UsageException("the trust-region search needs validation rows: set data.validation > 0");
+        var (first, samples) = ValidationRoles.Holdout(config, data.Validation.Count);
+        using var inputs = data.Validation.ReadRange(first, samples);
+        using var labels = data.Validation.Labels.narrow(0, first, samples).cpu();
         using var parentProbs = Evaluator.Probabilities(parent, inputs);
         var sparsities = region.Sparsities.Count > 0 ? region.Sparsities.Select(s => (double?)s).ToList() : [null];
 
@@ -69,19 +69,48 @@ public static class TrustRegionSearch
                 if (faults is { Enabled: true }) faults.At("trust-region");
             }
         }
-        var within = rows.Where(r => r.Kl <= region.TargetKl).ToList();
-        var chosen = within.Count > 0 ? within.MaxBy(r => (r.Strength, r.Sigma)) : rows.MinBy(r => r.Kl);
-        if (within.Count == 0)
-            logger.LogWarning("Trust region: no setting has KL ≤ {Target}; using the closest (σ {Sigma:G4}, KL {Kl:F4})", region.TargetKl, chosen.Sigma, chosen.Kl);
-        logger.LogInformation("Trust region: chose σ {Sigma:G4}, sparsity {Sparsity} (KL {Kl:F4} ≤ {Target})", chosen.Sigma,
-            chosen.Sparsity?.ToString("P0", System.Globalization.CultureInfo.InvariantCulture) ?? "as configured", chosen.Kl, region.TargetKl);
+        int index = Choose(rows.Select(r => (r.Kl, r.Row.Accuracy, r.Strength, r.Sigma)).ToList(), region, out bool admissible);
+        var chosen = rows[index];
+        string why = region.Rule == TrustRegionRule.MaxAccuracyNearTarget ? $"|KL − {region.TargetKl}| ≤ {region.KlTolerance * region.TargetKl:G3}" : $"KL ≤ {region.TargetKl}";
+        if (!admissible)
+            logger.LogWarning("Trust region: no setting has {Why}; using the one closest to the target (σ {Sigma:G4}, KL {Kl:F4})", why, chosen.Sigma, chosen.Kl);
+        logger.LogInformation("Trust region: chose σ {Sigma:G4}, sparsity {Sparsity} (KL {Kl:F4}, holdout accuracy {Accuracy:P2}; rule {Rule}: {Why})", chosen.Sigma,
+            chosen.Sparsity?.ToString("P0", System.Globalization.CultureInfo.InvariantCulture) ?? "as configured", chosen.Kl, chosen.Row.Accuracy,
+            ConfigNames.EnumValue(region.Rule), why);
         var report = new TrustRegionReport
         {
             TargetKl = region.TargetKl, Samples = samples, Draws = region.Draws,
+            Rule = ConfigNames.EnumValue(region.Rule), KlTolerance = region.Rule == TrustRegionRule.MaxAccuracyNearTarget ? region.KlTolerance : null,
+            HoldoutRows = [first, first + samples],
             Chosen = new TrustRegionSetting { Sigma = chosen.Sigma, Sparsity = chosen.Row.Sparsity, Kl = chosen.Kl },
             Table = rows.Select(r => ReferenceEquals(r.Row, chosen.Row) ? r.Row with { Chosen = true } : r.Row).ToList(),
         };
         return new TrustRegionChoice(Overrides(region.SparsityKey, chosen.Sparsity), Overrides(region.SigmaKey, chosen.Sigma)!, report);
+    }
+
+    /// <summary>
+    /// The index of the chosen setting among <paramref name="settings"/> (KL, holdout accuracy, strength σ²·(1 − sparsity), σ)
+    /// under <paramref name="region"/>'s rule:
+    /// <list type="bullet">
+    /// <item><c>max-accuracy-near-target</c>: the highest accuracy among settings with |KL − Δ| ≤ tolerance · Δ (ties: the
+    /// stronger, then the larger σ);</item>
+    /// <item><c>strongest-within-target</c>: the strongest setting with KL ≤ Δ (ties: the larger σ).</item>
+    /// </list>
+    /// When no setting is admissible, the one whose KL is closest to Δ, and <paramref name="admissible"/> is false.
+    /// </summary>
+    public static int Choose(IReadOnlyList<(double Kl, double Accuracy, double Strength, double Sigma)> settings, TrustRegionConfig region, out bool admissible)
+    {
+        if (settings.Count == 0) throw new ArgumentException("the trust-region grid is empty", nameof(settings));
+        double delta = region.TargetKl;
+        var indices = Enumerable.Range(0, settings.Count);
+        var candidates = region.Rule == TrustRegionRule.MaxAccuracyNearTarget
+            ? indices.Where(i => Math.Abs(settings[i].Kl - delta) <= region.KlTolerance * delta).ToList()
+            : indices.Where(i => settings[i].Kl <= delta).ToList();
+        admissible = candidates.Count > 0;
+        if (!admissible) return indices.MinBy(i => (Math.Abs(settings[i].Kl - delta), settings[i].Kl));
+        return region.Rule == TrustRegionRule.MaxAccuracyNearTarget
+            ? candidates.MaxBy(i => (settings[i].Accuracy, settings[i].Strength, settings[i].Sigma))
+            : candidates.MaxBy(i => (settings[i].Strength, settings[i].Sigma));
     }
 
     /// <summary>Mean KL(p ‖ q) over rows: (1/N) Σₙ Σ_c p log(p / q), in float64, with q clamped to ≥ 1e-12.</summary>

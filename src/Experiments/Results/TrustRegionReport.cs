@@ -4,9 +4,9 @@ namespace SubnetworkEnsembles.Experiments.Results;
 
 /// <summary>
 /// The trust-region search: trust_region.json and results.json "trust_region" (the same without <see cref="Seconds"/>).
-/// For every σ × sparsity of the grid, KL = (1/N) Σₙ Σ_c p_parent log(p_parent / p_child) on the first
-/// <see cref="Samples"/> validation rows, averaged over <see cref="Draws"/> untuned children; the strongest setting with
-/// KL ≤ <see cref="TargetKl"/> is chosen.
+/// For every σ × sparsity of the grid, KL = (1/N) Σₙ Σ_c p_parent log(p_parent / p_child) on the
+/// <see cref="Samples"/> holdout rows <see cref="HoldoutRows"/> of the validation split, averaged over <see cref="Draws"/>
+/// untuned children; <see cref="Rule"/> chooses the setting.
 /// </summary>
 public sealed record TrustRegionReport
 {
@@ -18,6 +18,15 @@ public sealed record TrustRegionReport
 
     /// <summary>Untuned children drawn per setting.</summary>
     public int Draws { get; init; }
+
+    /// <summary>The rule that chose (max-accuracy-near-target or strongest-within-target); absent in files of sne before 1.3.</summary>
+    public string? Rule { get; init; }
+
+    /// <summary>max-accuracy-near-target: "near" is |KL − Δ| ≤ tolerance · Δ.</summary>
+    public double? KlTolerance { get; init; }
+
+    /// <summary>The validation rows [first, end) measured on.</summary>
+    public long[]? HoldoutRows { get; init; }
 
     /// <summary>The setting chosen.</summary>
     public TrustRegionSetting Chosen { get; init; } = new();

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using SubnetworkEnsembles.Host.Sweeps;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace SubnetworkEnsembles.Host.Benchmarks;
@@ -141,9 +142,9 @@ public static class BenchmarkRunner
 }
 
 /// <summary>
-/// Metrics of the ensemble of a run's first k members, from predictions/members.npy [M, N, C] and labels.npy (T6):
-/// accuracy and NLL from <see cref="Reporting.RunReport.BySize"/> (the report's ensemble-size curve), ECE from its
-/// reliability bins, ECE = Σ_b (n_b / N) |acc_b − conf_b|. Computed once per run for every k.
+/// Ensembles recomputed from a run's predictions/members.npy [M, N, C] (the mean of softmax outputs, as the combiner
+/// <c>mean</c>): the first k members (T6) and the children without the parent (member 0 when the parent is a member).
+/// Accuracy, NLL = −mean log p̄(y) (p̄ clamped to ≥ 1e-12) and ECE with the report's 15 equal-width bins.
 /// </summary>
 public static class FirstMembers
 {
@@ -154,20 +155,52 @@ public static class FirstMembers
     {
         if (!Cache.TryGetValue(runDirectory, out var curves))
         {
-            using var members = RunFiles.ReadProbabilities(Path.Combine(runDirectory, "predictions", "members.npy"), stacked: true);
-            using var labels = RunFiles.ReadLabels(Path.Combine(runDirectory, "predictions", "labels.npy"), members.shape[1], members.shape[2]);
-            var (accuracy, nll) = Reporting.RunReport.BySize(members, labels);
-            var ece = new double[accuracy.Length];
-            for (int m = 1; m <= ece.Length; m++)
+            var (members, labels) = Read(runDirectory);
+            using (members)
+            using (labels)
             {
-                using var mean = members.narrow(0, 0, m).mean([0]);
-                var (confidence, correct, count) = Reporting.RunReport.ReliabilityBins(mean, labels);
-                ece[m - 1] = Enumerable.Range(0, count.Length).Where(b => count[b] > 0)
-                    .Sum(b => (double)count[b] / labels.shape[0] * Math.Abs(correct[b] - confidence[b]));
+                long m = members.shape[0];
+                curves = (new double[m], new double[m], new double[m]);
+                for (int size = 1; size <= m; size++)
+                {
+                    using var mean = members.narrow(0, 0, size).mean([0]);
+                    (curves.Accuracy[size - 1], curves.Nll[size - 1], curves.Ece[size - 1]) = Score(mean, labels);
+                }
             }
-            Cache[runDirectory] = curves = (accuracy, nll, ece);
+            Cache[runDirectory] = curves;
         }
         if (k > curves.Accuracy.Length) throw new InvalidOperationException($"{runDirectory} has {curves.Accuracy.Length} members, fewer than {k}");
         return (curves.Accuracy[k - 1], curves.Nll[k - 1], curves.Ece[k - 1]);
+    }
+
+    /// <summary>The children's ensemble without the parent; null when the parent is not a member or no child is.</summary>
+    public static (double Accuracy, double Nll, double Ece)? WithoutParent(ExperimentResults results, string runDirectory)
+    {
+        if (!results.Ensemble.IncludesParent || results.Ensemble.Members < 2) return null;
+        var (members, labels) = Read(runDirectory);
+        using (members)
+        using (labels)
+        using (var children = members.narrow(0, 1, members.shape[0] - 1))
+        using (var mean = children.mean([0]))
+            return Score(mean, labels);
+    }
+
+    private static (Tensor Members, Tensor Labels) Read(string runDirectory)
+    {
+        var members = RunFiles.ReadProbabilities(Path.Combine(runDirectory, "predictions", "members.npy"), stacked: true);
+        var labels = RunFiles.ReadLabels(Path.Combine(runDirectory, "predictions", "labels.npy"), members.shape[1], members.shape[2]);
+        return (members, labels);
+    }
+
+    /// <summary>Accuracy, NLL and ECE of ensemble probabilities <paramref name="mean"/> [N, C] against <paramref name="labels"/> [N].</summary>
+    public static (double Accuracy, double Nll, double Ece) Score(Tensor mean, Tensor labels)
+    {
+        using var scope = NewDisposeScope();
+        double accuracy = mean.argmax(1).eq(labels).to_type(ScalarType.Float64).mean().ToDouble();
+        double nll = -mean.gather(1, labels.unsqueeze(1)).clamp_min(1e-12).log().to_type(ScalarType.Float64).mean().ToDouble();
+        var (confidence, correct, count) = Reporting.RunReport.ReliabilityBins(mean, labels);
+        double ece = Enumerable.Range(0, count.Length).Where(b => count[b] > 0)
+            .Sum(b => (double)count[b] / labels.shape[0] * Math.Abs(correct[b] - confidence[b]));
+        return (accuracy, nll, ece);
     }
 }

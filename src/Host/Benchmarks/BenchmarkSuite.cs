@@ -28,13 +28,15 @@ public enum TableSet
     Resnet,
     /// <summary>D1–D2, the data-aware ϕ/ξ (<see cref="DataAwareTables"/>).</summary>
     DataAware,
+    /// <summary>T3L, T3 with a long tuning budget (<see cref="PruningBudgetTables"/>).</summary>
+    PruningLong,
 }
 
 /// <summary>
 /// Suites: <c>default</c> (the tables of docs/RESULTS.md, ≈ 1.5 h on 2 cores), <c>smoke</c> (every table, 1 seed, tiny
 /// data; CI), <c>resnet</c> (the ResNet-20 tables R1–R2 on a Fashion-MNIST subset, ≈ 20 min), <c>resnet-smoke</c>
 /// (R1–R2 on tiny data) and <c>data-aware</c> (D1–D2: SNIP, SynFlow, Fisher, GraSP and RigL against random and
-/// magnitude masks, ≈ 20 min).
+/// magnitude masks, ≈ 20 min) and <c>pruning-long</c> (T3L: T3 with 10 tuning epochs, ≈ 12 min per seed).
 /// </summary>
 public sealed record SuiteSize(string Name, int Seeds, int T2Seeds, IReadOnlyList<string> Overrides, TableSet Set = TableSet.Main)
 {
@@ -56,6 +58,9 @@ public sealed record SuiteSize(string Name, int Seeds, int T2Seeds, IReadOnlyLis
     /// <summary>D1–D2 on all of Fashion-MNIST with T3's parent and budget, 2 seeds.</summary>
     public static readonly SuiteSize DataAware = new("data-aware", 2, 2, [], TableSet.DataAware);
 
+    /// <summary>T3L on all of Fashion-MNIST with T3's parent, 1 seed (≈ 12 minutes per seed).</summary>
+    public static readonly SuiteSize PruningLong = new("pruning-long", 1, 1, [], TableSet.PruningLong);
+
     /// <summary>By name.</summary>
     public static SuiteSize Named(string name) => name switch
     {
@@ -64,7 +69,8 @@ public sealed record SuiteSize(string Name, int Seeds, int T2Seeds, IReadOnlyLis
         "resnet" => ResnetSuite,
         "resnet-smoke" => ResnetSmoke,
         "data-aware" => DataAware,
-        _ => throw new UsageException($"unknown suite '{name}': expected default, smoke, resnet, resnet-smoke or data-aware"),
+        "pruning-long" => PruningLong,
+        _ => throw new UsageException($"unknown suite '{name}': expected default, smoke, resnet, resnet-smoke, data-aware or pruning-long"),
     };
 }
 
@@ -83,6 +89,7 @@ public static class BenchmarkSuite
     {
         if (size.Set == TableSet.Resnet) return ResnetTables.Tables(size, runDirectory);
         if (size.Set == TableSet.DataAware) return DataAwareTables.Tables(size, runDirectory);
+        if (size.Set == TableSet.PruningLong) return PruningBudgetTables.Tables(size, runDirectory);
         bool smoke = size == SuiteSize.Smoke;
         string corruptions = smoke ? "corruptions={severities: [1, 3, 5]}" : "corruptions={}";
         string region = smoke ? "children.trust_region.samples=200" : "children.trust_region.samples=1000";
@@ -91,9 +98,9 @@ public static class BenchmarkSuite
             new("T1", "Small budget: 16 epochs in all, 8 members, Adam 1e-3 constant", "dissertation ch. 5, Table 5.1", size.Seeds, _ => [.. T1("MLP", []), .. T1("LeNet-S", ["model.type=lenet", "model.size=small"])]),
             new("T2", "Equal budget (12 epochs of one model; dense ensemble 4 × 12) with Fashion-MNIST-C", "dissertation ch. 5–6, Tables 5.2 / 6.2", size.T2Seeds, _ => T2(corruptions)),
             new("T3", "Pruning one subnetwork: test accuracy of the single tuned child (MLP, parent 10 epochs, 2 tuning epochs, output layer unpruned)", "dissertation ch. 6, Table 6.1", size.Seeds, seed => T3(runDirectory, seed)),
-            new("T4", "Noisy Subnetwork Ensembles: parent vs ensemble (population 16, best 8 by validation NLL, σ from the trust-region search, target KL 0.02)", "dissertation ch. 4, Table 4.1", size.Seeds, _ => T4(region)),
+            new("T4", "Noisy Subnetwork Ensembles: parent vs ensemble (parent + best 8 of 16 by validation accuracy; σ: best holdout accuracy with KL near 0.02 on a separate 1000-row holdout)", "dissertation ch. 4, Table 4.1", size.Seeds, _ => T4(region)),
             new("T5", "Diversity of the T2 ensembles (test set)", "dissertation ch. 7, Table 7.1", size.T2Seeds, _ => T5(corruptions)) { Appendix = dir => CorrelationMatrices(dir, corruptions) },
-            new("T6", "Ensemble size: the first k of 64 children (MLP, parent 10 epochs, partition k = 2 at 50 %, 1 tuning epoch each)", "dissertation ch. 5, Fig. 5.5", size.Seeds, _ => T6()),
+            new("T6", "Ensemble size: the parent and the first k of 64 children (MLP, parent 10 epochs, partition k = 2 at 50 %, 1 tuning epoch each)", "dissertation ch. 5, Fig. 5.5", size.Seeds, _ => T6()),
         ];
     }
 
@@ -125,7 +132,7 @@ public static class BenchmarkSuite
         ("Independent", "examples/baselines/independent.yaml", ["parent.epochs=12"], "ensemble"),
         ("MC dropout (p 0.2, T 16)", "examples/baselines/dropout.yaml", ["parent.epochs=12", "model.dropout=0.2", "mc_dropout=16"], "mc"),
         ("Snapshot (4 cycles × 3)", "examples/baselines/snapshot.yaml", ["parent.epochs=3", "children.count=3", "children.tuning.epochs=3"], "ensemble"),
-        ("FGE (8 + 4 cycles × 1)", "examples/baselines/fge.yaml", ["parent.epochs=8", "children.count=4", "children.tuning.epochs=1"], "ensemble"),
+        ("FGE (8 + ½ + 3 cycles × 1)", "examples/baselines/fge.yaml", ["parent.epochs=8", "children.count=4", "children.tuning.epochs=1"], "ensemble"),
         ("SSE (NP + one-cycle, 8 + 4 × 1)", "examples/fashion-mnist-sparse.yaml", ["parent.epochs=8", "children.count=4", "children.tuning.epochs=1"], "ensemble"),
         ("Stochastic annealing (τ 0.5, 8 + 4 × 1)", "examples/stochastic-temperature.yaml",
             ["parent.epochs=8", "children.count=4", "children.tuning.epochs=1",
@@ -150,6 +157,7 @@ public static class BenchmarkSuite
                 ("cAcc", Metric(corrupted, "accuracy")), ("cNLL", Metric(corrupted, "nll")), ("cECE", Metric(corrupted, "ece")),
                 ("train FLOPs (× one model)", TrainingFlopsRelative), ("epochs", TotalEpochs),
                 ("members", mc ? (_, _) => 16 : EnsembleMembers),
+                ("Acc w/o parent", WithoutParent(m => m.Accuracy)), ("NLL w/o parent", WithoutParent(m => m.Nll)), ("ECE w/o parent", WithoutParent(m => m.Ece)),
             ]);
         }
     }
@@ -162,12 +170,15 @@ public static class BenchmarkSuite
         var parent = T3Parent;
         string weights = Path.Combine(runDirectory(parent, seed), "parent.ckpt");
         yield return new BenchCell("", "", parent, []);   // trained first; not a row of the table
-        var methods = new (string Name, string Perturbation)[]
+        const string random = "{type: bernoulli, sparsity: S, exact_count: true}", magnitude = "{type: magnitude, sparsity: S}";
+        var methods = new (string Name, string Slug, string Sampler, string Perturbation)[]
         {
-            ("one-shot", "prune"),
-            ("iterative (2 stages)", "{type: iterative-prune, epochs: 2, order: random}"),
-            ("random annealing", "{type: random-anneal, anneal_epochs: 1, function: cosine, per: step}"),
-            ("temperature annealing (τ 0.5)", "{type: temperature-anneal, tau: 0.5, anneal_epochs: 1, function: cosine, per: step}"),
+            ("one-shot", "one-shot", random, "prune"),
+            ("iterative (2 stages)", "iterative", random, "{type: iterative-prune, epochs: 2, order: random}"),
+            ("random annealing (linear)", "random-annealing-linear", random, "{type: random-anneal, anneal_epochs: 1, function: linear, per: step}"),
+            ("temperature annealing (τ 0.5)", "temperature-annealing", random, "{type: temperature-anneal, tau: 0.5, anneal_epochs: 1, function: cosine, per: step}"),
+            ("one-shot, magnitude", "one-shot-magnitude", magnitude, "prune"),
+            ("iterative (2 stages), magnitude", "iterative-magnitude", magnitude, "{type: iterative-prune, epochs: 2, order: magnitude}"),
         };
         var schedules = new (string Name, string Schedule)[]
         {
@@ -175,11 +186,11 @@ public static class BenchmarkSuite
             ("one-cycle", "{type: one-cycle, lr_init: 1.0e-5, lr_max: 0.001, lr_min: 1.0e-7, warmup: 0.1}"),
         };
         foreach (var (schedule, scheduleYaml) in schedules)
-            foreach (var (method, perturbation) in methods)
+            foreach (var (method, slug, sampler, perturbation) in methods)
                 foreach (var sparsity in Sparsities)
                 {
-                    var run = new BenchRun($"t3-{Slug(method)}-{schedule}-{sparsity}", "examples/baselines/prune-one-shot.yaml",
-                        [$"parent.weights={weights}", "parent.epochs=0", $"children.sampler={{type: bernoulli, sparsity: {sparsity}, exact_count: true}}",
+                    var run = new BenchRun($"t3-{slug}-{schedule}-{sparsity}", "examples/baselines/prune-one-shot.yaml",
+                        [$"parent.weights={weights}", "parent.epochs=0", $"children.sampler={sampler.Replace("S", sparsity, StringComparison.Ordinal)}",
                          $"children.perturbation={perturbation}", $"children.tuning.schedule={scheduleYaml}", "children.tuning.epochs=2", "reference_epochs=10"]);
                     yield return new BenchCell($"{method}, {schedule} LR", $"{double.Parse(sparsity, CultureInfo.InvariantCulture) * 100:0} %", run,
                         [("acc", Ensemble("accuracy"))]);
@@ -204,6 +215,7 @@ public static class BenchmarkSuite
                 ("parent NLL", Parent("nll")), ("ens. NLL", Ensemble("nll")),
                 ("parent ECE", Parent("ece")), ("ens. ECE", Ensemble("ece")),
                 ("σ", Value(r => r.TrustRegion?.Chosen.Sigma)), ("KL", Value(r => r.TrustRegion?.Chosen.Kl)),
+                ("ens. Acc w/o parent", WithoutParent(m => m.Accuracy)), ("ens. NLL w/o parent", WithoutParent(m => m.Nll)),
             ]);
         }
     }
@@ -240,9 +252,14 @@ public static class BenchmarkSuite
     private static IEnumerable<BenchCell> T6()
     {
         var run = new BenchRun("t6-64-children", "examples/fashion-mnist-sparse.yaml", ["parent.epochs=10", "children.count=64", "children.tuning.epochs=1"]);
-        foreach (int k in new[] { 1, 4, 8, 16, 32, 64 })
-            yield return new BenchCell(k == 1 ? "1 (one child)" : $"{k}", "", run,
-                [("Acc", (_, dir) => FirstMembers.Of(dir, k).Accuracy), ("NLL", (_, dir) => FirstMembers.Of(dir, k).Nll), ("ECE", (_, dir) => FirstMembers.Of(dir, k).Ece)]);
+        // members.npy holds the parent first when it is a member: the first k children are its first k + 1 rows.
+        // Row 0 is the parent alone (none when it is not a member).
+        static int Rows(ExperimentResults r, int k) => k + (r.Ensemble.IncludesParent ? 1 : 0);
+        static CellReader Read(int k, Func<(double Accuracy, double Nll, double Ece), double> pick) =>
+            (r, dir) => Rows(r, k) > 0 ? pick(FirstMembers.Of(dir, Rows(r, k))) : null;
+        foreach (int k in new[] { 0, 1, 4, 8, 16, 32, 64 })
+            yield return new BenchCell(k == 0 ? "0 (the parent)" : $"{k}", "", run,
+                [("Acc", Read(k, m => m.Accuracy)), ("NLL", Read(k, m => m.Nll)), ("ECE", Read(k, m => m.Ece))]);
     }
 
     private static IReadOnlyList<(string, CellReader)> Clean() =>
@@ -260,6 +277,10 @@ public static class BenchmarkSuite
     internal static CellReader Parent(string metric) => Metric(r => r.Parent.Metrics, metric);
 
     internal static readonly CellReader EnsembleMembers = Value(r => r.Ensemble.Members);
+
+    /// <summary>The ensemble of the children alone, recomputed from predictions/members.npy; null when the parent is not a member.</summary>
+    internal static CellReader WithoutParent(Func<(double Accuracy, double Nll, double Ece), double> pick) =>
+        (results, dir) => FirstMembers.WithoutParent(results, dir) is { } m ? pick(m) : null;
 
     internal static readonly CellReader TotalEpochs = Value(r => r.Cost?.Epochs?.Total);
 

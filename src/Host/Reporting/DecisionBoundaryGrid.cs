@@ -16,11 +16,14 @@ namespace SubnetworkEnsembles.Host.Reporting;
 /// </summary>
 public static class DecisionBoundaryGrid
 {
-    /// <summary>Mutation strengths σ of the rows.</summary>
-    public static readonly double[] Sigmas = [0, 0.05, 0.1, 0.2];
+    /// <summary>Mutation strengths σ of the rows (0: the parent's panel), up to the dissertation's 0.25.</summary>
+    public static readonly double[] Sigmas = [0, 0.05, 0.1, 0.2, 0.25];
 
-    /// <summary>Sparsities of the columns (fraction of weights left unperturbed).</summary>
-    public static readonly double[] Sparsities = [0.1, 0.5, 0.9];
+    /// <summary>
+    /// Sparsities of the columns (fraction of weights left unperturbed), from dense noise (0: every weight perturbed) to
+    /// 0.9 — the contrast of §4.3.1: sparse mutations keep working boundaries at strengths where dense ones collapse.
+    /// </summary>
+    public static readonly double[] Sparsities = [0, 0.5, 0.9];
 
     private const int Panel = 300, Resolution = 80;
 
@@ -63,7 +66,7 @@ public static class DecisionBoundaryGrid
                 }
                 using var probs = Evaluator.Probabilities(child, mesh);
                 var p1 = probs.select(1, 1).data<float>().ToArray();
-                string title = Sigmas[r] == 0 ? "parent" : $"σ={Sigmas[r]:0.###}, perturbed {1 - Sparsities[c]:P0}";
+                string title = Sigmas[r] == 0 ? "parent" : $"σ={Sigmas[r]:0.###}, " + (Sparsities[c] == 0 ? "dense (all perturbed)" : $"perturbed {1 - Sparsities[c]:P0}");
                 using var image = SKImage.FromEncodedData(PanelPng(axis, p1, testPoints, testLabels, title));
                 surface.Canvas.DrawImage(image, c * Panel, r * Panel);
                 if (Sigmas[r] == 0) break;   // one parent panel

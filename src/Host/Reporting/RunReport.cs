@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using ScottPlot;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace SubnetworkEnsembles.Host.Reporting;
@@ -99,25 +98,6 @@ public static class RunReport
     {
         var b = Abstractions.ReliabilityBins.Compute(probabilities, labels, bins);
         return (b.Confidence, b.Accuracy, b.Count);
-    }
-
-    /// <summary>
-    /// Accuracy and NLL of the mean of the first m members [M, N, C], for m = 1 … M (the benchmark suite's T6 definition;
-    /// the report itself uses <see cref="CalibrationFigures.BySize"/> with the run's combiner and metrics).
-    /// </summary>
-    public static (double[] Accuracy, double[] Nll) BySize(Tensor members, Tensor labels)
-    {
-        long m = members.shape[0];
-        var accuracy = new double[m];
-        var nll = new double[m];
-        for (int k = 1; k <= m; k++)
-        {
-            using var scope = NewDisposeScope();
-            var mean = members.narrow(0, 0, k).mean([0]);
-            accuracy[k - 1] = mean.argmax(1).eq(labels).to_type(ScalarType.Float64).mean().ToDouble();
-            nll[k - 1] = -mean.gather(1, labels.unsqueeze(1)).clamp_min(1e-12).log().to_type(ScalarType.Float64).mean().ToDouble();
-        }
-        return (accuracy, nll);
     }
 
     private static Figure Heatmap(string name, double[][] matrix, IReadOnlyList<int> memberIndices, string file)

@@ -17,7 +17,7 @@ public sealed class BenchVerb
     {
         _context = context;
         var o = context.Options;
-        var suite = new Argument<string>("suite") { Description = "default (the tables of docs/RESULTS.md, about 1.5 h on 2 cores), smoke (every table on tiny data, a few minutes), resnet (R1–R2 with ResNet-20, about 20 min), resnet-smoke or data-aware (D1–D2: snip, fisher, grasp, synflow, rigl against random and magnitude masks)", DefaultValueFactory = _ => "default" };
+        var suite = new Argument<string>("suite") { Description = "default (the tables of docs/RESULTS.md, about 1.5 h on 2 cores), smoke (every table on tiny data, a few minutes), resnet (R1–R2 with ResNet-20, about 20 min), resnet-smoke, data-aware (D1–D2: snip, fisher, grasp, synflow, rigl against random and magnitude masks) or pruning-long (T3L: T3 with 10 tuning epochs, about 12 min per seed)", DefaultValueFactory = _ => "default" };
         var seeds = new Option<int?>("--seeds") { Description = "Seeds per table (default: 3, and 2 for T2/T5; smoke: 1)" };
         var tables = new Option<string[]>("--tables") { Description = "Only these tables, e.g. --tables T1 --tables T3 (default: all)" };
         var examples = new Option<string?>("--examples") { Description = "The folder holding examples/ (default: found upward from the current directory)" };
