@@ -223,6 +223,8 @@ public class PluginFaultTests(FaultyPlugins faulty) : IClassFixture<FaultyPlugin
         var added = Sne.Run("analyze", run, "--set", "analyses=[{type: perceptual-hash, images: 4, samples: 3}]");
         added.ExitCode.ShouldBe(0, added.Output);
         Sne.Results(run)["analyses"]!.AsArray().Select(a => a!["name"]!.GetValue<string>()).ShouldBe(["smoothgrad", "perceptual-hash"]);
+        Sne.Results(run)["plugins"]!.AsArray().Where(p => p!["kind"]!.GetValue<string>() == "analysis").Select(p => p!["name"]!.GetValue<string>())
+            .ShouldBe(["smoothgrad", "perceptual-hash"]);
         File.ReadAllText(Path.Combine(run, "report.md")).ShouldContain("Analysis perceptual-hash: ahash");
 
         string results = File.ReadAllText(Path.Combine(run, "results.json")), report = File.ReadAllText(Path.Combine(run, "report.md"));

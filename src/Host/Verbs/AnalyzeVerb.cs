@@ -51,7 +51,13 @@ public sealed class AnalyzeVerb
         var results = ExperimentResults.Read(run.ResultsFile);
         data.MoveTo(device);
         var fresh = AnalysisStage.Run(plugins, config, data, run, results.Ensemble.MemberIndices, log);
-        var updated = results with { Analyses = AnalysisStage.Merge(results.Analyses, fresh) };
+        // results.json's plugin list gains the analyses run now (their assembly and SHA-256), replacing earlier records of them.
+        var analysisRecords = PluginRecord.Of(config, plugins).Where(r => r.Kind == "analysis").ToList();
+        var updated = results with
+        {
+            Analyses = AnalysisStage.Merge(results.Analyses, fresh),
+            Plugins = [.. (results.Plugins ?? []).Where(p => !analysisRecords.Any(r => r.Kind == p.Kind && r.Name == p.Name)), .. analysisRecords],
+        };
         var faults = Diagnostics.EnvironmentFaultPoints.ForThisProcess;
         RunReport.Write(run, updated, config.SavePredictions, RunScoring.Create(config, plugins),
             file => DecisionBoundaryGrid.Draw(file, config, data, run, plugins, catalog), faults);
