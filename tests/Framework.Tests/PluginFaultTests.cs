@@ -203,8 +203,8 @@ public class PluginFaultTests(FaultyPlugins faulty) : IClassFixture<FaultyPlugin
     /// <summary>
     /// Analyses: configured, they run after the ensemble (results.json "analyses", analyses/NAME/*.png, the report);
     /// <c>sne analyze</c> adds more to the finished run without retraining, refuses an unknown analysis or another key
-    /// in one line (exit 2), and an analysis that throws in one line naming it (exit 3) with results.json and the
-    /// report untouched.
+    /// in one line (exit 2), and an analysis that throws in one line naming it (exit 3) with results.json, the report and
+    /// the figures of the analyses that ran before it untouched.
     /// </summary>
     [Trait("Category", "e2e")]
     [Fact]
@@ -234,12 +234,14 @@ public class PluginFaultTests(FaultyPlugins faulty) : IClassFixture<FaultyPlugin
         var otherKey = Sne.Run("analyze", run, "--set", "seed=4");
         otherKey.ExitCode.ShouldBe(2, otherKey.Output);
         otherKey.Stderr.ShouldContain("sne analyze may set only analyses");
-        var broken = Sne.Run("analyze", run, "--plugins", faulty.Plugin("Faulty"), "--set", "analyses=[broken-analysis]");
+        byte[] maps = File.ReadAllBytes(Path.Combine(run, "analyses", "smoothgrad", "maps.png"));
+        var broken = Sne.Run("analyze", run, "--plugins", faulty.Plugin("Faulty"), "--set", "analyses=[{type: smoothgrad, images: 2, samples: 2}, broken-analysis]");
         broken.ExitCode.ShouldBe(3, broken.Output);
         broken.Stderr.Trim().Split('\n').ShouldHaveSingleItem(broken.Stderr).ShouldContain("analysis 'broken-analysis'");
         broken.Stderr.ShouldContain("failed in Run: the analysis's own bug");
         File.ReadAllText(Path.Combine(run, "results.json")).ShouldBe(results);
         File.ReadAllText(Path.Combine(run, "report.md")).ShouldBe(report);
-        Directory.Exists(Path.Combine(run, "analyses", "broken-analysis")).ShouldBeFalse();
+        File.ReadAllBytes(Path.Combine(run, "analyses", "smoothgrad", "maps.png")).ShouldBe(maps, "the analysis that succeeded before the failing one changes nothing");
+        Directory.GetFileSystemEntries(Path.Combine(run, "analyses")).Select(Path.GetFileName).ShouldBe(["perceptual-hash", "smoothgrad"], ignoreOrder: true);
     }
 }

@@ -15,7 +15,8 @@ namespace SubnetworkEnsembles.Experiments.Pipeline;
 /// Runs the configured analyses (<c>analyses:</c>, <see cref="IAnalysis"/>) on a finished run: the parent and the
 /// ensemble's members are loaded from their checkpoints (eval mode, on the data's device) with their saved test
 /// probabilities; each analysis gets its own generator, seeded from (run seed, "analysis/NAME"), and writes its figures
-/// into analyses/NAME/ of the run directory, which is replaced atomically only when the analysis succeeds.
+/// into a staging folder; only when every analysis has succeeded does each staging folder replace analyses/NAME/ of the
+/// run directory (atomically, one folder at a time), so a failing analysis leaves every earlier figure as it was.
 /// An analysis that throws is a <see cref="PluginCallException"/> naming it (exit 3).
 /// </summary>
 public static class AnalysisStage
@@ -43,7 +44,21 @@ public static class AnalysisStage
             }
             using var labels = data.Test.Labels.cpu();
             Directory.CreateDirectory(run.Combine("analyses"));
-            return config.Analyses.Select(spec => RunOne(plugins, spec, config, data, run, members, labels, logger)).ToList();
+            var done = new List<(AnalysisResult Result, string Staging)>();
+            try
+            {
+                foreach (var spec in config.Analyses) done.Add(RunOne(plugins, spec, config, data, run, members, labels, logger));
+                foreach (var (result, staging) in done)
+                    RunDirectory.WriteDirectoryAtomic(run.Combine("analyses", result.Name), target =>
+                    {
+                        foreach (var file in Directory.GetFiles(staging)) File.Move(file, Path.Combine(target, Path.GetFileName(file)));
+                    });
+                return done.Select(d => d.Result).ToList();
+            }
+            finally
+            {
+                foreach (var (_, staging) in done.Where(d => Directory.Exists(d.Staging))) Directory.Delete(staging, recursive: true);
+            }
         }
         finally
         {
@@ -66,30 +81,34 @@ public static class AnalysisStage
         return merged;
     }
 
-    private static AnalysisResult RunOne(PluginFactory plugins, PluginSpec spec, ExperimentConfig config, DataSplits data, RunDirectory run,
+    /// <summary>Runs one analysis with its figures in a new staging folder (deleted again when it fails); returns its result and that folder.</summary>
+    private static (AnalysisResult Result, string Staging) RunOne(PluginFactory plugins, PluginSpec spec, ExperimentConfig config, DataSplits data, RunDirectory run,
         IReadOnlyList<AnalysisMember> members, Tensor labels, ILogger logger)
     {
         var clock = Stopwatch.StartNew();
         var analysis = plugins.Create<IAnalysis>(spec);
-        string folder = run.Combine("analyses", spec.Type);
-        AnalysisOutput? output = null;
+        string staging = run.Combine("analyses", $".{spec.Type}.staging-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}");
+        Directory.CreateDirectory(staging);
+        AnalysisOutput output;
         try
         {
-            RunDirectory.WriteDirectoryAtomic(folder, staging =>
+            using var generator = Seeds.Generator(config.Seed, "analysis/" + spec.Type);
+            var context = new AnalysisContext
             {
-                using var generator = Seeds.Generator(config.Seed, "analysis/" + spec.Type);
-                var context = new AnalysisContext
-                {
-                    Members = members, InputShape = data.InputShape, Classes = data.Classes, Device = data.Test.Device,
-                    TestRows = data.Test.Count, TestLabels = labels, ReadTestRows = rows => Read(data.Test, rows),
-                    TrainingRows = data.Train.Count, ReadTrainingRows = rows => Read(data.Train, rows),
-                    BuildUntunedChild = i => UntunedChild(plugins, config, data, run, i, logger),
-                    Generator = generator, RunSeed = config.Seed, FigureDirectory = staging,
-                    Log = line => logger.LogInformation("Analysis {Name}: {Line}", spec.Type, line),
-                };
-                output = plugins.Call(spec, nameof(IAnalysis.Run), () => analysis.Run(context));
-                Check(plugins, spec, output, staging);
-            });
+                Members = members, InputShape = data.InputShape, Classes = data.Classes, Device = data.Test.Device,
+                TestRows = data.Test.Count, TestLabels = labels, ReadTestRows = rows => Read(data.Test, rows),
+                TrainingRows = data.Train.Count, ReadTrainingRows = rows => Read(data.Train, rows),
+                BuildUntunedChild = i => UntunedChild(plugins, config, data, run, i, logger),
+                Generator = generator, RunSeed = config.Seed, FigureDirectory = staging,
+                Log = line => logger.LogInformation("Analysis {Name}: {Line}", spec.Type, line),
+            };
+            output = plugins.Call(spec, nameof(IAnalysis.Run), () => analysis.Run(context));
+            Check(plugins, spec, output, staging);
+        }
+        catch
+        {
+            Directory.Delete(staging, recursive: true);
+            throw;
         }
         finally
         {
@@ -98,14 +117,14 @@ public static class AnalysisStage
         var result = new AnalysisResult
         {
             Name = spec.Type,
-            Scalars = new Dictionary<string, double>(output!.Scalars),
+            Scalars = new Dictionary<string, double>(output.Scalars),
             Tables = output.Tables.Select(t => new AnalysisTableResult { Name = t.Name, Caption = t.Caption, Rows = t.RowLabels, Columns = t.ColumnLabels, Values = t.Values }).ToList(),
             Figures = output.Figures.Select(f => new AnalysisFigureResult { File = $"analyses/{spec.Type}/{f.File}", Caption = f.Caption }).ToList(),
             Seconds = clock.Elapsed.TotalSeconds,
         };
         logger.LogInformation("Analysis {Name}: {Scalars} scalars, {Tables} tables ({TableNames}), {Figures} figures ({Seconds:F1} s)", spec.Type,
             result.Scalars.Count, result.Tables.Count, string.Join(", ", result.Tables.Select(t => t.Name)), result.Figures.Count, result.Seconds);
-        return result;
+        return (result, staging);
     }
 
     /// <summary>Refuses an output whose tables do not match their labels or whose figures were not written (the plugin's mistake).</summary>
