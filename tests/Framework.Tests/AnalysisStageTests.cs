@@ -84,4 +84,24 @@ public sealed class AnalysisStageTests
         merged.Select(a => (a.Name, a.Seconds)).ShouldBe([("smoothgrad", 1.0), ("perceptual-hash", 3.0), ("tsne", 4.0)]);
         AnalysisStage.Merge(null, [A("x", 1)]).ShouldHaveSingleItem().Name.ShouldBe("x");
     }
+    [Fact]
+    public void Analyses_survive_a_round_trip_through_results_json_with_undefined_values_as_null()
+    {
+        using var dir = new TempDir();
+        string file = Path.Combine(dir.Path, "results.json");
+        var analysis = new AnalysisResult
+        {
+            Name = "smoothgrad", Scalars = new Dictionary<string, double> { ["rmse_between_children"] = double.NaN, ["rmse_to_parent"] = 0.25 },
+            Tables = [new AnalysisTableResult { Name = "rmse", Rows = ["parent", "child 0"], Columns = ["parent", "child 0"], Values = [[0, 0.25], [0.25, double.NaN]] }],
+            Figures = [new AnalysisFigureResult { File = "analyses/smoothgrad/maps.png", Caption = "grid" }],
+        };
+        new ExperimentResults { Name = "x", Analyses = [analysis] }.Write(file);
+        File.ReadAllText(file).ShouldContain("\"rmse_between_children\": null");
+        var read = ExperimentResults.Read(file).Analyses.ShouldHaveSingleItem();
+        double.IsNaN(read.Scalars["rmse_between_children"]).ShouldBeTrue();
+        read.Tables[0].Values[0].ShouldBe([0, 0.25]);
+        double.IsNaN(read.Tables[0].Values[1][1]).ShouldBeTrue();
+        read.Figures.ShouldHaveSingleItem().File.ShouldBe("analyses/smoothgrad/maps.png");
+        new ExperimentResults { Name = "old" }.ToJson().ShouldNotContain("analyses");
+    }
 }
