@@ -19,6 +19,8 @@ public enum PluginKind
     Model,
     /// <summary>A data source — <see cref="IDatasetSource"/>.</summary>
     Dataset,
+    /// <summary>An analysis of a finished run's networks — <see cref="IAnalysis"/> (added in contracts 1.3).</summary>
+    Analysis,
 }
 
 /// <summary>

@@ -6,7 +6,7 @@ namespace SubnetworkEnsembles.Tests;
 
 /// <summary>
 /// Faulty plugins built from source, as a third party would: a perturbation that poisons chosen children with NaN,
-/// a sampler that throws, a metric whose constructor throws, an assembly without any [Plugin] class, a plugin whose
+/// a sampler and an analysis that throw, a metric whose constructor throws, an assembly without any [Plugin] class, a plugin whose
 /// dependency is missing, and a plugin built against a future Abstractions version.
 /// </summary>
 public sealed class FaultyPlugins : IDisposable
@@ -37,6 +37,11 @@ public sealed class FaultyPlugins : IDisposable
                 public int SetSize => 1;
                 public IReadOnlyList<ChildMask> SampleSet(IReadOnlyList<IMaskableWeight> weights, Generator generator) =>
                     throw new InvalidOperationException("the sampler's own bug");
+            }
+            [Plugin("broken-analysis", PluginKind.Analysis, Description = "throws")]
+            public sealed class BrokenAnalysis : IAnalysis
+            {
+                public AnalysisOutput Run(AnalysisContext context) => throw new InvalidOperationException("the analysis's own bug");
             }
             [Plugin("broken-ctor", PluginKind.Metric, Description = "cannot be constructed")]
             public sealed class BrokenCtor : IMetric
@@ -162,7 +167,7 @@ public class PluginFaultTests(FaultyPlugins faulty) : IClassFixture<FaultyPlugin
     [Theory]
     [InlineData("plugins/NeedsHelper", "NeedsHelper.dll has types that cannot be loaded (a missing dependency?)")]
     [InlineData("not-a-plugin", "Helper.dll contains no public class marked [Plugin(name, kind)]")]
-    [InlineData("plugins/Future", "was built against SubnetworkEnsembles.Abstractions 2.0.0.0, but this sne provides 1.2.0.0")]
+    [InlineData("plugins/Future", "was built against SubnetworkEnsembles.Abstractions 2.0.0.0, but this sne provides 1.3.0.0")]
     [InlineData("twice", "'poison'")]
     public void Broken_plugin_directories_are_clear_errors_with_exit_3(string directory, string expected)
     {
@@ -194,5 +199,49 @@ public class PluginFaultTests(FaultyPlugins faulty) : IClassFixture<FaultyPlugin
         var listed = Sne.Run("plugins", "--sha256");
         listed.ExitCode.ShouldBe(0, listed.Output);
         listed.Stdout.ShouldContain(Hash(builtIn[0]));
+    }
+    /// <summary>
+    /// Analyses: configured, they run after the ensemble (results.json "analyses", analyses/NAME/*.png, the report);
+    /// <c>sne analyze</c> adds more to the finished run without retraining, refuses an unknown analysis or another key
+    /// in one line (exit 2), and an analysis that throws in one line naming it (exit 3) with results.json, the report and
+    /// the figures of the analyses that ran before it untouched.
+    /// </summary>
+    [Trait("Category", "e2e")]
+    [Fact]
+    public void Analyses_run_after_the_ensemble_and_sne_analyze_adds_them_to_a_finished_run()
+    {
+        using var dir = new TempDir();
+        string run = Path.Combine(dir.Path, "run");
+        var result = Run(run, "--set", "children.count=2", "--set", "analyses=[{type: smoothgrad, images: 4, samples: 3}]");
+        result.ExitCode.ShouldBe(0, result.Output);
+        var analyses = Sne.Results(run)["analyses"]!.AsArray();
+        analyses.Select(a => a!["name"]!.GetValue<string>()).ShouldBe(["smoothgrad"]);
+        analyses[0]!["tables"]![0]!["rows"]!.AsArray().Select(r => r!.GetValue<string>()).ShouldBe(["parent", "child 0", "child 1"]);
+        File.Exists(Path.Combine(run, "analyses", "smoothgrad", "maps.png")).ShouldBeTrue();
+        File.ReadAllText(Path.Combine(run, "report.md")).ShouldContain("](analyses/smoothgrad/maps.png)");
+
+        var added = Sne.Run("analyze", run, "--set", "analyses=[{type: perceptual-hash, images: 4, samples: 3}]");
+        added.ExitCode.ShouldBe(0, added.Output);
+        Sne.Results(run)["analyses"]!.AsArray().Select(a => a!["name"]!.GetValue<string>()).ShouldBe(["smoothgrad", "perceptual-hash"]);
+        Sne.Results(run)["plugins"]!.AsArray().Where(p => p!["kind"]!.GetValue<string>() == "analysis").Select(p => p!["name"]!.GetValue<string>())
+            .ShouldBe(["smoothgrad", "perceptual-hash"]);
+        File.ReadAllText(Path.Combine(run, "report.md")).ShouldContain("Analysis perceptual-hash: ahash");
+
+        string results = File.ReadAllText(Path.Combine(run, "results.json")), report = File.ReadAllText(Path.Combine(run, "report.md"));
+        var unknown = Sne.Run("analyze", run, "--set", "analyses=[smoothgrd]");
+        unknown.ExitCode.ShouldBe(2, unknown.Output);
+        unknown.Stderr.Trim().Split('\n').ShouldHaveSingleItem(unknown.Stderr).ShouldContain("unknown analysis 'smoothgrd' (did you mean 'smoothgrad'?)");
+        var otherKey = Sne.Run("analyze", run, "--set", "seed=4");
+        otherKey.ExitCode.ShouldBe(2, otherKey.Output);
+        otherKey.Stderr.ShouldContain("sne analyze may set only analyses");
+        byte[] maps = File.ReadAllBytes(Path.Combine(run, "analyses", "smoothgrad", "maps.png"));
+        var broken = Sne.Run("analyze", run, "--plugins", faulty.Plugin("Faulty"), "--set", "analyses=[{type: smoothgrad, images: 2, samples: 2}, broken-analysis]");
+        broken.ExitCode.ShouldBe(3, broken.Output);
+        broken.Stderr.Trim().Split('\n').ShouldHaveSingleItem(broken.Stderr).ShouldContain("analysis 'broken-analysis'");
+        broken.Stderr.ShouldContain("failed in Run: the analysis's own bug");
+        File.ReadAllText(Path.Combine(run, "results.json")).ShouldBe(results);
+        File.ReadAllText(Path.Combine(run, "report.md")).ShouldBe(report);
+        File.ReadAllBytes(Path.Combine(run, "analyses", "smoothgrad", "maps.png")).ShouldBe(maps, "the analysis that succeeded before the failing one changes nothing");
+        Directory.GetFileSystemEntries(Path.Combine(run, "analyses")).Select(Path.GetFileName).ShouldBe(["perceptual-hash", "smoothgrad"], ignoreOrder: true);
     }
 }

@@ -43,7 +43,7 @@ public class PluginHarnessTests
 
     [Trait("Category", "unit")]
     [Fact]
-    public void The_catalog_holds_every_plugin_of_the_method_catalogue() => AllPlugins().Count.ShouldBe(49);
+    public void The_catalog_holds_every_plugin_of_the_method_catalogue() => AllPlugins().Count.ShouldBe(51);
 
     /// <summary>Plugins that cannot have valid defaults (dataset plugins need their files named): the least YAML that makes them valid.</summary>
     private static readonly Dictionary<string, string> OptionsWithoutDefaults = new()
@@ -148,7 +148,7 @@ public class PluginHarnessTests
 
     public static TheoryData<string, string> KitCheckedPlugins()
     {
-        PluginKind[] kinds = [PluginKind.Sampler, PluginKind.Perturbation, PluginKind.Optimizer, PluginKind.Schedule, PluginKind.Metric, PluginKind.Combiner];
+        PluginKind[] kinds = [PluginKind.Sampler, PluginKind.Perturbation, PluginKind.Optimizer, PluginKind.Schedule, PluginKind.Metric, PluginKind.Combiner, PluginKind.Analysis];
         var data = new TheoryData<string, string>();
         foreach (var d in Catalog.All.Where(d => kinds.Contains(d.Kind))) data.Add(d.Kind.ToString(), d.Name);
         return data;
@@ -169,6 +169,13 @@ public class PluginHarnessTests
         ["temperature-anneal"] = "{ anneal_epochs: 2 }",
         ["random-anneal"] = "{ anneal_epochs: 2 }",
         ["rigl"] = "{ update_interval: 2, batch_size: 16 }",
+    };
+
+    /// <summary>Options that keep an analysis quick on the kit's 24 rows.</summary>
+    private static readonly Dictionary<string, string> AnalysisOptions = new()
+    {
+        ["smoothgrad"] = "{ images: 4, samples: 3 }",
+        ["perceptual-hash"] = "{ images: 4, samples: 3 }",
     };
 
     /// <summary>Perturbations that draw nothing, and why; every other perturbation must take its randomness from the context.</summary>
@@ -202,6 +209,7 @@ public class PluginHarnessTests
             case PluginKind.Schedule: ScheduleContract.Check(() => Create<ISchedule>(PluginKind.Schedule, name)); break;
             case PluginKind.Metric: MetricContract.Check(() => Create<IMetric>(PluginKind.Metric, name)); break;
             case PluginKind.Combiner: CombinerContract.Check(() => Create<IEnsembleCombiner>(PluginKind.Combiner, name)); break;
+            case PluginKind.Analysis: AnalysisContract.Check(() => Create<IAnalysis>(PluginKind.Analysis, name, AnalysisOptions.GetValueOrDefault(name, "{}"))); break;
             default: throw new ArgumentOutOfRangeException(nameof(kind), kind, "not a kind the kit checks");
         }
     }

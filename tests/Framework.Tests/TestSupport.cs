@@ -313,7 +313,7 @@ public static class TestData
         .RegisterAssemblyOf<SubnetworkEnsembles.Samplers.PartitionSampler>().RegisterAssemblyOf<SubnetworkEnsembles.Perturbations.PrunePerturbation>()
         .RegisterAssemblyOf<SubnetworkEnsembles.Optimizers.AdamOptimizer>().RegisterAssemblyOf<SubnetworkEnsembles.Metrics.AccuracyMetric>()
         .RegisterAssemblyOf<SubnetworkEnsembles.Combiners.MeanCombiner>().RegisterAssemblyOf<MlpModel>()
-        .RegisterAssemblyOf<SubnetworkEnsembles.Datasets.SpiralsDataset>();
+        .RegisterAssemblyOf<SubnetworkEnsembles.Datasets.SpiralsDataset>().RegisterAssemblyOf<SubnetworkEnsembles.Analyses.SmoothGradAnalysis>();
 
     /// <summary>A plugin factory over <see cref="Catalog"/>.</summary>
     public static PluginFactory Plugins()

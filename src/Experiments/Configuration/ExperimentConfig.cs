@@ -71,6 +71,12 @@ public sealed class ExperimentConfig
     /// <summary>Metrics computed for the parent, every member and the ensemble.</summary>
     public List<PluginSpec> Metrics { get; init; } = [PluginSpec.Named("accuracy"), PluginSpec.Named("nll"), PluginSpec.Named("ece")];
 
+    /// <summary>
+    /// Analyses run after the ensemble on the saved parent and members (results.json "analyses", figures in
+    /// analyses/NAME/ and the report), e.g. <c>[smoothgrad, { type: perceptual-hash, images: 8 }]</c>; none by default.
+    /// </summary>
+    public List<PluginSpec> Analyses { get; init; } = [];
+
     /// <summary>Where plugins are loaded from.</summary>
     public PluginsConfig Plugins { get; init; } = new();
 
@@ -104,6 +110,8 @@ public sealed class ExperimentConfig
         if (Children.Start == ChildStart.Scratch && Children.Sampler.Type != "full")
             yield return ("children.sampler", $"children trained from scratch (children.start: scratch) have no parent to take a subnetwork of: use sampler full, got '{Children.Sampler.Type}'");
         if (McDropout < 0) yield return ("mc_dropout", $"must be ≥ 0 (0 = off), got {McDropout}");
+        foreach (var (spec, i) in Analyses.Select((a, i) => (a, i)).Where(p => Analyses.Take(p.i).Any(a => a.Type == p.a.Type)))
+            yield return ($"analyses[{i}]", $"analysis '{spec.Type}' is listed twice; list each analysis once");
         if (Corruptions is not null)
         {
             foreach (var p in Corruptions.Validate()) yield return p;

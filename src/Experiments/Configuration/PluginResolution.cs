@@ -32,6 +32,7 @@ public static class PluginResolution
         }
         yield return (config.Combiner, PluginKind.Combiner, "combiner");
         for (int i = 0; i < config.Metrics.Count; i++) yield return (config.Metrics[i], PluginKind.Metric, $"metrics[{i}]");
+        for (int i = 0; i < config.Analyses.Count; i++) yield return (config.Analyses[i], PluginKind.Analysis, $"analyses[{i}]");
     }
 
     /// <summary>"unknown sampler 'x' (did you mean 'y'?); known: …", or null when the catalog has the plugin.</summary>

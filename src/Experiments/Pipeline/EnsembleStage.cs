@@ -10,7 +10,7 @@ namespace SubnetworkEnsembles.Experiments.Pipeline;
 
 /// <summary>
 /// Stage 3: gathers every child, selects on the validation split (the <c>keep</c> best by select_by), combines and
-/// evaluates on the test split; writes predictions/{members,labels}.npy (save_predictions), the report, then results.json.
+/// evaluates on the test split; runs the configured analyses; writes predictions/{members,labels}.npy (save_predictions), the report, then results.json.
 /// </summary>
 internal sealed class EnsembleStage(PluginFactory plugins, ILogger logger, Action<ExperimentConfig, DataSplits, RunDirectory, ExperimentResults> writeReport,
     Func<Diagnostics.IFaultPoints> faults)
@@ -78,6 +78,7 @@ internal sealed class EnsembleStage(PluginFactory plugins, ILogger logger, Actio
                 : null;
             var assembled = ResultsAssembler.Assemble(config, data, parent, members, ensemble, trustRegion, cost, corrupted, clock.Elapsed.TotalSeconds);
             var results = assembled with { Plugins = PluginRecord.Of(config, plugins) };
+            if (config.Analyses.Count > 0) results = results with { Analyses = AnalysisStage.Run(plugins, config, data, run, memberIndices, logger) };
             // The report first, results.json last: its presence means everything of the run is written.
             writeReport(config, data, run, results);
             results.Write(run.ResultsFile, faults());

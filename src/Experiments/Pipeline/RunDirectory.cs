@@ -56,12 +56,12 @@ public sealed class RunDirectory
     public string ChildFailure(int index) => Combine("children", $"child-{index:D3}.failed");
 
     /// <summary>
-    /// Removes what the stages write (parent, children, predictions, results), so a new parent never meets children of
+    /// Removes what the stages write (parent, children, predictions, analyses, results), so a new parent never meets children of
     /// an earlier one. Keeps anything else, e.g. the slurm/ scripts and job output of a submission.
     /// </summary>
     private void RemoveStageOutputs()
     {
-        foreach (var dir in new[] { "children", "predictions" })
+        foreach (var dir in new[] { "children", "predictions", "analyses" })
             if (Directory.Exists(Combine(dir))) Directory.Delete(Combine(dir), recursive: true);
         foreach (var file in new[] { ResultsFile, ParentResults, ParentCheckpoint, TrustRegionFile, ParentTrainingState, GrowPending })
             if (File.Exists(file)) File.Delete(file);

@@ -25,6 +25,7 @@ public static class RunFiles
         "trust_region?.table[].sigma:number", "corrupted?.parent:object", "corrupted?.ensemble:object", "seconds?:object",
         "cost?.epochs.parent:int", "cost?.epochs.children:int", "cost?.training_flops.total:number", "cost?.parameters.ensemble:number",
         "cost?.parameters.ensemble_nonzero:number", "cost?.inference_flops_per_sample.relative_to_independent:number", "cost?.forward_flops_per_sample:number",
+        "analyses?[].name:string", "analyses?[].tables?[].values[][]:number?", "analyses?[].figures?[].file:string",
     ];
 
     /// <summary>The keys of parent.json that the ensemble stage reads.</summary>

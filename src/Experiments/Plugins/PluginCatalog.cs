@@ -38,6 +38,7 @@ public sealed class PluginCatalog
         [PluginKind.Combiner] = typeof(IEnsembleCombiner),
         [PluginKind.Model] = typeof(IModelFactory),
         [PluginKind.Dataset] = typeof(IDatasetSource),
+        [PluginKind.Analysis] = typeof(IAnalysis),
     };
 
     private readonly Dictionary<(PluginKind, string), PluginDescriptor> _byName = [];

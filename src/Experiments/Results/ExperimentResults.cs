@@ -5,7 +5,7 @@ namespace SubnetworkEnsembles.Experiments.Results;
 
 /// <summary>
 /// The results of a finished run: results.json, written last by the ensemble stage. Keys in order: name, method, seed,
-/// data, parent, members, ensemble, trust_region, cost, corrupted, seconds, threads, versions, plugins (optional ones
+/// data, parent, members, ensemble, trust_region, cost, corrupted, analyses, seconds, threads, versions, plugins (optional ones
 /// absent when the run has none, or was made by an earlier version).
 /// </summary>
 public sealed record ExperimentResults
@@ -39,6 +39,9 @@ public sealed record ExperimentResults
 
     /// <summary>The corrupted test sets, when configured.</summary>
     public CorruptedResults? Corrupted { get; init; }
+
+    /// <summary>What the configured analyses (and later <c>sne analyze</c>) returned, one entry per analysis; absent when none ran.</summary>
+    public IReadOnlyList<AnalysisResult>? Analyses { get; init; }
 
     /// <summary>Wall-clock seconds per stage.</summary>
     public RunSeconds? Seconds { get; init; }

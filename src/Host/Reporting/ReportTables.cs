@@ -4,7 +4,7 @@ namespace SubnetworkEnsembles.Host.Reporting;
 
 /// <summary>
 /// The tables of report.md and report.html, read from the typed results: test metrics of parent and ensemble, the
-/// children, the corrupted test sets, cost, wall time and the trust-region search. Numbers are "F4"; a value that is
+/// children, the corrupted test sets, cost, wall time, the trust-region search and each analysis's scalars and tables. Numbers are "F4"; a value that is
 /// absent or not finite (null in results.json) is an empty cell.
 /// </summary>
 public static class ReportTables
@@ -58,6 +58,14 @@ public static class ReportTables
         {
             string[] keys = region.Table[0].Chosen is null ? TrustRegionColumns : [.. TrustRegionColumns, "chosen"];
             yield return ("Trust-region search", [keys, .. region.Table.Select(r => new[] { Cell(r.Sigma), Cell(r.Sparsity), Cell(r.Kl), Cell(r.Accuracy), "", "" }[..keys.Length])]);
+        }
+        foreach (var analysis in results.Analyses ?? [])
+        {
+            if (analysis.Scalars.Count > 0)
+                yield return ($"Analysis {analysis.Name}", [["value", .. analysis.Scalars.Keys], ["", .. analysis.Scalars.Values.Select(v => Cell(v))]]);
+            foreach (var table in analysis.Tables)
+                yield return ($"Analysis {analysis.Name}: {table.Name}{(table.Caption.Length > 0 ? " — " + table.Caption : "")}",
+                    [["", .. table.Columns], .. table.Rows.Select((row, r) => (string[])[row, .. table.Values[r].Select(v => Cell(v))])]);
         }
     }
 

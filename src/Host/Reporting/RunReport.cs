@@ -52,8 +52,11 @@ public static class RunReport
 
         if (faults is { Enabled: true }) faults.At("report");
         TrainingLogs.Write(run, results, faults);
-        RunDirectory.WriteAllTextAtomic(run.Combine("report.md"), Markdown(results, drawn), faults);
-        RunDirectory.WriteAllTextAtomic(run.Combine("report.html"), Html(results, drawn, figures), faults);
+        // Figures of the analyses live in analyses/NAME/ of the run directory (results.json names them relative to it).
+        var analysisFigures = (results.Analyses ?? []).SelectMany(a => a.Figures.Where(f => File.Exists(run.Combine(f.File)))
+            .Select(f => new Figure("../" + f.File, $"Analysis {a.Name}: {Path.GetFileNameWithoutExtension(f.File)}", f.Caption))).ToList();
+        RunDirectory.WriteAllTextAtomic(run.Combine("report.md"), Markdown(results, [.. drawn, .. analysisFigures]), faults);
+        RunDirectory.WriteAllTextAtomic(run.Combine("report.html"), Html(results, [.. drawn, .. analysisFigures], figures), faults);
         return drawn;
     }
 
@@ -165,7 +168,7 @@ public static class RunReport
             md.AppendLine();
         }
         md.AppendLine("## Figures").AppendLine();
-        foreach (var f in figures) md.AppendLine(CultureInfo.InvariantCulture, $"### {f.Title}").AppendLine().AppendLine(f.Caption).AppendLine().AppendLine(CultureInfo.InvariantCulture, $"![{f.Title}](report/{f.File})").AppendLine();
+        foreach (var f in figures) md.AppendLine(CultureInfo.InvariantCulture, $"### {f.Title}").AppendLine().AppendLine(f.Caption).AppendLine().AppendLine(CultureInfo.InvariantCulture, $"![{f.Title}]({(f.File.StartsWith("../", StringComparison.Ordinal) ? f.File[3..] : "report/" + f.File)})").AppendLine();
         return md.ToString();
     }
 

@@ -18,7 +18,7 @@ public sealed class PluginsVerb
     public PluginsVerb(VerbContext context)
     {
         var o = context.Options;
-        var kind = new Argument<string?>("kind") { Description = "sampler, perturbation, optimizer, schedule, metric or combiner (all when omitted)", Arity = ArgumentArity.ZeroOrOne };
+        var kind = new Argument<string?>("kind") { Description = "sampler, perturbation, optimizer, schedule, metric, combiner, model, dataset or analysis (all when omitted)", Arity = ArgumentArity.ZeroOrOne };
         var pattern = new Argument<string?>("pattern") { Description = "A name glob or substring, e.g. anneal or 'one-*'", Arity = ArgumentArity.ZeroOrOne };
         var sha = new Option<bool>("--sha256") { Description = "Print the SHA-256 of every plugin assembly (the format of $SNE_PLUGIN_ALLOWLIST) instead" };
         Command = new Command("plugins", "List the available plugins: kind, name, description, assembly, and every option with its default and doc text.\n" +

@@ -14,14 +14,14 @@ public sealed class VerbContext
     /// <summary>Plugin catalogs, discovered once per set of directories for this process's commands.</summary>
     public PluginCatalogCache Catalogs { get; } = new();
 
-    /// <summary>The root command <c>sne</c> with every verb: run, validate, plugins, submit, status, grow, predict, report, bench.</summary>
+    /// <summary>The root command <c>sne</c> with every verb: run, validate, plugins, submit, status, grow, predict, report, analyze, bench.</summary>
     public RootCommand BuildRootCommand()
     {
         var run = new RunVerb(this);
         return new RootCommand("sne — Subnetwork Ensembles: train a parent, spawn perturbed subnetwork children, ensemble them.")
         {
             run.Command, new ValidateVerb(this, run).Command, new PluginsVerb(this).Command, new SubmitVerb(this, run).Command,
-            new StatusVerb(this).Command, new GrowVerb(this).Command, new PredictVerb(this).Command, new ReportVerb(this).Command,
+            new StatusVerb(this).Command, new GrowVerb(this).Command, new PredictVerb(this).Command, new ReportVerb(this).Command, new AnalyzeVerb(this).Command,
             new BenchVerb(this).Command,
         };
     }
