@@ -212,7 +212,7 @@ public class TrustRegionResumeTests
         var uninterrupted = Execute(reference);
         uninterrupted.ExitCode.ShouldBe(0, uninterrupted.Output);
         Sne.Results(reference)["trust_region"]!["table"]!.AsArray().Count.ShouldBe(3);
-        Sne.Results(reference)["ensemble"]!["member_indices"]!.AsArray().Count.ShouldBe(2, "keep: 2 of 4");
+        Sne.Results(reference)["ensemble"]!["member_indices"]!.AsArray().Count.ShouldBe(3, "the parent and keep: 2 of 4");
 
         // Inside the search: σ 0.01 and 0.05 are measured, 0.2 is not; the parent's last resume point is on disk.
         var inSearch = Execute(run, "kill:trust-region#2");
