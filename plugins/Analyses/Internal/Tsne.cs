@@ -101,16 +101,34 @@ internal static class Tsne
         var q = (num / num.sum()).clamp_min(1e-12);
         var offDiagonal = (~self).to_type(p.dtype);
         double kl = (offDiagonal * p * (p / q).log()).sum().ToDouble();
-        var w = (p - q) * num * offDiagonal;
-        var gradient = 4 * (w.sum(1, keepdim: true) * y - w.matmul(y));
-        return (kl, gradient.MoveToOuterDisposeScope());
+        return (kl, Gradient(p, y).MoveToOuterDisposeScope());
+    }
+
+    /// <summary>
+    /// ∂KL/∂y_i = 4 Σ_{j≠i} (p_ij − q_ij) n_ij (y_i − y_j) with n_ij = (1 + ‖y_i − y_j‖²)⁻¹ and q_ij = n_ij / Σ_{k≠l} n_kl
+    /// (unfloored), computed in place with two [n, n] buffers in <paramref name="p"/>'s dtype; y [n, 2] → [n, 2].
+    /// </summary>
+    public static Tensor Gradient(Tensor p, Tensor y)
+    {
+        using var scope = NewDisposeScope();
+        var v = y.to_type(p.dtype);
+        var squares = v.square().sum(1);
+        var num = v.matmul(v.t());
+        num.mul_(-2).add_(squares.unsqueeze(1)).add_(squares.unsqueeze(0)).clamp_min_(0).add_(1).reciprocal_();
+        num.diagonal().zero_();
+        var w = num.div(num.sum());
+        w.neg_().add_(p).mul_(num);
+        w.diagonal().zero_();
+        var gradient = (w.sum(1, keepdim: true) * v - w.matmul(v)).mul_(4).to_type(y.dtype);
+        return gradient.MoveToOuterDisposeScope();
     }
 
     /// <summary>
     /// Embeds the joint probabilities <paramref name="p"/> [n, n] in 2-D: y⁰ ~ N(0, 10⁻⁴ I) from <paramref name="generator"/>,
     /// then gradient descent with momentum, y ← y + v, v ← α v − η g ⊙ gains (gains + 0.2 where g > 0 and v > 0 differ, × 0.8
     /// otherwise, floored at 0.01), P multiplied by the exaggeration in the first steps, as <paramref name="schedule"/>
-    /// sets. Returns the embedding float64 [n, 2] (mean-centred) and the final KL(P‖Q).
+    /// sets; the gradients are computed in float32. Returns the embedding float64 [n, 2] (mean-centred) and the final
+    /// KL(P‖Q) (float64).
     /// </summary>
     public static (Tensor Embedding, double Kl) Embed(Tensor p, TsneSchedule schedule, Generator generator)
     {
@@ -118,11 +136,13 @@ internal static class Tsne
         var y = randn(n, 2, dtype: ScalarType.Float64, generator: generator).mul_(1e-2);
         using var velocity = zeros(n, 2, dtype: ScalarType.Float64);
         using var gains = ones(n, 2, dtype: ScalarType.Float64);
-        using var exaggerated = p * schedule.Exaggeration;
+        // The n × n work in float32 (y, its velocity and gains stay float64): half the memory traffic per step.
+        using var single = p.to_type(ScalarType.Float32);
+        using var exaggerated = single * schedule.Exaggeration;
         for (int t = 0; t < schedule.Iterations; t++)
         {
             using var scope = NewDisposeScope();
-            var (_, g) = KlAndGradient(t < schedule.ExaggerationIterations ? exaggerated : p, y);
+            var g = Gradient(t < schedule.ExaggerationIterations ? exaggerated : single, y);
             double momentum = t < schedule.MomentumSwitch ? 0.5 : 0.8;
             var differ = (g > 0) != (velocity > 0);
             gains.copy_(where(differ, gains + 0.2, gains * 0.8).clamp_min(0.01));
