@@ -92,15 +92,10 @@ public sealed class FeatureVisAnalysis(FeatureVisOptions options) : IAnalysis
         var activations = new double[context.Members.Count][];
         for (int m = 0; m < context.Members.Count; m++)
         {
-            var row = new List<Tensor>();
-            activations[m] = new double[channels.Length];
-            for (int c = 0; c < channels.Length; c++)
-            {
-                var (image, activation) = FeatureVisualisation.Maximise(context.Members[m].Network, layers[m].Module, channels[c], plan, options.Steps, options.LearningRate, context.Device);
-                row.Add(image.squeeze(0));
-                image.Dispose();
-                activations[m][c] = activation;
-            }
+            var (batch, reached) = FeatureVisualisation.Maximise(context.Members[m].Network, layers[m].Module, channels, plan, options.Steps, options.LearningRate, context.Device);
+            var row = Enumerable.Range(0, channels.Length).Select(c => batch[c]).ToList();
+            batch.Dispose();
+            activations[m] = reached;
             images.Add(row);
         }
         return (layers[0].Name, channels, images, activations);

@@ -31,17 +31,14 @@ public class FeatureVisAnalysisTests
         name.ShouldBe("hidden");
         FeatureVisualisation.Channels(network, layer, [6], CPU).ShouldBe(3);
         using var plan = FeatureVisualisation.Plan([6], 20, 0.01, generator);
-        for (int k = 0; k < 3; k++)
-        {
-            var (image, activation) = FeatureVisualisation.Maximise(network, layer, k, plan, 20, 0.05, CPU);
-            var moved = image.squeeze(0) - plan.Start.squeeze(0);
-            var expected = hidden.weight![k].detach().sign() * (20 * 0.05);
-            moved.allclose(expected, rtol: 1e-4, atol: 1e-5).ShouldBeTrue();
-            using var direct = hidden.call(image);
-            activation.ShouldBe(direct[0, k].item<float>(), 1e-5);
-        }
-        var (row1, _) = FeatureVisualisation.Maximise(network, layer, 1, plan, 20, 0.05, CPU);
-        var delta = row1.squeeze(0) - plan.Start.squeeze(0);
+        var (images, activations) = FeatureVisualisation.Maximise(network, layer, [0, 1, 2], plan, 20, 0.05, CPU);
+        images.shape.ShouldBe([3, 6]);
+        var moved = images - plan.Start;
+        var expected = hidden.weight!.detach().sign() * (20 * 0.05);
+        moved.allclose(expected, rtol: 1e-4, atol: 1e-5).ShouldBeTrue();
+        using var direct = hidden.call(images);
+        for (int k = 0; k < 3; k++) activations[k].ShouldBe(direct[k, k].item<float>(), 1e-5);
+        var delta = moved[1];
         var w = hidden.weight![1].detach();
         (delta.dot(w) / (delta.norm() * w.norm())).item<float>().ShouldBe(1f, 1e-5f);
     }

@@ -1,4 +1,3 @@
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace SubnetworkEnsembles.Analyses.Internal;
@@ -89,21 +88,28 @@ internal static class FeatureVisualisation
     }
 
     /// <summary>
-    /// Maximises the mean activation a_k(x) of channel <paramref name="channel"/> of <paramref name="layer"/> (the mean over
-    /// all positions of output[:, k] on one input) over the input: x ← x₀; per step t, g = ∇ₓ(−a_k(T_t(x))) and Adam
-    /// (β = 0.9, 0.999, ε = 1e-8, rate <paramref name="learningRate"/>) updates x. Returns x [1, …input shape] on the
-    /// CPU and a_k of the untransformed result.
+    /// Maximises, for every c, the mean activation a_k(x_c) of channel k = <paramref name="channels"/>[c] of
+    /// <paramref name="layer"/> (the mean over all positions of output[·, k]) over its own input x_c, all K channels in one
+    /// batch (eval mode: the rows do not interact, so this is K independent optimisations): x_c ← x₀; per step t,
+    /// g = ∇ₓ(−Σ_c a_k(T_t(x_c))) and Adam (β = 0.9, 0.999, ε = 1e-8, rate <paramref name="learningRate"/>) updates x.
+    /// Returns the inputs [K, …input shape] on the CPU and each a_k of the untransformed result.
     /// </summary>
-    public static (Tensor Image, double Activation) Maximise(nn.Module<Tensor, Tensor> network, nn.Module<Tensor, Tensor> layer, long channel,
+    public static (Tensor Images, double[] Activations) Maximise(nn.Module<Tensor, Tensor> network, nn.Module<Tensor, Tensor> layer, long[] channels,
         FeaturePlan plan, int steps, double learningRate, Device device)
     {
         Tensor? captured = null;
         // An alias: containers such as Sequential dispose their intermediate outputs.
         var hook = layer.register_forward_hook((m, input, output) => { captured = output.alias(); return output; });
-        Tensor x;
-        using (NewDisposeScope()) x = plan.Start.to(device).clone().MoveToOuterDisposeScope();
+        int k = channels.Length;
+        Tensor x, index;
+        using (NewDisposeScope())
+        {
+            x = plan.Start.to(device).repeat([k, .. Enumerable.Repeat(1L, (int)plan.Start.dim() - 1)]).MoveToOuterDisposeScope();
+            index = tensor(channels, dtype: ScalarType.Int64, device: device).reshape(k, 1).MoveToOuterDisposeScope();
+        }
         using var m1 = zeros_like(x);
         using var m2 = zeros_like(x);
+        Tensor Activations() => captured!.reshape(k, captured.shape[1], -1).mean([2]).gather(1, index);
         try
         {
             for (int t = 0; t < steps; t++)
@@ -111,8 +117,7 @@ internal static class FeatureVisualisation
                 using var scope = NewDisposeScope();
                 var input = x.detach().requires_grad_(true);
                 network.call(Transform(input, plan, t));
-                var objective = captured!.narrow(1, channel, 1).mean();
-                var g = autograd.grad([objective.neg()], [input])[0].detach();
+                var g = autograd.grad([Activations().sum().neg()], [input])[0].detach();
                 using var noGrad = no_grad();
                 m1.mul_(0.9).add_(g, alpha: 0.1);
                 m2.mul_(0.999).addcmul_(g, g, value: 0.001);
@@ -120,21 +125,22 @@ internal static class FeatureVisualisation
                 var vHat = m2 / (1 - Math.Pow(0.999, t + 1));
                 x.sub_(mHat / (vHat.sqrt() + 1e-8) * learningRate);
             }
-            double activation;
+            double[] activations;
             using (NewDisposeScope())
             using (no_grad())
             {
                 network.call(x);
-                activation = captured!.narrow(1, channel, 1).mean().ToDouble();
+                activations = Activations().to_type(ScalarType.Float64).cpu().data<double>().ToArray();
             }
-            Tensor image;
-            using (NewDisposeScope()) image = x.detach().to(CPU).clone().MoveToOuterDisposeScope();
-            return (image, activation);
+            Tensor images;
+            using (NewDisposeScope()) images = x.detach().to(CPU).clone().MoveToOuterDisposeScope();
+            return (images, activations);
         }
         finally
         {
             hook.remove();
             x.Dispose();
+            index.Dispose();
         }
     }
 }
