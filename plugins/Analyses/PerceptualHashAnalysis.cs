@@ -12,6 +12,8 @@ public enum HashedImages
     Smoothgrad,
     /// <summary>The sampled input rows themselves: the same images for every network (all distances 0), a control for the hashes.</summary>
     Inputs,
+    /// <summary>Each network's feature visualisations (one image per channel; dissertation Fig. 7.3), made as feature-vis makes them.</summary>
+    FeatureVis,
 }
 
 /// <summary>Options of <see cref="PerceptualHashAnalysis"/> (YAML keys beside <c>type: perceptual-hash</c>).</summary>
@@ -35,6 +37,18 @@ public sealed class PerceptualHashOptions : IValidatableOptions
     /// <summary>SmoothGrad: the logit of the label (default) or of each network's prediction.</summary>
     public SaliencyTarget Target { get; init; } = SaliencyTarget.Label;
 
+    /// <summary>Feature visualisation: the layer (empty: the last Conv2d, else the last hidden Linear).</summary>
+    public string Layer { get; init; } = "";
+
+    /// <summary>Feature visualisation: channels in the seeded pick (one hashed image per channel), ≥ 1.</summary>
+    public int Channels { get; init; } = 4;
+
+    /// <summary>Feature visualisation: Adam steps, ≥ 1.</summary>
+    public int Steps { get; init; } = 1024;
+
+    /// <summary>Feature visualisation: Adam's learning rate, &gt; 0.</summary>
+    public double LearningRate { get; init; } = 0.05;
+
     /// <summary>Bits per fraction of the colour hash (imagehash's binbits), 1 … 8.</summary>
     public int ColourBits { get; init; } = 3;
 
@@ -44,6 +58,9 @@ public sealed class PerceptualHashOptions : IValidatableOptions
         if (Images < 1) yield return $"images: must be ≥ 1, got {Images}";
         if (Samples < 1) yield return $"samples: must be ≥ 1, got {Samples}";
         if (!(Noise >= 0) || double.IsInfinity(Noise)) yield return $"noise: must be a finite number ≥ 0, got {Noise}";
+        if (Channels < 1) yield return $"channels: must be ≥ 1, got {Channels}";
+        if (Steps < 1) yield return $"steps: must be ≥ 1, got {Steps}";
+        if (!(LearningRate > 0) || double.IsInfinity(LearningRate)) yield return $"learning_rate: must be a finite number > 0, got {LearningRate}";
         if (ColourBits is < 1 or > 8) yield return $"colour_bits: must be 1 … 8, got {ColourBits}";
     }
 }
@@ -55,6 +72,8 @@ public sealed class PerceptualHashOptions : IValidatableOptions
 /// colour_bits bits). A map becomes an 8-bit grey image by min–max scaling, round(255 · (m − min)/(max − min)); an input
 /// row likewise over all its channels (3 channels are RGB, any other count is averaged to grey). One table per hash: the
 /// member × member mean Hamming distance over the rows, with its means between children and to the parent as scalars.
+/// With source: feature-vis the images are the networks' feature visualisations (one per channel, as feature-vis makes
+/// them, a grey image of the channel mean unless the input has 3 channels) instead of maps of rows.
 /// </summary>
 [Plugin("perceptual-hash", PluginKind.Analysis, OptionsType = typeof(PerceptualHashOptions),
     Description = "ahash, phash, dhash, whash and colour hash of members' saliency maps; pairwise Hamming distances")]
@@ -90,6 +109,13 @@ public sealed class PerceptualHashAnalysis(PerceptualHashOptions options) : IAna
     /// <summary>Per member, per sampled row: the hashed image as grey [H, W] and RGB [H, W, 3] bytes.</summary>
     private List<List<(byte[,] Grey, byte[,,] Rgb)>> Images(AnalysisContext context, long[] rows)
     {
+        if (options.Source == HashedImages.FeatureVis)
+        {
+            var settings = new FeatureVisOptions { Layer = options.Layer, Channels = options.Channels, Steps = options.Steps, LearningRate = options.LearningRate };
+            var (_, _, images, _) = FeatureVisAnalysis.Images(context, settings);
+            try { return images.Select(member => member.Select(InputImage).ToList()).ToList(); }
+            finally { foreach (var t in images.SelectMany(m => m)) t.Dispose(); }
+        }
         if (options.Source == HashedImages.Inputs)
         {
             using var batch = context.ReadTest(rows);
@@ -139,5 +165,10 @@ public sealed class PerceptualHashAnalysis(PerceptualHashOptions options) : IAna
         return v.data<double>().Select(x => span > 0 ? (byte)Math.Round(255 * (x - low) / span, MidpointRounding.AwayFromZero) : (byte)0).ToArray();
     }
 
-    private static string ConfigName(HashedImages source) => source == HashedImages.Smoothgrad ? "smoothgrad maps" : "inputs";
+    private static string ConfigName(HashedImages source) => source switch
+    {
+        HashedImages.Smoothgrad => "smoothgrad maps",
+        HashedImages.FeatureVis => "feature visualisations",
+        _ => "inputs",
+    };
 }

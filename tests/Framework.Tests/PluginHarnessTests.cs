@@ -43,7 +43,7 @@ public class PluginHarnessTests
 
     [Trait("Category", "unit")]
     [Fact]
-    public void The_catalog_holds_every_plugin_of_the_method_catalogue() => AllPlugins().Count.ShouldBe(51);
+    public void The_catalog_holds_every_plugin_of_the_method_catalogue() => AllPlugins().Count.ShouldBe(54);
 
     /// <summary>Plugins that cannot have valid defaults (dataset plugins need their files named): the least YAML that makes them valid.</summary>
     private static readonly Dictionary<string, string> OptionsWithoutDefaults = new()
@@ -176,6 +176,9 @@ public class PluginHarnessTests
     {
         ["smoothgrad"] = "{ images: 4, samples: 3 }",
         ["perceptual-hash"] = "{ images: 4, samples: 3 }",
+        ["tsne"] = "{ points: 12, iterations: 40, perplexity: 5 }",
+        ["loss-landscape"] = "{ rows: 8, resolution: 3 }",
+        ["feature-vis"] = "{ channels: 2, steps: 3 }",
     };
 
     /// <summary>Perturbations that draw nothing, and why; every other perturbation must take its randomness from the context.</summary>
