@@ -8,7 +8,7 @@ namespace SubnetworkEnsembles.Analyses;
 public sealed class TsneOptions : IValidatableOptions
 {
     /// <summary>Test rows in the seeded sample (fewer when the test split is smaller); each network contributes one point per row, ≥ 2.</summary>
-    public int Points { get; init; } = 1000;
+    public int Points { get; init; } = 500;
 
     /// <summary>Perplexity of the conditional distributions, 2^H(P_i) (at most (points in the map − 1)/3 is used), &gt; 1.</summary>
     public double Perplexity { get; init; } = 30;
