@@ -233,7 +233,7 @@ public class BaselineTests
 
     [Trait("Category", "e2e")]
     [Theory]
-    [InlineData("children.count=0", "children.count: must be ≥ 1 (or 0 with include_parent: true, the parent alone), got 0")]
+    [InlineData("children.count=-1", "children.count: must be ≥ 0, got -1")]
     [InlineData("children.start=scratch", "children.sampler: children trained from scratch (children.start: scratch) have no parent to take a subnetwork of: use sampler full, got 'partition'")]
     [InlineData("children.tuning.subset=1.5", "children.tuning.subset: must be in (0, 1] (the share of training rows), got 1.5")]
     [InlineData("children.start=sideways", "children.start")]

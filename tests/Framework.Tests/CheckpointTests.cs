@@ -26,7 +26,7 @@ public class CheckpointTests
 
         using var data = TestData.Load(TestData.Spirals(2500, 250, 250, 1.0));
         var (shape, saved) = NpyReader.ReadFloat(Path.Combine(run, "predictions", "members.npy"));
-        shape.ShouldBe([2L, 250, 2]);
+        shape.ShouldBe([3L, 250, 2]);   // the parent (member 0 of members.npy) and the two children
         for (int child = 0; child < 2; child++)
         {
             using var model = TestModels.Mlp([2], [64, 64, 64], 2);
@@ -36,7 +36,7 @@ public class CheckpointTests
                 layer.weight.detach().masked_select(layer.Mask.eq(0)).abs().max().ToDouble().ShouldBe(0);
             using var probs = Evaluator.Probabilities(model, data.Test.Inputs);
             var mine = probs.data<float>().ToArray();
-            for (int i = 0; i < mine.Length; i++) mine[i].ShouldBe(saved[child * mine.Length + i], 1e-6f);
+            for (int i = 0; i < mine.Length; i++) mine[i].ShouldBe(saved[(child + 1) * mine.Length + i], 1e-6f);
         }
     }
 }

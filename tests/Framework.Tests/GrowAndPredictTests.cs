@@ -98,7 +98,7 @@ public class PredictTests(FinishedSpirals spirals) : IClassFixture<FinishedSpira
             r[3].ShouldBe(r[1] >= r[2] ? 0 : 1);
             double entropy = -(r[1] * Math.Log(Math.Max(r[1], 1e-12)) + r[2] * Math.Log(Math.Max(r[2], 1e-12)));
             r[4].ShouldBe(entropy, 1e-4);
-            (r[5] * 2).ShouldBe(Math.Round(r[5] * 2), 1e-5);   // a share of the 2 selected members
+            (r[5] * 3).ShouldBe(Math.Round(r[5] * 3), 1e-5);   // a share of the 3 pairs of members (the parent and the 2 selected children)
             r[5].ShouldBeInRange(0, 1);
         }
         rows[0][4].ShouldBeLessThan(0.3);   // confident on the arms
@@ -116,14 +116,19 @@ public class PredictTests(FinishedSpirals spirals) : IClassFixture<FinishedSpira
         var selected = results["members"]!.AsArray().Where(m => m!["selected"]!.GetValue<bool>()).Select(m => m!["index"]!.GetValue<int>()).ToList();
         selected.Count.ShouldBe(expectedMembers);
         results["members"]!.AsArray().Count.ShouldBeGreaterThan(expectedMembers, "selection must leave some children out for this check to mean anything");
-        results["ensemble"]!["member_indices"]!.AsArray().Select(n => n!.GetValue<int>()).ShouldBe(selected);
+        // The parent is member −1, first, when it is a member (the default).
+        var memberIndices = (results["ensemble"]!["includes_parent"]!.GetValue<bool>() ? selected.Prepend(-1) : selected).ToList();
+        results["ensemble"]!["member_indices"]!.AsArray().Select(n => n!.GetValue<int>()).ShouldBe(memberIndices);
 
         NpyReader.ReadLong(Path.Combine(run, "predictions", "labels.npy")).Data.ShouldBe(testLabels, "members.npy covers the test rows, in order");
         var (shape, members) = NpyReader.ReadFloat(Path.Combine(run, "predictions", "members.npy"));
-        shape.ShouldBe([selected.Count, testLabels.Length, shape[2]]);
+        shape.ShouldBe([memberIndices.Count, testLabels.Length, shape[2]]);
         int rows = testLabels.Length, classes = (int)shape[2], size = rows * classes;
-        for (int k = 0; k < selected.Count; k++)
-            members[(k * size)..((k + 1) * size)].ShouldBe(NpyReader.ReadFloat(Path.Combine(run, "children", $"child-{selected[k]:D3}.npy")).Data, $"member {k} is child {selected[k]}");
+        for (int k = 0; k < memberIndices.Count; k++)
+        {
+            string file = memberIndices[k] < 0 ? Path.Combine(run, "predictions", "parent.npy") : Path.Combine(run, "children", $"child-{memberIndices[k]:D3}.npy");
+            members[(k * size)..((k + 1) * size)].ShouldBe(NpyReader.ReadFloat(file).Data, $"member {k} is {(memberIndices[k] < 0 ? "the parent" : $"child {memberIndices[k]}")}");
+        }
 
         string output = Path.Combine(Path.GetDirectoryName(input)!, "predicted.csv");
         var result = Sne.Run("predict", run, "--input", input, "--output", output);
@@ -134,7 +139,7 @@ public class PredictTests(FinishedSpirals spirals) : IClassFixture<FinishedSpira
         for (int r = 0; r < rows; r++)
             for (int c = 0; c < classes; c++)
             {
-                double mean = Enumerable.Range(0, selected.Count).Average(k => (double)members[k * size + r * classes + c]);
+                double mean = Enumerable.Range(0, memberIndices.Count).Average(k => (double)members[k * size + r * classes + c]);
                 predicted[r][1 + c].ShouldBe(mean, 1e-6, $"row {r}, class {c}");
             }
     }

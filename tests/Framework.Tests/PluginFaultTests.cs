@@ -108,8 +108,8 @@ public class PluginFaultTests(FaultyPlugins faulty) : IClassFixture<FaultyPlugin
         members.Count.ShouldBe(4);
         members[1]!["failed"]!.GetValue<string>().ShouldStartWith("TrainingDivergedException: child 2/4: the training loss is NaN");
         members[1]!["selected"]!.GetValue<bool>().ShouldBeFalse();
-        r["ensemble"]!["members"]!.GetValue<int>().ShouldBe(3);
-        r["ensemble"]!["member_indices"]!.AsArray().Select(n => n!.GetValue<int>()).ShouldBe([0, 2, 3]);
+        r["ensemble"]!["members"]!.GetValue<int>().ShouldBe(4, "the parent and the 3 children that trained");
+        r["ensemble"]!["member_indices"]!.AsArray().Select(n => n!.GetValue<int>()).ShouldBe([-1, 0, 2, 3]);
         r["ensemble"]!["excluded_failed"]!.AsArray().Select(n => n!.GetValue<int>()).ShouldBe([1]);
         double.IsFinite(r["ensemble"]!["nll"]!.GetValue<double>()).ShouldBeTrue();
 

@@ -105,11 +105,12 @@ public class TypedResultsReadersTests
             tables.Single(t => t.Id == table).Cells(0).First(c => c.Row.StartsWith(rowStart, StringComparison.Ordinal)).Values.Select(v => v.Read(results, "")).ToArray();
 
         // T2, MC dropout: Acc NLL ECE from parent.mc_dropout, cAcc cNLL cECE from corrupted.parent_mc_dropout, no cost, 16 members.
-        Read("T2", "MC dropout").ShouldBe([0.91, 0.29, null, 0.55, null, null, null, null, 16]);
+        // The children-only columns read predictions/members.npy, which this run directory does not have: not available.
+        Read("T2", "MC dropout").ShouldBe([0.91, 0.29, null, 0.55, null, null, null, null, 16, null, null, null]);
         // T2, an ensemble: from ensemble and corrupted.ensemble; its NaN NLL is not available.
-        Read("T2", "SSE").ShouldBe([0.85, null, null, 0.6, 1.25, null, null, null, 3]);
+        Read("T2", "SSE").ShouldBe([0.85, null, null, 0.6, 1.25, null, null, null, 3, null, null, null]);
         // T4: parent and ensemble, then the trust region's chosen σ and KL.
-        Read("T4", "MLP").ShouldBe([0.9, 0.85, 0.3, null, null, null, 0.01, 0.015]);
+        Read("T4", "MLP").ShouldBe([0.9, 0.85, 0.3, null, null, null, 0.01, 0.015, null, null]);
         // T5: the mean member accuracy counts the parent (a member here) and skips the failed child: (0.8 + 0.6 + 0.9) / 3.
         var t5 = Read("T5", "SSE");
         t5[3].ShouldBe(0.85);

@@ -173,10 +173,14 @@ public static class FirstMembers
         return (curves.Accuracy[k - 1], curves.Nll[k - 1], curves.Ece[k - 1]);
     }
 
-    /// <summary>The children's ensemble without the parent; null when the parent is not a member or no child is.</summary>
+    /// <summary>
+    /// The children's ensemble without the parent; null when the parent is not a member, no child is, or the run kept no
+    /// predictions (save_predictions: false).
+    /// </summary>
     public static (double Accuracy, double Nll, double Ece)? WithoutParent(ExperimentResults results, string runDirectory)
     {
         if (!results.Ensemble.IncludesParent || results.Ensemble.Members < 2) return null;
+        if (!File.Exists(Path.Combine(runDirectory, "predictions", "members.npy"))) return null;
         var (members, labels) = Read(runDirectory);
         using (members)
         using (labels)
