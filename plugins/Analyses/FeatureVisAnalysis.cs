@@ -23,6 +23,12 @@ public sealed class FeatureVisOptions : IValidatableOptions
     /// <summary>Standard deviation of the seeded start noise, ≥ 0.</summary>
     public double Noise { get; init; } = 0.01;
 
+    /// <summary>Also the perceptual-hash distances between the networks' images (tables ahash … colorhash, as perceptual-hash computes them); default true.</summary>
+    public bool Hashes { get; init; } = true;
+
+    /// <summary>Bits per fraction of the colour hash (imagehash's binbits), 1 … 8.</summary>
+    public int ColourBits { get; init; } = 3;
+
     /// <inheritdoc />
     public IEnumerable<string> Validate()
     {
@@ -30,6 +36,7 @@ public sealed class FeatureVisOptions : IValidatableOptions
         if (Steps < 1) yield return $"steps: must be ≥ 1, got {Steps}";
         if (!(LearningRate > 0) || double.IsInfinity(LearningRate)) yield return $"learning_rate: must be a finite number > 0, got {LearningRate}";
         if (!(Noise >= 0) || double.IsInfinity(Noise)) yield return $"noise: must be a finite number ≥ 0, got {Noise}";
+        if (ColourBits is < 1 or > 8) yield return $"colour_bits: must be 1 … 8, got {ColourBits}";
     }
 }
 
@@ -39,8 +46,10 @@ public sealed class FeatureVisOptions : IValidatableOptions
 /// step seeing x through the transformations jitter 8 px, scale 0.95–1.05, rotate ±5°, jitter 4 px (drawn once from the
 /// generator and shared by every network and channel; image inputs only). The activation is read with a forward hook on
 /// the layer. Table "activation": per network the mean activation a_k reached, per channel; table "rmse": member ×
-/// member mean over channels of the RMSE between min–max normalised images (with the usual two summaries). Figure
-/// features.png: rows channels, columns networks. The same images can be hashed: perceptual-hash with source: feature-vis.
+/// member mean over channels of the RMSE between min–max normalised images (with the usual two summaries); with
+/// hashes: true (default) also the tables ahash, phash, dhash, whash and colorhash of perceptual-hash (mean Hamming
+/// distance over channels between the networks' images, each made a grey picture of its channel mean) and their
+/// summaries, as the dissertation's Fig. 7.3 reports them. Figure features.png: rows channels, columns networks.
 /// </summary>
 [Plugin("feature-vis", PluginKind.Analysis, OptionsType = typeof(FeatureVisOptions),
     Description = "inputs maximising chosen channels of one layer per member (Adam, transformation robustness); grid figure")]
@@ -65,10 +74,13 @@ public sealed class FeatureVisAnalysis(FeatureVisOptions options) : IAnalysis
                 var figure = context.SaveImage("features.png", grid,
                     $"inputs maximising channels {string.Join(", ", channels)} (rows) of layer '{layer}' for each network (columns: {string.Join(", ", names)}); each image min–max scaled.");
                 context.Log($"{channels.Length} channels of '{layer}' × {names.Count} networks, {options.Steps} steps each");
+                var hashes = options.Hashes
+                    ? HashTables.Distances(images.Select(member => member.Select(HashTables.InputImage).ToList()).ToList(), context.Members, options.ColourBits)
+                    : [];
                 return new AnalysisOutput
                 {
-                    Scalars = new Dictionary<string, double>(MemberTables.Summaries(rmse, context.Members)),
-                    Tables = [activation, rmse],
+                    Scalars = new Dictionary<string, double>(hashes.Prepend(rmse).SelectMany(t => MemberTables.Summaries(t, context.Members))),
+                    Tables = [activation, rmse, .. hashes],
                     Figures = [figure],
                 };
             }

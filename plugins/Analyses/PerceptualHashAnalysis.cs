@@ -1,7 +1,5 @@
 using SubnetworkEnsembles.Abstractions;
 using SubnetworkEnsembles.Analyses.Internal;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace SubnetworkEnsembles.Analyses;
 
@@ -79,32 +77,20 @@ public sealed class PerceptualHashOptions : IValidatableOptions
     Description = "ahash, phash, dhash, whash and colour hash of members' saliency maps; pairwise Hamming distances")]
 public sealed class PerceptualHashAnalysis(PerceptualHashOptions options) : IAnalysis
 {
-    private static readonly (string Name, string Caption)[] Kinds =
-    [
-        ("ahash", "average hash, 64 bits"), ("phash", "perceptual (DCT) hash, 64 bits"), ("dhash", "difference hash, 64 bits"),
-        ("whash", "wavelet (Haar) hash, 64 bits"), ("colorhash", "colour hash"),
-    ];
-
     /// <inheritdoc />
     public AnalysisOutput Run(AnalysisContext context)
     {
-        var rows = MemberTables.SampleRows(context.TestRows, options.Images, context.Generator);
+        // Feature visualisations draw their channels and plan first, as feature-vis does (same generator → same images).
+        var rows = options.Source == HashedImages.FeatureVis ? [] : MemberTables.SampleRows(context.TestRows, options.Images, context.Generator);
         var images = Images(context, rows);
-        // hashes[member][image][kind]
-        var hashes = images.Select(member => member.Select(image => Hash(image)).ToList()).ToList();
-        var tables = Kinds.Select((kind, k) => MemberTables.Pairwise(kind.Name, $"mean Hamming distance, {kind.Caption}{(k == 4 ? $" ({hashes[0][0][4].Length} bits)" : "")}",
-            context.Members, (i, j) => hashes[i].Zip(hashes[j]).Average(p => ImageHashes.Hamming(p.First[k], p.Second[k])))).ToList();
-        context.Log($"{rows.Length} rows × {context.Members.Count} networks hashed ({ConfigName(options.Source)})");
+        var tables = HashTables.Distances(images, context.Members, options.ColourBits);
+        context.Log($"{images[0].Count} images × {context.Members.Count} networks hashed ({ConfigName(options.Source)})");
         return new AnalysisOutput
         {
             Scalars = new Dictionary<string, double>(tables.SelectMany(t => MemberTables.Summaries(t, context.Members))),
             Tables = tables,
         };
     }
-
-    private bool[][] Hash((byte[,] Grey, byte[,,] Rgb) image) =>
-        [ImageHashes.Average(image.Grey), ImageHashes.Perceptual(image.Grey), ImageHashes.Difference(image.Grey), ImageHashes.Wavelet(image.Grey),
-            ImageHashes.Colour(image.Rgb, options.ColourBits)];
 
     /// <summary>Per member, per sampled row: the hashed image as grey [H, W] and RGB [H, W, 3] bytes.</summary>
     private List<List<(byte[,] Grey, byte[,,] Rgb)>> Images(AnalysisContext context, long[] rows)
@@ -113,56 +99,21 @@ public sealed class PerceptualHashAnalysis(PerceptualHashOptions options) : IAna
         {
             var settings = new FeatureVisOptions { Layer = options.Layer, Channels = options.Channels, Steps = options.Steps, LearningRate = options.LearningRate };
             var (_, _, images, _) = FeatureVisAnalysis.Images(context, settings);
-            try { return images.Select(member => member.Select(InputImage).ToList()).ToList(); }
+            try { return images.Select(member => member.Select(HashTables.InputImage).ToList()).ToList(); }
             finally { foreach (var t in images.SelectMany(m => m)) t.Dispose(); }
         }
         if (options.Source == HashedImages.Inputs)
         {
             using var batch = context.ReadTest(rows);
-            var inputs = Enumerable.Range(0, rows.Length).Select(r => { using var row = batch.Inputs[r]; return InputImage(row); }).ToList();
+            var inputs = Enumerable.Range(0, rows.Length).Select(r => { using var row = batch.Inputs[r]; return HashTables.InputImage(row); }).ToList();
             return context.Members.Select(_ => inputs).ToList();
         }
         var maps = SmoothGradAnalysis.Maps(context, rows, options.Samples, options.Noise, options.Gradient, options.Target);
         try
         {
-            return maps.Select(m => Enumerable.Range(0, rows.Length).Select(r => { using var map = m[r]; return GreyImage(map); }).ToList()).ToList();
+            return maps.Select(m => Enumerable.Range(0, rows.Length).Select(r => { using var map = m[r]; return HashTables.GreyImage(map); }).ToList()).ToList();
         }
         finally { foreach (var m in maps) m.Dispose(); }
-    }
-
-    /// <summary>A map [H, W] as grey bytes round(255 · (m − min)/(max − min)) (zeros when constant), with its RGB (r = g = b).</summary>
-    internal static (byte[,] Grey, byte[,,] Rgb) GreyImage(Tensor map)
-    {
-        var bytes = Bytes(map);
-        int h = (int)map.shape[0], w = (int)map.shape[1];
-        var grey = new byte[h, w];
-        var rgb = new byte[h, w, 3];
-        for (int y = 0; y < h; y++)
-            for (int x = 0; x < w; x++) grey[y, x] = rgb[y, x, 0] = rgb[y, x, 1] = rgb[y, x, 2] = bytes[y * w + x];
-        return (grey, rgb);
-    }
-
-    private static (byte[,] Grey, byte[,,] Rgb) InputImage(Tensor input)
-    {
-        using var scope = NewDisposeScope();
-        var chw = input.dim() == 3 ? input : input.reshape(1, 1, -1);
-        if (chw.shape[0] != 3) return GreyImage(chw.mean([0]));
-        var bytes = Bytes(chw.permute(1, 2, 0));
-        int h = (int)chw.shape[1], w = (int)chw.shape[2];
-        var rgb = new byte[h, w, 3];
-        for (int y = 0; y < h; y++)
-            for (int x = 0; x < w; x++)
-                for (int c = 0; c < 3; c++) rgb[y, x, c] = bytes[(y * w + x) * 3 + c];
-        return (PillowImages.Grey(rgb), rgb);
-    }
-
-    /// <summary>The values of <paramref name="values"/> min–max scaled to bytes, in row-major order.</summary>
-    private static byte[] Bytes(Tensor values)
-    {
-        using var scope = NewDisposeScope();
-        var v = values.to_type(ScalarType.Float64).contiguous().cpu();
-        double low = v.min().ToDouble(), span = v.max().ToDouble() - low;
-        return v.data<double>().Select(x => span > 0 ? (byte)Math.Round(255 * (x - low) / span, MidpointRounding.AwayFromZero) : (byte)0).ToArray();
     }
 
     private static string ConfigName(HashedImages source) => source switch

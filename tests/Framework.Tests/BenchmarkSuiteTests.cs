@@ -53,7 +53,8 @@ public class BenchmarkSuiteTests
     {
         using var dir = new TempDir();
         string output = Path.Combine(dir.Path, "bench");
-        var result = Sne.Run("bench", "smoke", "--out", output);
+        // T7 has its own test below (it is the only table that runs analyses).
+        var result = Sne.Run(["bench", "smoke", "--out", output, .. new[] { "T1", "T2", "T3", "T4", "T5", "T6" }.SelectMany(t => new[] { "--tables", t })]);
         result.ExitCode.ShouldBe(0, result.Output);
         foreach (var t in new[] { "T1", "T2", "T3", "T4", "T5", "T6" })
         {
@@ -110,6 +111,38 @@ public class BenchmarkSuiteTests
         RunFiles(runs).ShouldBe(filesBefore, "the second invocation trained nothing");
         File.ReadAllText(Path.Combine(output, "T6.csv")).ShouldBe(t6Before);
         again.Stdout.ShouldContain("| 64 |");
+    }
+
+    [Trait("Category", "e2e")]
+    [Fact]
+    public void Smoke_T7_reads_the_analyses_of_an_sse_and_a_snapshot_run()
+    {
+        using var dir = new TempDir();
+        string output = Path.Combine(dir.Path, "bench");
+        var result = Sne.Run("bench", "smoke", "--out", output, "--tables", "T7");
+        result.ExitCode.ShouldBe(0, result.Output);
+        // T7 reads the analyses' scalars: recomputed here from the tables in results.json.
+        var t7 = Csv(Path.Combine(output, "T7.csv"));
+        t7.Count.ShouldBe(20 * 2, "18 analysis measures + accuracy + disagreement, SSE and Snapshot");
+        foreach (var (column, slug) in new[] { ("SSE (NP 2-way, 8 + 2 × 1)", "sse"), ("Snapshot (4 + 2 cycles × 3)", "snapshot") })
+        {
+            var analyses = JsonNode.Parse(File.ReadAllText(Path.Combine(output, "runs", $"t7-{slug}-s0", "results.json")))!["analyses"]!.AsArray();
+            double[][] Table(string analysis, string table) => analyses.Single(a => a!["name"]!.GetValue<string>() == analysis)!["tables"]!.AsArray()
+                .Single(t => t!["name"]!.GetValue<string>() == table)!["values"]!.AsArray().Select(r => r!.AsArray().Select(v => v!.GetValue<double>()).ToArray()).ToArray();
+            // Members: the parent (row 0), then two children: "between children" is entry [1][2], "to the parent" the mean of [0][1], [0][2].
+            var rmse = Table("smoothgrad", "rmse");
+            t7[("SmoothGrad RMSE between children", column, "value")].ShouldBe(rmse[1][2], 1e-9);
+            t7[("SmoothGrad RMSE to the parent", column, "value")].ShouldBe((rmse[0][1] + rmse[0][2]) / 2, 1e-9);
+            t7[("Feature-vis dhash between children", column, "value")].ShouldBe(Table("feature-vis", "dhash")[1][2], 1e-9);
+            t7[("SmoothGrad phash between children", column, "value")].ShouldBe(Table("perceptual-hash", "phash")[1][2], 1e-9);
+        }
+        // A snapshot child starts from the parent unchanged: its surface before tuning is the parent's, to the last digit.
+        t7[("Loss surface around the first child before tuning: mean loss", "Snapshot (4 + 2 cycles × 3)", "value")]
+            .ShouldBe(t7[("Loss surface around the parent: mean loss", "Snapshot (4 + 2 cycles × 3)", "value")], 1e-9);
+        t7[("Loss surface around the first child before tuning: mean loss", "SSE (NP 2-way, 8 + 2 × 1)", "value")]
+            .ShouldNotBe(t7[("Loss surface around the parent: mean loss", "SSE (NP 2-way, 8 + 2 × 1)", "value")], "a pruned child is not its parent");
+        File.ReadAllText(Path.Combine(output, "T7.md")).ShouldContain("runs/t7-sse-s0/analyses/feature-vis/features.png");
+
     }
 
     [Trait("Category", "e2e")]

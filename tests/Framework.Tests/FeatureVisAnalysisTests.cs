@@ -67,13 +67,13 @@ public class FeatureVisAnalysisTests
 
     [Trait("Category", "unit")]
     [Fact]
-    public void The_grid_has_a_row_per_channel_and_perceptual_hash_compares_the_same_images()
+    public void The_grid_has_a_row_per_channel_and_its_hash_tables_equal_perceptual_hash_of_the_same_images()
     {
         using var dir = new TempDir();
         var (context, fixture) = AnalysisContract.Context(dir.Path);
         using var _ = fixture;
         var output = new FeatureVisAnalysis(new FeatureVisOptions { Channels = 2, Steps = 5 }).Run(context);
-        output.Tables.Select(t => t.Name).ShouldBe(["activation", "rmse"]);
+        output.Tables.Select(t => t.Name).ShouldBe(["activation", "rmse", "ahash", "phash", "dhash", "whash", "colorhash"]);
         output.Tables[0].ColumnLabels.Count.ShouldBe(2);
         var png = File.ReadAllBytes(Path.Combine(dir.Path, "features.png"));
         // 8 × 8 images enlarged 8×: 2 rows (channels) and 3 columns (networks) of 64 + 2 px.
@@ -86,5 +86,14 @@ public class FeatureVisAnalysisTests
         hashes.Tables.Count.ShouldBe(5);
         hashes.Tables.ShouldAllBe(t => t.Values.Length == 3 && t.Values[0][0] == 0);
         hashes.Tables.Sum(t => t.Values[1][2]).ShouldBeGreaterThan(0);
+        // feature-vis hashes its own images exactly as perceptual-hash (source: feature-vis) hashes the same images.
+        foreach (var table in hashes.Tables)
+            output.Tables.Single(t => t.Name == table.Name).Values.ShouldBe(table.Values);
+        output.Scalars["dhash_between_children"].ShouldBe(hashes.Scalars["dhash_between_children"]);
+
+        using var dir3 = new TempDir();
+        var (context3, fixture3) = AnalysisContract.Context(dir3.Path);
+        using var ___ = fixture3;
+        new FeatureVisAnalysis(new FeatureVisOptions { Channels = 2, Steps = 5, Hashes = false }).Run(context3).Tables.Select(t => t.Name).ShouldBe(["activation", "rmse"]);
     }
 }

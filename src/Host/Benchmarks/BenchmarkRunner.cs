@@ -88,7 +88,7 @@ public static class BenchmarkRunner
             Progress: ProgressMode.Plain, ProgressInterval: 1e9)
         { Catalogs = request.Catalogs };
         var (code, _) = Commands.ExecuteOne(runRequest, true, null, directory, log, keepFinished: true, cancellation);
-        if (code != ExitCodes.Ok) throw new InvalidOperationException($"run {run.Name} (seed {seed}) ended with exit code {code}; see {directory}/run.log");
+        if (code != ExitCodes.Ok) throw new BenchRunFailedException($"run {run.Name} (seed {seed}) ended with exit code {code}; see {directory}/run.log", code);
         return ExperimentResults.Read(Path.Combine(directory, "results.json"));
     }
 
@@ -208,3 +208,6 @@ public static class FirstMembers
         return (accuracy, nll, ece);
     }
 }
+
+/// <summary>A run of a suite failed: the suite stops with the run's own exit code (2 its configuration, 3 a fault, 130 interrupted); finished runs stay for the next invocation.</summary>
+public sealed class BenchRunFailedException(string message, int exitCode) : SneException(message, exitCode);

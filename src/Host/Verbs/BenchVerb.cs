@@ -21,7 +21,7 @@ public sealed class BenchVerb
         var seeds = new Option<int?>("--seeds") { Description = "Seeds per table (default: 3, and 2 for T2/T5; smoke: 1)" };
         var tables = new Option<string[]>("--tables") { Description = "Only these tables, e.g. --tables T1 --tables T3 (default: all)" };
         var examples = new Option<string?>("--examples") { Description = "The folder holding examples/ (default: found upward from the current directory)" };
-        Command = new Command("bench", "Run a benchmark suite (T1–T6 of dissertation ch. 4–7 with the baselines) over seeds and write T*.csv, T*.md and suite.md with mean ± s.e.\n" +
+        Command = new Command("bench", "Run a benchmark suite (T1–T7 of dissertation ch. 4–7 with the baselines) over seeds and write T*.csv, T*.md and suite.md with mean ± s.e.\n" +
             "Finished runs are kept, so an interrupted suite resumes.\n" +
             "Examples:\n  sne bench smoke --out runs/bench-smoke\n  sne bench default --out runs/bench --tables T1 --seeds 3")
         { suite, o.Out, seeds, tables, examples, o.Plugins, o.Verbose };
