@@ -81,6 +81,9 @@ public sealed class ChildrenConfig
             yield return ("children.count", IncludeParent ? $"must be ≥ 0, got {Count}" : $"must be ≥ 1 (or 0 with include_parent: true, the parent alone), got {Count}");
         if (Tuning is not null) foreach (var p in Tuning.Validate("children.tuning", minEpochs: 0)) yield return p;
         if (FirstTuning is not null) foreach (var p in FirstTuning.Validate("children.first_tuning", minEpochs: 1)) yield return p;
+        if (FirstTuning is not null && Tuning is { Epochs: > 0 } && Start == ChildStart.Previous && CarryOptimizerState && FirstTuning.Optimizer.Type != Tuning.Optimizer.Type)
+            yield return ("children.first_tuning.optimizer", $"child 1 continues child 0's optimiser state (children.carry_optimizer_state: true), so child 0 needs " +
+                $"children.tuning's optimiser '{Tuning.Optimizer.Type}', got '{FirstTuning.Optimizer.Type}'; use '{Tuning.Optimizer.Type}' or set carry_optimizer_state: false");
         if (Keep < 0 || Keep > Count) yield return ("children.keep", $"must be between 0 (keep all) and children.count ({Count}), got {Keep}");
         if (Maskable.Count == 0) yield return ("children.maskable", "list at least one pattern, e.g. [\"*\"]");
         if (TrustRegion is not null) foreach (var p in TrustRegion.Validate()) yield return p;
