@@ -38,6 +38,8 @@ public class MethodPipelineTests
             : table.MinBy(row => Math.Abs(D(row!["kl"]) - 0.02));
         D(region["chosen"]!["sigma"]).ShouldBe(D(expected!["sigma"]));
         table.Count(row => row!["chosen"]?.GetValue<bool>() == true).ShouldBe(1);
+        // Each row says whether the rule admits it: exactly the rows near the target.
+        table.Where(row => row!["admissible"]!.GetValue<bool>()).ShouldBe(near);
         D(table[3]!["kl"]).ShouldBeGreaterThan(D(table[0]!["kl"]));
 
         // Untrained children; the 3 most accurate on the other 50 validation rows (ties: lower NLL) and the parent form the ensemble.

@@ -71,9 +71,9 @@ public class TypedResultsReadersTests
         tables["Wall time"][1].ShouldBe(["1.0000", "2.0000", "0.0000", "3.0000", "0.5000", "6.5000"]);
         tables["Trust-region search"].ShouldBe(
         [
-            ["sigma", "sparsity", "kl", "accuracy", "within_target", "chosen"],
-            ["0.0100", "0.5000", "0.0150", "0.8000", "", ""],
-            ["0.0200", "0.5000", "0.0500", "0.7000", "", ""],
+            ["sigma", "sparsity", "kl", "accuracy", "within_target", "admissible", "chosen"],
+            ["0.0100", "0.5000", "0.0150", "0.8000", "yes", "–", "yes"],       // admissible: absent in results written before it existed
+            ["0.0200", "0.5000", "0.0500", "0.7000", "no", "–", ""],
         ]);
         tables.ContainsKey("Cost").ShouldBeFalse();
     }

@@ -83,7 +83,7 @@ public static class TrustRegionSearch
             Rule = ConfigNames.EnumValue(region.Rule), KlTolerance = region.Rule == TrustRegionRule.MaxAccuracyNearTarget ? region.KlTolerance : null,
             HoldoutRows = [first, first + samples],
             Chosen = new TrustRegionSetting { Sigma = chosen.Sigma, Sparsity = chosen.Row.Sparsity, Kl = chosen.Kl },
-            Table = rows.Select(r => ReferenceEquals(r.Row, chosen.Row) ? r.Row with { Chosen = true } : r.Row).ToList(),
+            Table = rows.Select(r => r.Row with { Admissible = Admits(r.Kl, region), Chosen = ReferenceEquals(r.Row, chosen.Row) ? true : null }).ToList(),
         };
         return new TrustRegionChoice(Overrides(region.SparsityKey, chosen.Sparsity), Overrides(region.SigmaKey, chosen.Sigma)!, report);
     }
@@ -103,15 +103,21 @@ public static class TrustRegionSearch
         if (settings.Count == 0) throw new ArgumentException("the trust-region grid is empty", nameof(settings));
         double delta = region.TargetKl;
         var indices = Enumerable.Range(0, settings.Count);
-        var candidates = region.Rule == TrustRegionRule.MaxAccuracyNearTarget
-            ? indices.Where(i => Math.Abs(settings[i].Kl - delta) <= region.KlTolerance * delta).ToList()
-            : indices.Where(i => settings[i].Kl <= delta).ToList();
+        var candidates = indices.Where(i => Admits(settings[i].Kl, region)).ToList();
         admissible = candidates.Count > 0;
         if (!admissible) return indices.MinBy(i => (Math.Abs(settings[i].Kl - delta), settings[i].Kl));
         return region.Rule == TrustRegionRule.MaxAccuracyNearTarget
             ? candidates.MaxBy(i => (settings[i].Accuracy, settings[i].Strength, settings[i].Sigma))
             : candidates.MaxBy(i => (settings[i].Strength, settings[i].Sigma));
     }
+
+    /// <summary>
+    /// Whether <paramref name="region"/>'s rule admits a setting of this KL: |KL − Δ| ≤ tolerance · Δ
+    /// (<c>max-accuracy-near-target</c>) or KL ≤ Δ (<c>strongest-within-target</c>).
+    /// </summary>
+    public static bool Admits(double kl, TrustRegionConfig region) => region.Rule == TrustRegionRule.MaxAccuracyNearTarget
+        ? Math.Abs(kl - region.TargetKl) <= region.KlTolerance * region.TargetKl
+        : kl <= region.TargetKl;
 
     /// <summary>Mean KL(p ‖ q) over rows: (1/N) Σₙ Σ_c p log(p / q), in float64, with q clamped to ≥ 1e-12.</summary>
     public static double KlDivergence(Tensor p, Tensor q)

@@ -77,6 +77,12 @@ public sealed record TrustRegionRow
     /// <summary>Whether KL ≤ the target.</summary>
     public bool WithinTarget { get; init; }
 
+    /// <summary>
+    /// Whether the search's rule admits the setting: |KL − Δ| ≤ kl_tolerance · Δ (max-accuracy-near-target) or KL ≤ Δ
+    /// (strongest-within-target); null in results written before the field existed.
+    /// </summary>
+    public bool? Admissible { get; init; }
+
     /// <summary>True on the chosen row; absent elsewhere.</summary>
     public bool? Chosen { get; init; }
 }

@@ -10,7 +10,7 @@ namespace SubnetworkEnsembles.Host.Reporting;
 public static class ReportTables
 {
     /// <summary>The columns of the trust-region table (booleans are left empty, as they always were).</summary>
-    private static readonly string[] TrustRegionColumns = ["sigma", "sparsity", "kl", "accuracy", "within_target"];
+    private static readonly string[] TrustRegionColumns = ["sigma", "sparsity", "kl", "accuracy", "within_target", "admissible", "chosen"];
 
     /// <summary>
     /// The report's tables as (title, rows), the first row the header: the ensemble's finite metrics are the columns of
@@ -56,8 +56,9 @@ public static class ReportTables
         }
         if (results.TrustRegion is { Table.Count: > 0 } region)
         {
-            string[] keys = region.Table[0].Chosen is null ? TrustRegionColumns : [.. TrustRegionColumns, "chosen"];
-            yield return ("Trust-region search", [keys, .. region.Table.Select(r => new[] { Cell(r.Sigma), Cell(r.Sparsity), Cell(r.Kl), Cell(r.Accuracy), "", "" }[..keys.Length])]);
+            static string Flag(bool? value) => value switch { true => "yes", false => "no", null => "–" };
+            yield return ("Trust-region search", [TrustRegionColumns, .. region.Table.Select(r =>
+                new[] { Cell(r.Sigma), Cell(r.Sparsity), Cell(r.Kl), Cell(r.Accuracy), Flag(r.WithinTarget), Flag(r.Admissible), r.Chosen == true ? "yes" : "" })]);
         }
         foreach (var analysis in results.Analyses ?? [])
         {
