@@ -95,4 +95,21 @@ public class LossLandscapeAnalysisTests
             output.Tables[m].Values[0][0].ShouldNotBe(output.Tables[m].Values[1][1]);
         }
     }
+
+    [Trait("Category", "unit")]
+    [Fact]
+    public void Logits_in_chunks_equal_one_batch_and_chunks_follow_the_evaluation_rule()
+    {
+        using var scope = NewDisposeScope();
+        using var generator = new Generator(7);
+        var conv = nn.Sequential(("conv", nn.Conv2d(1, 4, 3)), ("flat", nn.Flatten()), ("fc", nn.Linear(4 * 26 * 26, 10)));
+        conv.eval();
+        LossSurface.ChunkRows(conv, [1, 28, 28]).ShouldBe(64);                    // 64 · 784 ≤ 2¹⁶
+        LossSurface.ChunkRows(nn.Sequential(nn.Flatten(), nn.Linear(784, 10)), [1, 28, 28]).ShouldBe(1024);
+        var inputs = randn(150, 1, 28, 28, generator: generator);                 // 64 + 64 + 22 rows
+        using var noGrad = no_grad();
+        var chunked = LossSurface.Logits(conv, inputs);
+        chunked.shape.ShouldBe([150, 10]);
+        chunked.allclose(conv.call(inputs), rtol: 1e-5, atol: 1e-6).ShouldBeTrue();
+    }
 }

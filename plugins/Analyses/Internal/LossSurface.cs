@@ -74,7 +74,7 @@ internal static class LossSurface
                     using var scope = NewDisposeScope();
                     for (int i = 0; i < parameters.Count; i++)
                         parameters[i].copy_(original[i] + coordinates[c] * delta[i] + coordinates[r] * eta[i]);
-                    values[r][c] = loss(network.call(inputs), labels).ToDouble();
+                    values[r][c] = loss(Logits(network, inputs), labels).ToDouble();
                 }
             }
         }
@@ -86,6 +86,43 @@ internal static class LossSurface
             foreach (var o in original) o.Dispose();
         }
         return values;
+    }
+
+    /// <summary>
+    /// Rows per forward pass of <see cref="Logits"/>, the host's evaluation rule (Evaluator.BatchSizeFor): the largest
+    /// power of two in 16 … 1024 whose batch holds at most 2¹⁶ input values for a network with a Conv2d (64 rows of
+    /// 28 × 28) or 2²⁰ for Linear layers only.
+    /// </summary>
+    public static long ChunkRows(nn.Module<Tensor, Tensor> network, long[] sampleShape)
+    {
+        long values = Math.Max(1, sampleShape.Aggregate(1L, (a, b) => a * b));
+        long budget = network.modules().Any(m => m is TorchSharp.Modules.Conv2d) ? 1L << 16 : 1L << 20;
+        long rows = 1024;
+        while (rows > 16 && rows * values > budget) rows /= 2;
+        return rows;
+    }
+
+    /// <summary>
+    /// The network's logits for <paramref name="inputs"/> [n, …] → [n, C], computed <see cref="ChunkRows"/> rows at a
+    /// time and concatenated: one batch of all rows makes LibTorch allocate convolution buffers for the whole batch at
+    /// every grid point (1000 LeNet-S rows: 0.28 s per point in one batch, 0.036 s in chunks of 128). The loss then
+    /// sees all rows at once, so any loss is computed exactly.
+    /// </summary>
+    public static Tensor Logits(nn.Module<Tensor, Tensor> network, Tensor inputs)
+    {
+        long n = inputs.shape[0], chunk = ChunkRows(network, inputs.shape[1..]);
+        if (n <= chunk) return network.call(inputs);
+        var parts = new List<Tensor>();
+        try
+        {
+            for (long start = 0; start < n; start += chunk)
+            {
+                using var part = inputs.narrow(0, start, Math.Min(chunk, n - start));
+                parts.Add(network.call(part));
+            }
+            return cat(parts, 0);
+        }
+        finally { foreach (var t in parts) t.Dispose(); }
     }
 
     /// <summary><paramref name="resolution"/> evenly spaced values span · (2i − (resolution − 1))/(resolution − 1) from −span to span (exactly 0 at the centre of an odd count; 0 alone when resolution is 1).</summary>
