@@ -17,6 +17,7 @@ public class BenchmarkSuiteTests
         BenchmarkRunner.MeanSe([0.8], "Acc").ShouldBe("0.8000");
         BenchmarkRunner.MeanSe([null, double.NaN], "Acc").ShouldBe("–");
         BenchmarkRunner.MeanSe([48, 48], "epochs").ShouldBe("48");
+        BenchmarkRunner.MeanSe([0.8959, 0.8959], "Acc").ShouldBe("0.8959 ± 0.0000");           // two seeds that agree, not one
     }
 
     private static Dictionary<(string Row, string Column, string Metric), double> Csv(string file)

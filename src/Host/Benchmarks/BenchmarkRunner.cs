@@ -113,7 +113,7 @@ public static class BenchmarkRunner
         return (csv.ToString(), md.ToString());
     }
 
-    /// <summary>"0.8912 ± 0.0011" (n ≥ 2), "0.8912" (n = 1), "–" (no value); epochs and counts without decimals.</summary>
+    /// <summary>"0.8912 ± 0.0011" (n ≥ 2; "± 0.0000" when the seeds agree), "0.8912" (n = 1, or a budget equal for every seed), "–" (no value); epochs and counts without decimals.</summary>
     public static string MeanSe(IReadOnlyList<double?> values, string metric)
     {
         var xs = values.OfType<double>().Where(double.IsFinite).ToList();
@@ -122,7 +122,10 @@ public static class BenchmarkRunner
         double mean = xs.Average();
         if (xs.Count == 1) return mean.ToString(format, CultureInfo.InvariantCulture);
         double se = Math.Sqrt(xs.Sum(x => (x - mean) * (x - mean)) / (xs.Count - 1) / xs.Count);
-        return se == 0 ? mean.ToString(format, CultureInfo.InvariantCulture)
+        // Budgets (epochs, members, FLOPs) are the same for every seed by design: no "± 0". A measured value keeps it, so
+        // two seeds that agree are not mistaken for one.
+        bool budget = metric is "epochs" or "members" || metric.StartsWith("train FLOPs", StringComparison.Ordinal);
+        return se == 0 && budget ? mean.ToString(format, CultureInfo.InvariantCulture)
             : $"{mean.ToString(format, CultureInfo.InvariantCulture)} ± {se.ToString(format, CultureInfo.InvariantCulture)}";
     }
 
