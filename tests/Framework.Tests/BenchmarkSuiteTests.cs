@@ -112,6 +112,10 @@ public class BenchmarkSuiteTests
         RunFiles(runs).ShouldBe(filesBefore, "the second invocation trained nothing");
         File.ReadAllText(Path.Combine(output, "T6.csv")).ShouldBe(t6Before);
         again.Stdout.ShouldContain("| 64 |");
+        // commands.txt keeps the first invocation's commands beside the second's (T6 only).
+        var commands = File.ReadAllLines(Path.Combine(output, "commands.txt"));
+        commands.ShouldContain(l => l.StartsWith("sne run examples/baselines/dense-ensemble.yaml", StringComparison.Ordinal));
+        commands.Count(l => l.Contains("--out runs/t6-64-children-s0", StringComparison.Ordinal)).ShouldBe(1);
     }
 
     [Trait("Category", "e2e")]

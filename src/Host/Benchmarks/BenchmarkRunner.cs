@@ -20,7 +20,8 @@ public sealed record BenchRequest(string Suite, string OutputDirectory, int? See
 /// Runs a suite (<see cref="BenchmarkSuite"/>): every run of every selected table for each seed, in order, in
 /// <c>OUT/runs/NAME-sSEED</c> (a finished run is kept, so an interrupted suite resumes where it stopped), then writes
 /// per table <c>OUT/T*.csv</c> (every value) and <c>OUT/T*.md</c> (mean ± standard error over seeds), the whole
-/// <c>OUT/suite.md</c>, and <c>OUT/commands.txt</c> with the equivalent <c>sne run</c> command of every run.
+/// <c>OUT/suite.md</c>, and <c>OUT/commands.txt</c> with the equivalent <c>sne run</c> command of every run (kept
+/// across invocations into the same OUT).
 /// </summary>
 public static class BenchmarkRunner
 {
@@ -72,7 +73,10 @@ public static class BenchmarkRunner
         }
         sections.AppendLine(CultureInfo.InvariantCulture, $"Total wall time of this invocation: {clock.Elapsed.TotalMinutes:F1} min.");
         RunDirectory.WriteAllTextAtomic(Path.Combine(output, "suite.md"), sections.ToString());
-        RunDirectory.WriteAllTextAtomic(Path.Combine(output, "commands.txt"), string.Join('\n', commands.Distinct()) + "\n");
+        // Every invocation adds its runs' commands to those of earlier invocations into the same OUT (--tables T3, then T7, …).
+        string commandsFile = Path.Combine(output, "commands.txt");
+        var earlier = File.Exists(commandsFile) ? File.ReadAllLines(commandsFile).Where(l => l.Length > 0) : [];
+        RunDirectory.WriteAllTextAtomic(commandsFile, string.Join('\n', earlier.Concat(commands).Distinct()) + "\n");
         log.LogInformation("Suite {Suite}: {Minutes:F1} min; tables in {Directory}", size.Name, clock.Elapsed.TotalMinutes, output);
         return ExitCodes.Ok;
     }
