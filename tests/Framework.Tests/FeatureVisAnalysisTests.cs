@@ -1,7 +1,6 @@
 using Shouldly;
 using SubnetworkEnsembles.Analyses;
 using SubnetworkEnsembles.Analyses.Internal;
-using SubnetworkEnsembles.Testing;
 using Xunit;
 using static TorchSharp.torch;
 
@@ -69,19 +68,17 @@ public class FeatureVisAnalysisTests
     [Fact]
     public void The_grid_has_a_row_per_channel_and_its_hash_tables_equal_perceptual_hash_of_the_same_images()
     {
-        using var dir = new TempDir();
-        var (context, fixture) = AnalysisContract.Context(dir.Path);
-        using var _ = fixture;
+        using var scratch = new AnalysisScratch();
+        var context = scratch.Context;
         var output = new FeatureVisAnalysis(new FeatureVisOptions { Channels = 2, Steps = 5 }).Run(context);
         output.Tables.Select(t => t.Name).ShouldBe(["activation", "rmse", "ahash", "phash", "dhash", "whash", "colorhash"]);
         output.Tables[0].ColumnLabels.Count.ShouldBe(2);
-        var png = File.ReadAllBytes(Path.Combine(dir.Path, "features.png"));
+        var png = File.ReadAllBytes(Path.Combine(scratch.FigureDirectory, "features.png"));
         // 8 × 8 images enlarged 8×: 2 rows (channels) and 3 columns (networks) of 64 + 2 px.
         System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(16)).ShouldBe(3 * 66 + 2);
         System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(20)).ShouldBe(2 * 66 + 2);
-        using var dir2 = new TempDir();
-        var (context2, fixture2) = AnalysisContract.Context(dir2.Path);
-        using var __ = fixture2;
+        using var scratch2 = new AnalysisScratch();
+        var context2 = scratch2.Context;
         var hashes = new PerceptualHashAnalysis(new PerceptualHashOptions { Source = HashedImages.FeatureVis, Channels = 2, Steps = 5 }).Run(context2);
         hashes.Tables.Count.ShouldBe(5);
         hashes.Tables.ShouldAllBe(t => t.Values.Length == 3 && t.Values[0][0] == 0);
@@ -91,9 +88,8 @@ public class FeatureVisAnalysisTests
             output.Tables.Single(t => t.Name == table.Name).Values.ShouldBe(table.Values);
         output.Scalars["dhash_between_children"].ShouldBe(hashes.Scalars["dhash_between_children"]);
 
-        using var dir3 = new TempDir();
-        var (context3, fixture3) = AnalysisContract.Context(dir3.Path);
-        using var ___ = fixture3;
+        using var scratch3 = new AnalysisScratch();
+        var context3 = scratch3.Context;
         new FeatureVisAnalysis(new FeatureVisOptions { Channels = 2, Steps = 5, Hashes = false }).Run(context3).Tables.Select(t => t.Name).ShouldBe(["activation", "rmse"]);
     }
 }

@@ -126,9 +126,8 @@ public class ImageHashTests
     public void Perceptual_hash_meets_the_analysis_contract_on_maps_and_inputs()
     {
         AnalysisContract.Check(() => new PerceptualHashAnalysis(new PerceptualHashOptions { Images = 3, Samples = 2 }));
-        using var dir = new TempDir();
-        var (context, fixture) = AnalysisContract.Context(dir.Path);
-        using var _ = fixture;
+        using var scratch = new AnalysisScratch();
+        var context = scratch.Context;
         var output = new PerceptualHashAnalysis(new PerceptualHashOptions { Images = 3, Source = HashedImages.Inputs }).Run(context);
         output.Tables.Select(t => t.Name).ShouldBe(["ahash", "phash", "dhash", "whash", "colorhash"]);
         // Every network "has" the same input images: all distances 0.

@@ -1,7 +1,7 @@
 using Shouldly;
+using SubnetworkEnsembles.Abstractions;
 using SubnetworkEnsembles.Analyses;
 using SubnetworkEnsembles.Analyses.Internal;
-using SubnetworkEnsembles.Testing;
 using Xunit;
 using static TorchSharp.torch;
 
@@ -79,9 +79,8 @@ public class LossLandscapeAnalysisTests
     [Fact]
     public void The_grid_centre_is_the_loss_of_the_unperturbed_network()
     {
-        using var dir = new TempDir();
-        var (context, fixture) = AnalysisContract.Context(dir.Path);
-        using var _ = fixture;
+        using var scratch = new AnalysisScratch();
+        var context = scratch.Context;
         var output = new LossLandscapeAnalysis(new LossLandscapeOptions { Rows = 24, Resolution = 3, Span = 0.5 }).Run(context);
         output.Tables.Select(t => t.Name).ShouldBe(["parent", "child_0"]);
         output.Figures.ShouldHaveSingleItem().File.ShouldBe("surfaces.png");
@@ -104,8 +103,8 @@ public class LossLandscapeAnalysisTests
         using var generator = new Generator(7);
         var conv = nn.Sequential(("conv", nn.Conv2d(1, 4, 3)), ("flat", nn.Flatten()), ("fc", nn.Linear(4 * 26 * 26, 10)));
         conv.eval();
-        LossSurface.ChunkRows(conv, [1, 28, 28]).ShouldBe(64);                    // 64 · 784 ≤ 2¹⁶
-        LossSurface.ChunkRows(nn.Sequential(nn.Flatten(), nn.Linear(784, 10)), [1, 28, 28]).ShouldBe(1024);
+        EvaluationBatches.RowsFor(conv, [1, 28, 28]).ShouldBe(64);                    // 64 · 784 ≤ 2¹⁶
+        EvaluationBatches.RowsFor(nn.Sequential(nn.Flatten(), nn.Linear(784, 10)), [1, 28, 28]).ShouldBe(1024);
         var inputs = randn(150, 1, 28, 28, generator: generator);                 // 64 + 64 + 22 rows
         using var noGrad = no_grad();
         var chunked = LossSurface.Logits(conv, inputs);

@@ -94,13 +94,12 @@ public class SmoothGradAnalysisTests
     [Fact]
     public void The_grid_has_one_row_per_image_and_a_column_per_network_besides_the_input()
     {
-        using var dir = new TempDir();
-        var (context, fixture) = AnalysisContract.Context(dir.Path);
-        using var _ = fixture;
+        using var scratch = new AnalysisScratch();
+        var context = scratch.Context;
         var output = new SmoothGradAnalysis(new SmoothGradOptions { Images = 3, Samples = 2 }).Run(context);
         output.Figures.ShouldHaveSingleItem().File.ShouldBe("maps.png");
         // 8 × 8 maps enlarged 8× (≥ 64 px): 3 rows of 64 + 2 px, 4 columns (input + 3 networks).
-        var png = File.ReadAllBytes(Path.Combine(dir.Path, "maps.png"));
+        var png = File.ReadAllBytes(Path.Combine(scratch.FigureDirectory, "maps.png"));
         System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(16)).ShouldBe(4 * 66 + 2);
         System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(20)).ShouldBe(3 * 66 + 2);
         output.Tables.ShouldHaveSingleItem().RowLabels.ShouldBe(["parent", "child 0", "child 1"]);

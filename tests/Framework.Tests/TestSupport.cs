@@ -6,6 +6,7 @@ using SubnetworkEnsembles.Abstractions;
 using SubnetworkEnsembles.Engine.Data;
 using SubnetworkEnsembles.Experiments.Pipeline;
 using SubnetworkEnsembles.Experiments.Plugins;
+using SubnetworkEnsembles.Testing;
 using Xunit;
 
 [assembly: CollectionBehavior(DisableTestParallelization = true)]
@@ -354,5 +355,25 @@ public static class DataRowsTensors
     {
         /// <summary>The inputs of rows held in memory, float32 [N, …].</summary>
         public TorchSharp.torch.Tensor Inputs => ((InMemoryDataset)rows).Inputs;
+    }
+}
+
+/// <summary>The test kit's analysis context (<see cref="AnalysisContract.Context"/>) writing figures into its own temporary directory; disposes both.</summary>
+public sealed class AnalysisScratch : IDisposable
+{
+    private readonly TempDir _directory = new();
+    private readonly IDisposable _fixture;
+
+    public AnalysisScratch() => (Context, _fixture) = AnalysisContract.Context(_directory.Path);
+
+    public AnalysisContext Context { get; }
+
+    /// <summary>Where the analysis writes its figures.</summary>
+    public string FigureDirectory => _directory.Path;
+
+    public void Dispose()
+    {
+        _fixture.Dispose();
+        _directory.Dispose();
     }
 }

@@ -1,7 +1,6 @@
 using Shouldly;
 using SubnetworkEnsembles.Analyses;
 using SubnetworkEnsembles.Analyses.Internal;
-using SubnetworkEnsembles.Testing;
 using Xunit;
 using static TorchSharp.torch;
 
@@ -74,9 +73,8 @@ public class TsneAnalysisTests
     [Fact]
     public void The_table_has_the_parent_at_distance_zero_and_both_figures()
     {
-        using var dir = new TempDir();
-        var (context, fixture) = AnalysisContract.Context(dir.Path);
-        using var _ = fixture;
+        using var scratch = new AnalysisScratch();
+        var context = scratch.Context;
         var output = new TsneAnalysis(new TsneOptions { Points = 24, Iterations = 100, Perplexity = 8 }).Run(context);
         output.Figures.Select(f => f.File).ShouldBe(["by-class.png", "by-misprediction.png"]);
         var table = output.Tables.ShouldHaveSingleItem();

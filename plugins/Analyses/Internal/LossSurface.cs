@@ -1,3 +1,4 @@
+using SubnetworkEnsembles.Abstractions;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -89,28 +90,14 @@ internal static class LossSurface
     }
 
     /// <summary>
-    /// Rows per forward pass of <see cref="Logits"/>, the host's evaluation rule (Evaluator.BatchSizeFor): the largest
-    /// power of two in 16 … 1024 whose batch holds at most 2¹⁶ input values for a network with a Conv2d (64 rows of
-    /// 28 × 28) or 2²⁰ for Linear layers only.
-    /// </summary>
-    public static long ChunkRows(nn.Module<Tensor, Tensor> network, long[] sampleShape)
-    {
-        long values = Math.Max(1, sampleShape.Aggregate(1L, (a, b) => a * b));
-        long budget = network.modules().Any(m => m is TorchSharp.Modules.Conv2d) ? 1L << 16 : 1L << 20;
-        long rows = 1024;
-        while (rows > 16 && rows * values > budget) rows /= 2;
-        return rows;
-    }
-
-    /// <summary>
-    /// The network's logits for <paramref name="inputs"/> [n, …] → [n, C], computed <see cref="ChunkRows"/> rows at a
-    /// time and concatenated: one batch of all rows makes LibTorch allocate convolution buffers for the whole batch at
-    /// every grid point (1000 LeNet-S rows: 0.28 s per point in one batch, 0.036 s in chunks of 128). The loss then
-    /// sees all rows at once, so any loss is computed exactly.
+    /// The network's logits for <paramref name="inputs"/> [n, …] → [n, C], computed
+    /// <see cref="EvaluationBatches.RowsFor(nn.Module{Tensor, Tensor}, long[])"/> rows at a time and concatenated (one
+    /// batch of all rows at every grid point is ≈ 8× slower for LeNet-S); the loss then sees all rows at once, so any
+    /// loss is computed exactly.
     /// </summary>
     public static Tensor Logits(nn.Module<Tensor, Tensor> network, Tensor inputs)
     {
-        long n = inputs.shape[0], chunk = ChunkRows(network, inputs.shape[1..]);
+        long n = inputs.shape[0], chunk = EvaluationBatches.RowsFor(network, inputs.shape[1..]);
         if (n <= chunk) return network.call(inputs);
         var parts = new List<Tensor>();
         try

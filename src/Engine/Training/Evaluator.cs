@@ -7,22 +7,8 @@ namespace SubnetworkEnsembles.Engine.Training;
 /// <summary>Computes class probabilities of a model in evaluation mode (target masks, no stochastic draws).</summary>
 public static class Evaluator
 {
-    /// <summary>
-    /// Rows per evaluation batch for samples of <paramref name="sampleShape"/>: the largest power of two, between 16 and
-    /// 1,024, whose batch holds at most 2²⁰ input values for a network of Linear layers only (1,024 rows of tables and
-    /// 28×28 images, 256 of 3×32×32) or 2¹⁶ for one with convolutions, whose activations are many times the input
-    /// (64 rows of 28×28, 16 of 3×32×32 or larger). Measured for ResNet-20 on 2,000 Fashion-MNIST test images: 8.7 s
-    /// and 0.95 GB peak with 1,024 rows, 4.2 s and 0.79 GB with 64. Rows are independent in evaluation mode, so the
-    /// batch size does not change what is computed.
-    /// </summary>
-    public static int BatchSizeFor(bool convolutional, long[] sampleShape)
-    {
-        long values = Math.Max(1, sampleShape.Aggregate(1L, (a, b) => a * b));
-        long budget = convolutional ? 1L << 16 : 1L << 20;
-        int rows = 1024;
-        while (rows > 16 && rows * values > budget) rows /= 2;
-        return rows;
-    }
+    /// <summary>Rows per evaluation batch: <see cref="Abstractions.EvaluationBatches.RowsFor(bool, long[])"/> (the rule the analysis plugins use too).</summary>
+    public static int BatchSizeFor(bool convolutional, long[] sampleShape) => Abstractions.EvaluationBatches.RowsFor(convolutional, sampleShape);
 
     /// <summary><see cref="BatchSizeFor(bool, long[])"/> for <paramref name="model"/> (convolutional when it has a Conv2d).</summary>
     public static int BatchSizeFor(MaskedNetwork model, long[] sampleShape) =>

@@ -11,7 +11,7 @@ namespace SubnetworkEnsembles.Host.Benchmarks;
 /// LeNet-S. Rows are measures, columns the two methods; every measure is a mean over pairs of distinct children
 /// ("between children") or over children against the parent ("to the parent"), as the analyses' scalars define them.
 /// </summary>
-public static partial class RepresentationTables
+public static class RepresentationTables
 {
     /// <summary>The analyses every T7 run makes (sizes chosen so one run's analyses take about two minutes on 2 cores).</summary>
     internal const string Analyses = "analyses=[{type: smoothgrad, images: 64}, {type: perceptual-hash, images: 64}, {type: feature-vis, channels: 16}, " +
@@ -28,7 +28,7 @@ public static partial class RepresentationTables
         ("Snapshot (4 + 2 cycles × 3)", "snapshot", "examples/baselines/snapshot.yaml", ["parent.epochs=4", "children.count=2", "children.tuning.epochs=3"]),
     ];
 
-    /// <summary>(row label, analysis, scalar): the measures, in the table's order.</summary>
+    /// <summary>(row label, analysis, scalar key): the measures, in the table's order; a key is a regular expression where a child's index varies.</summary>
     private static readonly (string Row, string Analysis, string Scalar)[] Measures =
     [
         ("SmoothGrad RMSE between children", "smoothgrad", "rmse_between_children"),
@@ -47,8 +47,8 @@ public static partial class RepresentationTables
         ("t-SNE: mean distance of a child's points to the parent's", "tsne", "distance_to_parent"),
         ("t-SNE: 10-NN class purity of the joint map", "tsne", "knn_purity"),
         ("Loss surface around the parent: mean loss", "loss-landscape", "parent_mean"),
-        ("Loss surface around the first child: mean loss", "loss-landscape", "child_mean"),
-        ("Loss surface around the first child before tuning: mean loss", "loss-landscape", "child_untuned_mean"),
+        ("Loss surface around the first child: mean loss", "loss-landscape", @"child_\d+_mean"),
+        ("Loss surface around the first child before tuning: mean loss", "loss-landscape", @"child_\d+_untuned_mean"),
     ];
 
     /// <summary>T7 for the given suite size.</summary>
@@ -81,27 +81,15 @@ public static partial class RepresentationTables
     }
 
     /// <summary>
-    /// Scalar <paramref name="scalar"/> of analysis <paramref name="analysis"/> in results.json; "child_mean" and
-    /// "child_untuned_mean" read loss-landscape's per-child keys (child_N_mean, child_N_untuned_mean) whatever N is.
+    /// The scalar of analysis <paramref name="analysis"/> in results.json whose whole key matches
+    /// <paramref name="key"/> (a regular expression: loss-landscape names its keys by the child's index, child_N_mean).
     /// </summary>
-    internal static CellReader Scalar(string analysis, string scalar) => (results, _) =>
+    internal static CellReader Scalar(string analysis, string key) => (results, _) =>
     {
         var scalars = results.Analyses?.FirstOrDefault(a => a.Name == analysis)?.Scalars;
-        if (scalars is null) return null;
-        string? key = scalar switch
-        {
-            "child_mean" => scalars.Keys.FirstOrDefault(k => ChildMean().IsMatch(k)),
-            "child_untuned_mean" => scalars.Keys.FirstOrDefault(k => ChildUntunedMean().IsMatch(k)),
-            _ => scalar,
-        };
-        return key is not null && scalars.TryGetValue(key, out double v) && double.IsFinite(v) ? v : null;
+        double? value = scalars?.Where(kv => Regex.IsMatch(kv.Key, $"^{key}$")).Select(kv => (double?)kv.Value).FirstOrDefault();
+        return value is double v && double.IsFinite(v) ? v : null;
     };
-
-    [GeneratedRegex(@"^child_\d+_mean$")]
-    private static partial Regex ChildMean();
-
-    [GeneratedRegex(@"^child_\d+_untuned_mean$")]
-    private static partial Regex ChildUntunedMean();
 
     /// <summary>Where seed 0's figures of each method are (relative paths under the suite's runs/).</summary>
     private static string Figures(Func<BenchRun, long, string> runDirectory, bool smoke)

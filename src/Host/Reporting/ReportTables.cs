@@ -9,7 +9,7 @@ namespace SubnetworkEnsembles.Host.Reporting;
 /// </summary>
 public static class ReportTables
 {
-    /// <summary>The columns of the trust-region table (booleans are left empty, as they always were).</summary>
+    /// <summary>The columns of the trust-region table (flags as yes / no, "–" where results.json has none).</summary>
     private static readonly string[] TrustRegionColumns = ["sigma", "sparsity", "kl", "accuracy", "within_target", "admissible", "chosen"];
 
     /// <summary>
