@@ -93,6 +93,44 @@ public sealed class MaskedLayer : IMaskableWeight, IDisposable
         weight.mul_(_mask);
     }
 
+    /// <summary>
+    /// Replaces the layer's weight W and its mask M by <paramref name="select"/>(W) and <paramref name="select"/>(M) (an
+    /// index_select of rows or columns: <see cref="StructuredCompaction"/>), and its bias by its entries at
+    /// <paramref name="keepBias"/> when given (rows removed). The module's size fields follow the new weight's shape.
+    /// </summary>
+    internal void Resize(Func<Tensor, Tensor> select, Tensor? keepBias)
+    {
+        using var _ = no_grad();
+        var old = weight;
+        var resized = new Parameter(select(old), old.requires_grad);
+        var mask = select(_mask);
+        switch (Module)
+        {
+            case Linear linear:
+                linear.weight = resized;
+                if (keepBias is not null && linear.bias is { } lb) linear.bias = new Parameter(lb.index_select(0, keepBias), lb.requires_grad);
+                linear.in_features = resized.shape[1];
+                linear.out_features = resized.shape[0];
+                break;
+            case Conv2d conv:
+                conv.weight = resized;
+                if (keepBias is not null && conv.bias is { } cb) conv.bias = new Parameter(cb.index_select(0, keepBias), cb.requires_grad);
+                ConvolutionSizes(conv, resized.shape[1] * conv.groups, resized.shape[0]);
+                break;
+        }
+        _mask.Dispose();
+        _mask = mask;
+        RefreshMaskState();
+    }
+
+    private static void ConvolutionSizes(Conv2d conv, long inChannels, long outChannels)
+    {
+        const BindingFlags flags = BindingFlags.NonPublic | BindingFlags.Instance;
+        typeof(Convolution).GetField("<in_channels>k__BackingField", flags)?.SetValue(conv, inChannels);
+        typeof(Convolution).GetField("input_channels", flags)?.SetValue(conv, inChannels);
+        typeof(Convolution).GetField("<out_channels>k__BackingField", flags)?.SetValue(conv, outChannels);
+    }
+
     /// <summary>Moves the mask to the weight's device and dtype (after the network moved).</summary>
     internal void FollowWeight()
     {

@@ -72,6 +72,16 @@ public sealed class ChildrenConfig
     /// </summary>
     public bool ReestimateBatchNorm { get; init; } = true;
 
+    /// <summary>
+    /// <c>auto</c>: a child whose masks remove whole units (Linear rows, Conv2d filters — the <c>structured</c> sampler,
+    /// <c>partition</c> or <c>magnitude</c> with <c>structure: neurons</c>) is made physically smaller: those units, and
+    /// the next layer's inputs that read them, are removed, their constant output folded into the next layer's bias
+    /// (<see cref="Engine.Models.StructuredCompaction"/>); it is tuned, evaluated, stored and predicted compact. Before
+    /// tuning when the masks cannot change during it (no stochastic masks, a perturbation without tuning-step hooks, no
+    /// carried optimiser state), else after tuning. <c>off</c>: every child stays its parent's shape, computed masked-dense.
+    /// </summary>
+    public ChildCompaction Compact { get; init; } = ChildCompaction.Auto;
+
     /// <summary>Training batches (of the parent's batch size) the BatchNorm re-estimation averages over.</summary>
     public int ReestimateBatches { get; init; } = 50;
 
@@ -99,6 +109,15 @@ public enum ChildStart
     Previous,
     /// <summary>A fresh initialisation seeded by (seed, child index).</summary>
     Scratch,
+}
+
+/// <summary>Whether structured children are made physically smaller (children.compact).</summary>
+public enum ChildCompaction
+{
+    /// <summary>Compact a child whose masks remove whole units.</summary>
+    Auto,
+    /// <summary>Never: children keep the parent's shape.</summary>
+    Off,
 }
 
 /// <summary>Validation score used to rank children in model selection.</summary>

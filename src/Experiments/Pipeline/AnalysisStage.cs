@@ -35,7 +35,7 @@ public static class AnalysisStage
         {
             foreach (int index in ensembleMembers.Where(i => i >= 0).Prepend(-1))
             {
-                var network = RunDirectory.LoadModel(plugins, config.Model, data.InputShape, data.Classes, run.MemberCheckpoint(index));
+                var network = RunDirectory.LoadModel(plugins, config.Model, data.InputShape, data.Classes, run.MemberCheckpoint(index), dense: true);
                 network.to(device);
                 network.eval();
                 string predictions = index < 0 ? run.Combine("predictions", "parent.npy") : run.ChildPredictions(index);
@@ -158,7 +158,7 @@ public static class AnalysisStage
         using var parent = RunDirectory.LoadModel(plugins, config.Model, data.InputShape, data.Classes, run.ParentCheckpoint);
         parent.to(device);
         using var previous = config.Children.Start == ChildStart.Previous && index > 0
-            ? RunDirectory.LoadModel(plugins, config.Model, data.InputShape, data.Classes, run.ChildCheckpoint(index - 1)) : null;
+            ? RunDirectory.LoadModel(plugins, config.Model, data.InputShape, data.Classes, run.ChildCheckpoint(index - 1), dense: true) : null;
         previous?.to(device);
         var overrides = TrustRegionSearch.ChosenOverrides(config, run);
         var sampler = plugins.Create<ISubnetworkSampler>(config.Children.Sampler, overrides.Sampler);

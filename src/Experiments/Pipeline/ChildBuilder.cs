@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 using SubnetworkEnsembles.Abstractions;
 using SubnetworkEnsembles.Engine.Data;
@@ -33,7 +34,12 @@ public sealed class ChildBuilder(ExperimentConfig config, DataSplits data, Devic
     /// children.start: scratch, from a fresh initialisation seeded by (seed, stream, index). <paramref name="carry"/>: the
     /// optimiser state it continues and where its own goes (children.carry_optimizer_state).
     /// </summary>
-    public (MaskedNetwork Child, TrainingOutcome Training) Build(int index, bool tune, CancellationToken cancellation, MaskedNetwork? start = null, OptimizerCarry? carry = null)
+    /// <remarks>
+    /// With <paramref name="compact"/> (children.compact: auto) a child whose masks remove whole units is returned
+    /// physically smaller (<see cref="StructuredCompaction"/>): before tuning when its masks cannot change during tuning,
+    /// else after it; <see cref="BuiltChild.Compaction"/> says what was done and why not.
+    /// </remarks>
+    public BuiltChild Build(int index, bool tune, CancellationToken cancellation, MaskedNetwork? start = null, OptimizerCarry? carry = null, bool compact = false)
     {
         int setSize = sampler.SetSize;
         int s = index / setSize;
@@ -60,7 +66,14 @@ public sealed class ChildBuilder(ExperimentConfig config, DataSplits data, Devic
                     () => perturbation.Apply(weights, deviceMask, new PerturbationContext(index, s, index % setSize, setSize, config.Seed, own, shared) { Network = access }));
             }
             var training = new TrainingOutcome([], null);
-            if (tune && config.Children.TuningOf(index) is { Epochs: > 0 } tuning)
+            ChildCompactionReport? compaction = null;
+            bool tunes = tune && config.Children.TuningOf(index) is { Epochs: > 0 };
+            if (compact && (!tunes || MasksFixedDuringTuning(weights, carry)))
+            {
+                (child, compaction) = Compacted(child, index, tunes ? "before tuning" : "untuned");
+                weights = Maskable(child);
+            }
+            if (tunes && config.Children.TuningOf(index) is { } tuning)
             {
                 var spec = config.Children.Perturbation;
                 training = TrainStage(trainer, plugins, child, data, tuning, $"child {index + 1}/{config.Children.Count}",
@@ -71,7 +84,9 @@ public sealed class ChildBuilder(ExperimentConfig config, DataSplits data, Devic
             if (config.Children.ReestimateBatchNorm && child.HasBatchNorm)
                 ReestimateBatchNorm(child, Seeds.Derive(config.Seed, stream + "batchnorm", index));
             foreach (var w in weights) w.StochasticMask = null;   // evaluation always uses the target mask
-            return (child, training);
+            if (compact && compaction is null && carry is null)
+                (child, compaction) = Compacted(child, index, "after tuning");
+            return new BuiltChild(child, training, compaction, compaction?.Plan is null ? child.Sparsity : compaction.DenseSparsity);
         }
         catch
         {
@@ -79,6 +94,70 @@ public sealed class ChildBuilder(ExperimentConfig config, DataSplits data, Devic
             throw;
         }
     }
+
+    /// <summary>
+    /// Whether a child's masks stay as ξ left them through tuning, so it can be tuned compact: no stochastic masks, a
+    /// perturbation that does not implement the tuning-step hooks, and no optimiser state carried between children of
+    /// different shapes.
+    /// </summary>
+    private bool MasksFixedDuringTuning(IReadOnlyList<IMaskableWeight> weights, OptimizerCarry? carry) =>
+        carry is null && weights.All(w => w.StochasticMask is null)
+        && !Implements(perturbation, nameof(IPerturbation.OnTuningStep)) && !Implements(perturbation, nameof(IPerturbation.AfterTuningStep));
+
+    private static bool Implements(IPerturbation plugin, string method)
+    {
+        var map = plugin.GetType().GetInterfaceMap(typeof(IPerturbation));
+        int i = Array.FindIndex(map.InterfaceMethods, m => m.Name == method);
+        return i >= 0 && map.TargetMethods[i].DeclaringType != typeof(IPerturbation);
+    }
+
+    /// <summary>
+    /// Child <paramref name="index"/> made physically smaller when its masks remove whole units, checked to compute the
+    /// same logits as <paramref name="child"/> (which is disposed when replaced); otherwise <paramref name="child"/> itself.
+    /// </summary>
+    private (MaskedNetwork Child, ChildCompactionReport Report) Compacted(MaskedNetwork child, int index, string when)
+    {
+        long probeSeed = Seeds.Derive(config.Seed, stream + "compaction-probe", index);
+        var planned = StructuredCompaction.Plan(child, probeSeed);
+        if (planned.Plan is not { } plan) return (child, new ChildCompactionReport(null, when, planned.KeptDense, 0, child.Sparsity));
+        var compact = plugins.Build(config.Model, data.InputShape, data.Classes, Seeds.Generator(config.Seed, stream + "child-init", index));
+        try
+        {
+            compact.to(device);
+            compact.CopyFrom(child);
+            foreach (var (mine, theirs) in compact.MaskedLayers.Zip(child.MaskedLayers)) mine.FreezeMasked = theirs.FreezeMasked;
+            double difference;
+            try
+            {
+                StructuredCompaction.Compact(compact, plan, probeSeed);
+                difference = StructuredCompaction.MaxLogitDifference(child, compact, probeSeed);
+            }
+            catch (Exception e) when (e is ExternalException or InvalidOperationException or ArgumentException)
+            {
+                // A model whose forward pass does not take the smaller layers (e.g. a hard-coded reshape) stays dense.
+                compact.Dispose();
+                var reasons = new Dictionary<string, string>(planned.KeptDense) { ["*"] = $"the compact network fails its forward pass: {e.Message.Split('\n')[0]}" };
+                return (child, new ChildCompactionReport(null, when, reasons, double.NaN, child.Sparsity));
+            }
+            if (difference > CompactionTolerance)
+            {
+                compact.Dispose();
+                var reasons = new Dictionary<string, string>(planned.KeptDense) { ["*"] = $"the compact network's logits differ by {difference:G3} on probe inputs (a path the compaction does not see)" };
+                return (child, new ChildCompactionReport(null, when, reasons, difference, child.Sparsity));
+            }
+            double sparsity = child.Sparsity;
+            child.Dispose();
+            return (compact, new ChildCompactionReport(plan, when, planned.KeptDense, difference, sparsity));
+        }
+        catch
+        {
+            compact.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Largest logit difference a compact child may show against its masked dense form on the probe inputs.</summary>
+    private const double CompactionTolerance = 1e-4;
 
     /// <summary>
     /// Draws ϕ-set <paramref name="setIndex"/> with <paramref name="generator"/>: the sampler sees the parent's maskable
@@ -185,3 +264,25 @@ public sealed class ChildBuilder(ExperimentConfig config, DataSplits data, Devic
     /// <inheritdoc />
     public void Dispose() => DisposeSet();
 }
+
+/// <summary>
+/// A child as <see cref="ChildBuilder.Build"/> made it: the network (compact when <see cref="Compaction"/> has a plan), its
+/// tuning, and the sparsity of its masks over the dense architecture (for a compact child, of its masks before compaction:
+/// the removed units' rows, not the next layer's columns that read them).
+/// </summary>
+public sealed record BuiltChild(MaskedNetwork Child, TrainingOutcome Training, ChildCompactionReport? Compaction, double Sparsity)
+{
+    /// <summary>Deconstructs into the network and its tuning.</summary>
+    public void Deconstruct(out MaskedNetwork child, out TrainingOutcome training)
+    {
+        child = Child;
+        training = Training;
+    }
+}
+
+/// <summary>
+/// What children.compact did for one child: the plan (null: kept dense), when it was tried ("before tuning", "after
+/// tuning", "untuned"), per masked layer with removed units that stayed dense the reason, and the largest logit difference
+/// between the compact and the masked dense child on probe inputs; the dense child's mask sparsity.
+/// </summary>
+public sealed record ChildCompactionReport(CompactionPlan? Plan, string When, IReadOnlyDictionary<string, string> KeptDense, double MaxLogitDifference, double DenseSparsity);

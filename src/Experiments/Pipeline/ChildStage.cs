@@ -56,7 +56,8 @@ internal sealed class ChildStage(PluginFactory plugins, ILogger logger, Func<Tra
             var sampler = plugins.Create<ISubnetworkSampler>(config.Children.Sampler, overrides.Sampler);
             var perturbation = plugins.Create<IPerturbation>(config.Children.Perturbation, overrides.Perturbation);
             using var builder = new ChildBuilder(config, data, device, newTrainer(), parent, plugins, sampler, perturbation);
-            var (child, training) = builder.Build(index, tune: true, cancellation, previous, Carry(config, run, index));
+            var built = builder.Build(index, tune: true, cancellation, previous, Carry(config, run, index), compact: config.Children.Compact == ChildCompaction.Auto);
+            var (child, training) = built;
             using (child)
             {
                 // Training checks its own result; a child made by ξ alone (tuning: none) is checked here.
@@ -96,19 +97,24 @@ internal sealed class ChildStage(PluginFactory plugins, ILogger logger, Func<Tra
                     TrainRows = config.Children.TuningOf(index) is { Epochs: > 0 } t ? t.Rows(data.Train.Count) : 0,
                     Metrics = values,
                     ValidationNll = validationNll, ValidationAccuracy = validationAccuracy,
-                    Sparsity = child.Sparsity,
+                    Sparsity = built.Sparsity,
                     NonzeroParameters = child.NonZeroParameterCount,
+                    ForwardFlops = FlopCounter.ForwardFlops(child),
+                    TuningForwardFlops = training.History.Count == 0 ? null
+                        : built.Compaction is { Plan: not null, When: "before tuning" } ? FlopCounter.ForwardFlops(child) : FlopCounter.ForwardFlops(parent),
+                    Compaction = Describe(built.Compaction, parent),
                     Seconds = clock.Elapsed.TotalSeconds,
                     History = training.History.Select(TrainingEpoch.From).ToList(),
                     EarlyStopping = EarlyStoppingResult.From(config.Children.TuningOf(index)?.EarlyStopping, training.EarlyStopping),
                 };
                 NpyFile.WriteChecksummed(run.ChildPredictions(index), probs, faults());
-                RunDirectory.WriteCheckpoint(run.ChildCheckpoint(index), tmp => child.save(tmp), faults());
+                RunDirectory.WriteCheckpoint(run.ChildCheckpoint(index), tmp => SparseCheckpoint.Save(child, built.Compaction?.Plan, tmp), faults());
                 if (faults().Enabled) faults().At("child-written");
                 member.Write(run.ChildResults(index), faults());   // last: marks the child done
                 if (faults().Enabled) faults().At("child-done");
-                logger.LogInformation("Child {Index}/{Count} test: {Metrics}, sparsity {Sparsity:P1}, {Seconds:F1} s",
-                    index + 1, config.Children.Count, values.ToString(), child.Sparsity, clock.Elapsed.TotalSeconds);
+                logger.LogInformation("Child {Index}/{Count} test: {Metrics}, sparsity {Sparsity:P1}{Compact}, {Seconds:F1} s",
+                    index + 1, config.Children.Count, values.ToString(), built.Sparsity,
+                    built.Compaction?.Plan is null ? "" : $", compact ({member.ForwardFlops / (double)FlopCounter.ForwardFlops(parent):P0} of the parent's FLOPs)", clock.Elapsed.TotalSeconds);
             }
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -117,6 +123,16 @@ internal sealed class ChildStage(PluginFactory plugins, ILogger logger, Func<Tra
             throw;
         }
     }
+
+    /// <summary>results.json's record of what children.compact did (null when it is off).</summary>
+    private static CompactionResult? Describe(ChildCompactionReport? report, MaskedNetwork parent) => report is null ? null : new CompactionResult
+    {
+        Compact = report.Plan is not null,
+        When = report.When,
+        Layers = report.Plan?.KeptUnits.ToDictionary(kv => kv.Key, kv => new[] { kv.Value.LongLength, parent.MaskedLayers.First(l => l.Name == kv.Key).weight.shape[0] }),
+        KeptDense = report.KeptDense.Count == 0 ? null : report.KeptDense,
+        MaxLogitDifference = report.Plan is null ? null : report.MaxLogitDifference,
+    };
 
     /// <summary>Whether child <paramref name="index"/> finished earlier with intact files; a damaged child is reported, and made again.</summary>
     public bool DoneEarlier(RunDirectory run, int index)
@@ -152,6 +168,6 @@ internal sealed class ChildStage(PluginFactory plugins, ILogger logger, Func<Tra
         if (!RunStatus.ChildFinished(run, index - 1))
             throw new InvalidOperationException($"child {index} starts from child {index - 1} (children.start: previous), which has not finished" +
                 (File.Exists(run.ChildFailure(index - 1)) ? $": {File.ReadAllText(run.ChildFailure(index - 1)).Trim()}" : " (run the children in order)"));
-        return RunDirectory.LoadModel(plugins, config.Model, data.InputShape, data.Classes, run.ChildCheckpoint(index - 1));
+        return RunDirectory.LoadModel(plugins, config.Model, data.InputShape, data.Classes, run.ChildCheckpoint(index - 1), dense: true);
     }
 }

@@ -32,7 +32,9 @@ public static class RunCosts
         int parentEpochs = Epochs(parent);
         int childEpochs = trainedChildren.Sum(Epochs);
         double parentFlops = 3.0 * forward * Rows(parent) * parentEpochs;
-        double childFlops = trainedChildren.Sum(m => 3.0 * forward * Rows(m) * Epochs(m));
+        double childFlops = trainedChildren.Sum(m => 3.0 * (m.TuningForwardFlops ?? forward) * Rows(m) * Epochs(m));
+        double denseChildFlops = trainedChildren.Sum(m => 3.0 * forward * Rows(m) * Epochs(m));
+        long inference = members.Sum(m => m.ForwardFlops ?? forward);
         int referenceEpochs = config.ReferenceEpochs > 0 ? config.ReferenceEpochs : config.Parent.Epochs;
         double referenceFlops = 3.0 * forward * rows * referenceEpochs;
         long parameters = model.ParameterCount;
@@ -55,13 +57,22 @@ public static class RunCosts
                 Parent = parentFlops, Children = childFlops, Total = parentFlops + childFlops,
                 RelativeToIndependent = referenceFlops > 0 ? (parentFlops + childFlops) / referenceFlops : double.NaN,
             },
+            DenseEquivalentTrainingFlops = new StageTotals<double>
+            {
+                Parent = parentFlops, Children = denseChildFlops, Total = parentFlops + denseChildFlops,
+                RelativeToIndependent = referenceFlops > 0 ? (parentFlops + denseChildFlops) / referenceFlops : double.NaN,
+            },
             Parameters = new ParameterCost
             {
                 Model = parameters, Ensemble = parameters * members.Count, EnsembleNonzero = ensembleNonZero,
                 EnsembleRelativeToIndependent = (double)parameters * members.Count / parameters,
                 EnsembleNonzeroRelativeToIndependent = (double)ensembleNonZero / parameters,
             },
-            InferenceFlopsPerSample = new InferenceCost { Ensemble = forward * members.Count, RelativeToIndependent = members.Count },
+            InferenceFlopsPerSample = new InferenceCost
+            {
+                Ensemble = inference, RelativeToIndependent = forward > 0 ? inference / (double)forward : double.NaN,
+                DenseEquivalent = forward * members.Count, DenseEquivalentRelativeToIndependent = members.Count,
+            },
         };
     }
 }

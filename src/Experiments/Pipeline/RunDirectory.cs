@@ -155,15 +155,49 @@ public sealed class RunDirectory
         return File.Exists(file) && File.Exists(sidecar) && File.ReadAllText(sidecar).Trim() == Sha256(file);
     }
 
-    /// <summary>Builds <paramref name="model"/> for the data's shape and loads the verified checkpoint <paramref name="file"/> into it (on the CPU).</summary>
-    public static Engine.Models.MaskedNetwork LoadModel(PluginFactory plugins, Configuration.PluginSpec model, long[] inputShape, int classes, string file)
+    /// <summary>
+    /// Builds <paramref name="model"/> for the data's shape and loads the verified checkpoint <paramref name="file"/> into it
+    /// (on the CPU): TorchSharp's format (the parent, children of an older sne) or a <see cref="SparseCheckpoint"/>. A
+    /// compact child comes back compact, or with <paramref name="dense"/> expanded to the dense architecture (removed units
+    /// zero; the same function, masked-dense), for code that needs the parent's shapes.
+    /// </summary>
+    public static Engine.Models.MaskedNetwork LoadModel(PluginFactory plugins, Configuration.PluginSpec model, long[] inputShape, int classes, string file, bool dense = false)
     {
         VerifyCheckpoint(file);
         var network = plugins.Build(model, inputShape, classes, new TorchSharp.torch.Generator(0));   // initial weights: overwritten by the checkpoint
         try
         {
-            network.LoadCheckpoint(file);
-            return network;
+            if (!SparseCheckpoint.IsSparse(file))
+            {
+                network.LoadCheckpoint(file);
+                return network;
+            }
+            using var contents = SparseCheckpoint.Read(file);
+            if (contents.Compaction is { } plan)
+            {
+                try
+                {
+                    Engine.Models.StructuredCompaction.Shrink(network, plan);
+                }
+                catch (InvalidOperationException e)
+                {
+                    throw new CorruptFileException(file, $"is a compact child the configured model cannot take: {e.Message}");
+                }
+            }
+            SparseCheckpoint.LoadInto(network, contents, file);
+            if (!dense || contents.Compaction is null) return network;
+            var expanded = plugins.Build(model, inputShape, classes, new TorchSharp.torch.Generator(0));
+            try
+            {
+                Engine.Models.StructuredCompaction.Expand(network, expanded, contents.Compaction);
+            }
+            catch
+            {
+                expanded.Dispose();
+                throw;
+            }
+            network.Dispose();
+            return expanded;
         }
         catch
         {

@@ -6,7 +6,8 @@ namespace SubnetworkEnsembles.Experiments.Results;
 /// <summary>
 /// One child: children/child-NNN.json, and an entry of results.json "members" (with <see cref="Selected"/>). A child
 /// whose training failed is only index, failed and selected. Keys in order: index, set, start, train_rows, the test
-/// metrics, validation_nll or validation_accuracy, sparsity, nonzero_parameters, seconds, history, early_stopping, failed, selected.
+/// metrics, validation_nll or validation_accuracy, sparsity, nonzero_parameters, forward_flops,
+/// tuning_forward_flops, compaction, seconds, history, early_stopping, failed, selected.
 /// </summary>
 public sealed record MemberResult : ITrainedModelResult
 {
@@ -38,6 +39,15 @@ public sealed record MemberResult : ITrainedModelResult
     /// <inheritdoc/>
     public long? NonzeroParameters { get; init; }
 
+    /// <inheritdoc/>
+    public long? ForwardFlops { get; init; }
+
+    /// <inheritdoc/>
+    public long? TuningForwardFlops { get; init; }
+
+    /// <summary>What children.compact did: absent when it is off (or for a child made by an older sne).</summary>
+    public CompactionResult? Compaction { get; init; }
+
     /// <summary>Wall-clock seconds spent making the child.</summary>
     public double? Seconds { get; init; }
 
@@ -67,4 +77,27 @@ public sealed record MemberResult : ITrainedModelResult
 
     /// <summary>Writes children/child-NNN.json to <paramref name="path"/> atomically.</summary>
     public void Write(string path, Diagnostics.IFaultPoints? faults = null) => RunDirectory.WriteAllTextAtomic(path, ResultsSerializer.Serialize(this), faults);
+}
+
+/// <summary>
+/// children.compact for one child: whether it is compact, when it was compacted ("before tuning", "after tuning",
+/// "untuned"), per compacted layer [units kept, dense units], per layer with removed units left dense the reason, and the
+/// largest logit difference between the compact and the masked dense child on probe inputs.
+/// </summary>
+public sealed record CompactionResult
+{
+    /// <summary>Whether the child is stored and computed physically smaller.</summary>
+    public bool Compact { get; init; }
+
+    /// <summary>When compaction was tried.</summary>
+    public string When { get; init; } = "";
+
+    /// <summary>Compacted layers: weight name → [units kept, units of the dense layer].</summary>
+    public IReadOnlyDictionary<string, long[]>? Layers { get; init; }
+
+    /// <summary>Layers with removed units that stayed dense: weight name → why.</summary>
+    public IReadOnlyDictionary<string, string>? KeptDense { get; init; }
+
+    /// <summary>max |logit(compact) − logit(masked dense)| on 64 probe inputs.</summary>
+    public double? MaxLogitDifference { get; init; }
 }

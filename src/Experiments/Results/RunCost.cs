@@ -2,12 +2,15 @@ namespace SubnetworkEnsembles.Experiments.Results;
 
 /// <summary>
 /// results.json "cost": forward FLOPs per sample (per layer and in total), training FLOPs (3 × forward × rows × epochs,
-/// dense), epochs and parameter counts, each also relative to one independent model trained reference.epochs on the
+/// as executed and dense-equivalent), epochs and parameter counts, each also relative to one independent model trained reference.epochs on the
 /// whole training split.
 /// </summary>
 public sealed record RunCost
 {
-    /// <summary>Always true: masked weights are counted as computed densely.</summary>
+    /// <summary>
+    /// Always true: masked (unstructured) weights are computed densely, W ⊙ M in a dense product, and counted so; only
+    /// compact children (children.compact) compute fewer FLOPs.
+    /// </summary>
     public bool MaskedWeightsComputedDensely { get; init; }
 
     /// <summary>Forward FLOPs of one sample through one model (2 × multiply-adds of the maskable layers).</summary>
@@ -25,8 +28,14 @@ public sealed record RunCost
     /// <summary>Training epochs: parent, children (summed), total, total / reference epochs (NaN, written null, without a reference).</summary>
     public StageTotals<int>? Epochs { get; init; }
 
-    /// <summary>Training FLOPs: parent, children (summed), total, total / reference FLOPs (NaN, written null, without a reference).</summary>
+    /// <summary>
+    /// Training FLOPs as executed: parent, children (summed; a child tuned compact at its compact size), total, total /
+    /// reference FLOPs (NaN, written null, without a reference).
+    /// </summary>
     public StageTotals<double>? TrainingFlops { get; init; }
+
+    /// <summary>Training FLOPs with every child counted at the parent's size (what the run costs without compaction).</summary>
+    public StageTotals<double>? DenseEquivalentTrainingFlops { get; init; }
 
     /// <summary>Parameter counts of one model and of the ensemble.</summary>
     public ParameterCost? Parameters { get; init; }
@@ -99,12 +108,18 @@ public sealed record ParameterCost
     public double EnsembleNonzeroRelativeToIndependent { get; init; }
 }
 
-/// <summary>Inference FLOPs per sample of the ensemble and relative to one model (= M).</summary>
+/// <summary>Inference FLOPs per sample of the ensemble as executed (compact members at their size) and dense-equivalent (M × one model).</summary>
 public sealed record InferenceCost
 {
-    /// <summary>M × forward FLOPs per sample.</summary>
+    /// <summary>Σ over members of their forward FLOPs per sample, as computed.</summary>
     public long Ensemble { get; init; }
 
+    /// <summary><see cref="Ensemble"/> / one model's forward FLOPs (= M without compact members).</summary>
+    public double RelativeToIndependent { get; init; }
+
+    /// <summary>M × one model's forward FLOPs per sample.</summary>
+    public long DenseEquivalent { get; init; }
+
     /// <summary>M.</summary>
-    public int RelativeToIndependent { get; init; }
+    public int DenseEquivalentRelativeToIndependent { get; init; }
 }

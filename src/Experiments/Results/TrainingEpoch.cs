@@ -88,4 +88,13 @@ public interface ITrainedModelResult
 
     /// <summary>The training history, one entry per epoch; null when not recorded.</summary>
     IReadOnlyList<TrainingEpoch>? History { get; }
+
+    /// <summary>
+    /// Forward FLOPs of one sample as the stored model computes them (a compact child's smaller layers; masked weights
+    /// counted dense, as they are computed); null when not recorded (the dense architecture's).
+    /// </summary>
+    long? ForwardFlops => null;
+
+    /// <summary>Forward FLOPs of one sample as its training computed them (a child compacted after tuning trained dense); null: the dense architecture's.</summary>
+    long? TuningForwardFlops => null;
 }

@@ -70,14 +70,27 @@ public static class ReportTables
         }
     }
 
-    /// <summary>One header row and one row of values: forward FLOPs, epochs, training FLOPs ("G4") and their ratio, parameters, inference ratio.</summary>
-    private static List<string[]> CostRows(RunCost cost) =>
-    [
-        ["forward FLOPs / sample", "epochs (parent + children)", "training FLOPs", "× independent", "ensemble parameters (non-zero)", "inference × independent"],
-        [Integer(cost.ForwardFlopsPerSample), $"{Integer(cost.Epochs!.Parent)} + {Integer(cost.Epochs.Children)}",
-         cost.TrainingFlops!.Total.ToString("G4", CultureInfo.InvariantCulture), Cell(cost.TrainingFlops.RelativeToIndependent),
-         $"{Integer(cost.Parameters!.Ensemble)} ({Integer(cost.Parameters.EnsembleNonzero)})", Integer(cost.InferenceFlopsPerSample!.RelativeToIndependent)],
-    ];
+    /// <summary>
+    /// One header row and one row of values: forward FLOPs, epochs, training FLOPs as executed ("G4") and their ratio (the
+    /// dense-equivalent ratio beside it when compact children made them differ), parameters, inference ratio (likewise).
+    /// </summary>
+    private static List<string[]> CostRows(RunCost cost)
+    {
+        string training = Cell(cost.TrainingFlops!.RelativeToIndependent);
+        if (cost.DenseEquivalentTrainingFlops is { } dense && dense.Total != cost.TrainingFlops.Total)
+            training += $" (dense {Cell(dense.RelativeToIndependent)})";
+        var inference = cost.InferenceFlopsPerSample!;
+        string inferenceRatio = inference.DenseEquivalent > 0 && inference.DenseEquivalent != inference.Ensemble
+            ? $"{Cell(inference.RelativeToIndependent)} (dense {Integer(inference.DenseEquivalentRelativeToIndependent)})"
+            : Cell(inference.RelativeToIndependent);
+        return
+        [
+            ["forward FLOPs / sample", "epochs (parent + children)", "training FLOPs", "× independent", "ensemble parameters (non-zero)", "inference × independent"],
+            [Integer(cost.ForwardFlopsPerSample), $"{Integer(cost.Epochs!.Parent)} + {Integer(cost.Epochs.Children)}",
+             cost.TrainingFlops.Total.ToString("G4", CultureInfo.InvariantCulture), training,
+             $"{Integer(cost.Parameters!.Ensemble)} ({Integer(cost.Parameters.EnsembleNonzero)})", inferenceRatio],
+        ];
+    }
 
     /// <summary>"0.1234", or empty when <paramref name="value"/> is absent or not finite.</summary>
     internal static string Cell(double? value) => value is double d && double.IsFinite(d) ? d.ToString("F4", CultureInfo.InvariantCulture) : "";
