@@ -1,7 +1,7 @@
 using Shouldly;
-using Xunit;
 using SubnetworkEnsembles.Experiments.Pipeline;
 using TorchSharp;
+using Xunit;
 using static TorchSharp.torch;
 
 namespace SubnetworkEnsembles.Tests;
