@@ -14,7 +14,7 @@ public sealed class TorchVisionParentWeightsTests
 {
     private const string Python = "/usr/bin/python3";
 
-    private static bool PyTorchAvailable()
+    internal static bool PyTorchAvailable()
     {
         if (!File.Exists(Python)) return false;
         using var check = Process.Start(new ProcessStartInfo(Python, ["-c", "import torch, torchvision, numpy"]) { RedirectStandardError = true })!;

@@ -21,7 +21,7 @@ public sealed class VerbContext
         return new RootCommand("sne — Subnetwork Ensembles: train a parent, spawn perturbed subnetwork children, ensemble them.")
         {
             run.Command, new ValidateVerb(this, run).Command, new PluginsVerb(this).Command, new SubmitVerb(this, run).Command,
-            new StatusVerb(this).Command, new GrowVerb(this).Command, new PredictVerb(this).Command, new ReportVerb(this).Command, new AnalyzeVerb(this).Command,
+            new StatusVerb(this).Command, new GrowVerb(this).Command, new PredictVerb(this).Command, new ReportVerb(this).Command, new ExportVerb(this).Command, new AnalyzeVerb(this).Command,
             new BenchVerb(this).Command,
         };
     }
