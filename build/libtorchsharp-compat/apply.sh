@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Makes TorchSharp 0.107.0's libLibTorchSharp.so loadable on systems whose libstdc++ lacks
 # GLIBCXX_3.4.32 (Debian 12 stops at 3.4.30). See shared/notes/ENVIRONMENT.md.
+# It looks at no package path: it patches whichever libLibTorchSharp.so the build copied into NATIVE_DIR, that of
+# TorchSharp-cpu (the default) or of TorchSharp-cuda-linux (-p:TorchBackend=cuda). Only the CPU one has been tried;
+# the CUDA package was never restored here.
 #
 # Usage: apply.sh NATIVE_DIR   (the build output's runtimes/linux-x64/native)
 # Acts only on the copy in NATIVE_DIR (never on the NuGet cache: the file is rewritten, which breaks

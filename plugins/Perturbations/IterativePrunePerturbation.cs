@@ -60,11 +60,11 @@ public sealed class IterativePrunePerturbation(IterativePruneOptions options) : 
             using var candidates = outside.nonzero().flatten();
             long pruned = candidates.shape[0];
             using var score = options.Order == PruneOrder.Random
-                ? rand(pruned, generator: context.Generator)
+                ? rand(pruned, generator: context.Generator, device: CPU)
                 : w.Weight.detach().abs().flatten().cpu().index_select(0, candidates);
             using var order = score.sort(0, descending: false, stable: true).Indices;
-            var rank = full(n, n, ScalarType.Int64);
-            using var ranks = arange(pruned, ScalarType.Int64);
+            var rank = full(n, n, ScalarType.Int64, device: CPU);
+            using var ranks = arange(pruned, ScalarType.Int64, device: CPU);
             using var ordered = candidates.index_select(0, order);
             rank.index_put_(ranks, ordered);
             var state = new State(rank.reshape(w.Weight.shape).to(w.Weight.device), pruned);

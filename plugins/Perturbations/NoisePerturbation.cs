@@ -53,7 +53,7 @@ public sealed class NoisePerturbation(NoisePerturbationOptions options) : IPertu
             using var std = w.Weight.detach().std();
             scale = std.ToDouble();
         }
-        using var standard = randn(w.Weight.shape, generator: generator);
+        using var standard = randn(w.Weight.shape, generator: generator, device: CPU);
         return standard.mul(options.Sigma * scale).add_(options.Mu * scale).to(w.Weight.device);
     }
 }

@@ -101,11 +101,11 @@ public sealed class RandomAnnealPerturbation(RandomAnnealOptions options) : IPer
 
     private Tensor Draw(long[] shape, Generator generator)
     {
-        if (options.Init == ProbabilityInit.Uniform) return rand(shape, generator: generator);
-        using var probability = full(shape, options.MixtureP);
+        if (options.Init == ProbabilityInit.Uniform) return rand(shape, generator: generator, device: CPU);
+        using var probability = full(shape, options.MixtureP, device: CPU);
         using var pick = bernoulli(probability, generator);
-        using var first = randn(shape, generator: generator).mul_(options.Sigma1).add_(options.Mu1);
-        using var second = randn(shape, generator: generator).mul_(options.Sigma2).add_(options.Mu2);
+        using var first = randn(shape, generator: generator, device: CPU).mul_(options.Sigma1).add_(options.Mu1);
+        using var second = randn(shape, generator: generator, device: CPU).mul_(options.Sigma2).add_(options.Mu2);
         return where(pick.eq(1), first, second).clamp_(0, 1);
     }
 }

@@ -47,7 +47,7 @@ public sealed class BernoulliSampler(BernoulliSamplerOptions options) : ISubnetw
         if (options.Scope == Scope.Global)
         {
             long total = weights.Sum(w => w.Weight.numel());
-            using var perm = randperm(total, generator: generator);
+            using var perm = randperm(total, generator: generator, device: CPU);
             using var flat = MaskShapes.KeepFirst(perm, total, (long)Math.Round(keep * total));
             long offset = 0;
             foreach (var w in weights)
@@ -63,13 +63,13 @@ public sealed class BernoulliSampler(BernoulliSamplerOptions options) : ISubnetw
             if (options.ExactCount)
             {
                 long n = w.Weight.numel();
-                using var perm = randperm(n, generator: generator);
+                using var perm = randperm(n, generator: generator, device: CPU);
                 using var flat = MaskShapes.KeepFirst(perm, n, (long)Math.Round(keep * n));
                 masks[w.Name] = flat.reshape(w.Weight.shape).clone();
             }
             else
             {
-                using var p = full(w.Weight.shape, keep);
+                using var p = full(w.Weight.shape, keep, device: CPU);
                 masks[w.Name] = bernoulli(p, generator);
             }
         }

@@ -47,9 +47,9 @@ public sealed class PartitionSampler(PartitionSamplerOptions options) : ISubnetw
         foreach (var w in weights)
         {
             long n = MaskShapes.Units(w, options.Structure);
-            using var perm = randperm(n, generator: generator);
-            using var part = empty(n, ScalarType.Int64);
-            using var positions = arange(n, ScalarType.Int64).remainder_(k);
+            using var perm = randperm(n, generator: generator, device: CPU);
+            using var part = empty(n, ScalarType.Int64, device: CPU);
+            using var positions = arange(n, ScalarType.Int64, device: CPU).remainder_(k);
             part.index_put_(positions, perm);                     // part[perm[p]] = p mod k
             for (int i = 0; i < k; i++)
             {

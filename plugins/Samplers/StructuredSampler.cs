@@ -41,12 +41,12 @@ public sealed class StructuredSampler(StructuredSamplerOptions options) : ISubne
         foreach (var w in weights)
         {
             long units = MaskShapes.Units(w, Structure.Neurons);
-            using var perm = randperm(units, generator: generator);
+            using var perm = randperm(units, generator: generator, device: CPU);
             Tensor unitMask;
             if (options.ExactCount) unitMask = MaskShapes.KeepFirst(perm, units, Math.Max(1, (long)Math.Round(keep * units)));
             else
             {
-                using var p = full(units, keep);
+                using var p = full(units, keep, device: CPU);
                 unitMask = bernoulli(p, generator);
                 using var kept = unitMask.sum();
                 using var first = perm.narrow(0, 0, 1);

@@ -118,6 +118,7 @@ public class PipelineTests
         var result = Sne.Run("validate", Repo.Example("spirals.yaml"), "--set", "device=cuda");
         result.ExitCode.ShouldBe(2);
         result.Stderr.ShouldContain("CUDA is not available");
+        result.Stderr.ShouldContain("this build carries the CPU LibTorch (TorchSharp-cpu); build with -p:TorchBackend=cuda");
     }
 
     [Trait("Category", "e2e")]

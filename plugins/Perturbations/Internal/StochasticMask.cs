@@ -9,14 +9,18 @@ namespace SubnetworkEnsembles.Perturbations.Internal;
 /// binary target M; during tuning P(t) = M + (P₀ − M) · w(t) with the annealing weight w (1 → 0 over T_anneal), and
 /// every training forward pass uses a fresh Bernoulli(P(t)) mask. From t = T_anneal on, the mask is the deterministic
 /// target and masked-out weights are frozen at zero. Evaluation always uses the target mask.
+/// P₀, M and P(t) are kept on the CPU and every mask is drawn there from a CPU generator, then copied to the weight's
+/// device: a CUDA draw would need a CUDA generator, and drawing on the CPU gives CPU and GPU runs the same masks (as
+/// <see cref="GeneratorDropout"/> does).
 /// </summary>
 internal sealed class StochasticMasks(AnnealFunction function, AnnealUnit unit, double annealEpochs, double k)
 {
-    private sealed class State(Tensor start, Tensor target, Generator generator)
+    private sealed class State(Tensor start, Tensor target, Generator generator, Device device)
     {
         public Tensor Start { get; } = start;
         public Tensor Target { get; } = target;
         public Generator Generator { get; } = generator;
+        public Device Device { get; } = device;
         public Tensor? Current { get; set; }
         public double Weight { get; set; } = double.NaN;
     }
@@ -27,7 +31,7 @@ internal sealed class StochasticMasks(AnnealFunction function, AnnealUnit unit, 
     public void Install(IMaskableWeight w, Tensor start, Tensor target, PerturbationContext context, int layer)
     {
         var generator = new Generator((ulong)Seeds.Derive(context.RunSeed, "stochastic-mask", context.ChildIndex * 1024L + layer));
-        var state = new State(start.to(w.Weight.device), target.to(w.Weight.device), generator);
+        var state = new State(start.to(ScalarType.Float32, CPU, copy: true), target.to(ScalarType.Float32, CPU, copy: true), generator, w.Weight.device);
         _states.AddOrUpdate(w, state);
         w.Mask = state.Target;                          // evaluation (and checkpoints) use the target
         w.FreezeMasked = false;
@@ -67,6 +71,15 @@ internal sealed class StochasticMasks(AnnealFunction function, AnnealUnit unit, 
         }
         var p = state.Current;
         var generator = state.Generator;
-        w.StochasticMask = () => bernoulli(p, generator);
+        var device = state.Device;
+        w.StochasticMask = () => Draw(p, generator, device);
+    }
+
+    /// <summary>A Bernoulli(<paramref name="p"/>) mask drawn on the CPU from <paramref name="generator"/>, on <paramref name="device"/>.</summary>
+    private static Tensor Draw(Tensor p, Generator generator, Device device)
+    {
+        var draw = bernoulli(p, generator);
+        if (device.type == TorchSharp.DeviceType.CPU) return draw;
+        using (draw) return draw.to(device);
     }
 }

@@ -54,7 +54,7 @@ internal static class MaskShapes
     /// <summary>A 0/1 float vector of length n keeping exactly <paramref name="kept"/> of the positions given by <paramref name="order"/>'s first entries.</summary>
     public static Tensor KeepFirst(Tensor order, long n, long kept)
     {
-        var mask = zeros(n);
+        var mask = zeros(n, device: order.device);
         using var selected = order.narrow(0, 0, kept);
         mask.index_fill_(0, selected, 1f);
         return mask;

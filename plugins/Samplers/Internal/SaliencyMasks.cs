@@ -107,7 +107,7 @@ internal static class SaliencyMasks
         int k = options.SetSize;
         long blocks = (n + k - 1) / k;
         // Rank p goes to member deal[p / k, p mod k], where each row of deal is a random permutation of 0 … k − 1.
-        using var draws = rand([blocks, k], generator: generator, dtype: ScalarType.Float64);
+        using var draws = rand([blocks, k], generator: generator, dtype: ScalarType.Float64, device: CPU);
         using var deal = draws.argsort(1);
         using var member = deal.flatten().narrow(0, 0, n);
         var result = new List<Tensor>(k);
@@ -115,7 +115,7 @@ internal static class SaliencyMasks
         {
             using var ranks = member.eq(m).nonzero().flatten();
             using var units = order.index_select(0, ranks);
-            var mask = zeros(n);
+            var mask = zeros(n, device: order.device);
             mask.index_fill_(0, units, 1f);
             result.Add(mask);
         }

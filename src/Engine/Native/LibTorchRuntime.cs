@@ -1,3 +1,4 @@
+using System.Reflection;
 using System.Runtime.InteropServices;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -14,6 +15,15 @@ public sealed class LibTorchUnavailableException(string message, int exitCode = 
 public static class LibTorchRuntime
 {
     private static bool _loaded;
+
+    /// <summary>
+    /// The LibTorch this build carries: "cpu" (TorchSharp-cpu, the default) or "cuda" (TorchSharp-cuda-linux), as chosen
+    /// with <c>dotnet build -p:TorchBackend=…</c> and recorded in the engine assembly's metadata.
+    /// </summary>
+    public static string Backend { get; } = typeof(LibTorchRuntime).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+        .FirstOrDefault(a => a.Key == "TorchBackend")?.Value ?? "cpu";
+
+    private static string NativePackage => Backend == "cuda" ? "TorchSharp-cuda-linux" : "TorchSharp-cpu";
 
     /// <summary>
     /// Makes sure LibTorch's CPU backend is loaded; throws <see cref="LibTorchUnavailableException"/> with the real cause.
@@ -75,9 +85,11 @@ public static class LibTorchRuntime
             bool available;
             try { available = cuda.is_available(); } catch (Exception) { available = false; }
             if (!available)
-                throw new LibTorchUnavailableException(
-                    $"device '{name}' was requested but CUDA is not available: this build uses TorchSharp-cpu (LibTorch without CUDA) " +
-                    "or no GPU is visible; reference the TorchSharp-cuda-linux package and run on a machine with an NVIDIA driver, or set device: cpu",
+                throw new LibTorchUnavailableException($"device '{name}' was requested but CUDA is not available: " + (Backend == "cuda"
+                    ? "this build carries the CUDA LibTorch (TorchSharp-cuda-linux) but no GPU is visible; check the NVIDIA driver and " +
+                      "CUDA_VISIBLE_DEVICES, or set device: cpu"
+                    : "this build carries the CPU LibTorch (TorchSharp-cpu); build with -p:TorchBackend=cuda (./sne: TorchBackend=cuda ./sne …) " +
+                      "and run on a machine with an NVIDIA driver, or set device: cpu"),
                     ExitCodes.ConfigurationError);
             return new Device(name);
         }
@@ -99,7 +111,7 @@ public static class LibTorchRuntime
     private static string Diagnose()
     {
         string? path = NativePath();
-        if (path is null) return $"LibTorchSharp is not beside TorchSharp.dll (looked in {string.Join(", ", Candidates())}); is the TorchSharp-cpu package referenced?";
+        if (path is null) return $"LibTorchSharp is not beside TorchSharp.dll (looked in {string.Join(", ", Candidates())}); is the {NativePackage} package referenced?";
         try
         {
             NativeLibrary.Load(path);

@@ -48,7 +48,7 @@ public sealed class NetworkAccess(MaskedNetwork network, IReadOnlyList<IMaskable
     {
         if (rows.Count == 0) throw new InvalidOperationException($"the {split} split has no rows");
         if (size < 1) throw new ArgumentOutOfRangeException(nameof(size), size, "a batch needs at least one row");
-        using var order = randperm(rows.Count, generator: generator);
+        using var order = randperm(rows.Count, generator: generator, device: CPU);
         using var chosen = order.narrow(0, 0, Math.Min(size, rows.Count));
         var inputs = OnDevice(rows.Read(chosen));
         using var deviceRows = chosen.to(rows.Labels.device);

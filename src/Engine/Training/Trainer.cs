@@ -77,7 +77,7 @@ public sealed class Trainer(ILogger logger)
         using var stopping = validation?.EarlyStopping is { } rule ? new EarlyStopping(rule, resumed?.EarlyStopping, resumed?.BestWeights) : null;
         if (resumed is not null)
         {
-            using var state = tensor(resumed.ShuffleState);
+            using var state = tensor(resumed.ShuffleState, device: CPU);
             shuffle.set_state(state);
             if (resumed.Epoch >= settings.Epochs || stopping is { Stopped: true })
                 logger.LogInformation("{Label}: all {Epochs} epochs were trained earlier", label, settings.Epochs);
@@ -90,7 +90,7 @@ public sealed class Trainer(ILogger logger)
         {
             var clock = Stopwatch.StartNew();
             byte[] epochStart = ShuffleState(shuffle);
-            using var perm = randperm(n, generator: shuffle).to(device);
+            using var perm = randperm(n, generator: shuffle, device: CPU).to(device);
             using var lossSum = zeros(1, dtype: ScalarType.Float64, device: device);
             using var correct = zeros(1, dtype: ScalarType.Int64, device: device);
             long startBatch = 0;

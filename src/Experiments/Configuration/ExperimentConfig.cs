@@ -24,8 +24,11 @@ public sealed class ExperimentConfig
     /// <summary>The run's seed: every random draw derives from it (and the child index).</summary>
     public long Seed { get; init; }
 
-    /// <summary><c>cpu</c>, <c>cuda</c> or <c>cuda:N</c>.</summary>
-    public string Device { get; init; } = "cpu";
+    /// <summary>
+    /// <c>cpu</c>, <c>cuda</c> or <c>cuda:N</c>. Settable after binding: <c>sne submit --gpus</c> writes <c>cuda</c> into the
+    /// config.yaml its Slurm jobs run, having validated the experiment on the submitting machine as given.
+    /// </summary>
+    public string Device { get; set; } = "cpu";
 
     /// <summary>LibTorch intra-op threads (0 = LibTorch's default, one per core).</summary>
     public int Threads { get; init; }
