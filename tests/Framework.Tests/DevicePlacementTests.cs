@@ -170,6 +170,46 @@ public class DevicePlacementTests
         }
     }
 
+    [Trait("Category", "unit")]
+    [Fact]
+    public void A_structured_child_is_compacted_stored_and_expanded_with_every_tensor_on_the_run_device()
+    {
+        var device = CPU;
+        using var dense = TestModels.LeNet(LeNetSize.Small, [1, 28, 28], 10, seed: 1);
+        using var compact = TestModels.LeNet(LeNetSize.Small, [1, 28, 28], 10, seed: 2);
+        using var expanded = TestModels.LeNet(LeNetSize.Small, [1, 28, 28], 10, seed: 3);
+        using var loaded = TestModels.LeNet(LeNetSize.Small, [1, 28, 28], 10, seed: 4);
+        foreach (var n in new[] { dense, compact, expanded, loaded }) n.to(device);
+        var weights = dense.MaskableWeights.Where(w => !w.IsOutputLayer).ToList();
+        using var scratch = new TempDir();
+        string file = Path.Combine(scratch.Path, "child.ckpt");
+        double difference;
+        using (new DefaultDeviceIsMeta())
+        {
+            using var generator = new Generator(3);
+            var set = Create<ISubnetworkSampler>(PluginKind.Sampler, "structured").SampleSet(weights, generator);
+            using var mask = new ChildMask(set[0].Masks.ToDictionary(kv => kv.Key, kv => kv.Value.to(ScalarType.Float32, device)));
+            Create<IPerturbation>(PluginKind.Perturbation, "prune").Apply(weights, mask, TestModels.Context(generator));
+            foreach (var m in set) m.Dispose();
+            var plan = StructuredCompaction.Plan(dense, probeSeed: 5).Plan.ShouldNotBeNull();
+            compact.CopyFrom(dense);
+            StructuredCompaction.Compact(compact, plan, probeSeed: 5);
+            difference = StructuredCompaction.MaxLogitDifference(dense, compact, 5);
+            SubnetworkEnsembles.Experiments.Pipeline.SparseCheckpoint.Save(compact, plan, file);
+            using var contents = SubnetworkEnsembles.Experiments.Pipeline.SparseCheckpoint.Read(file);
+            StructuredCompaction.Shrink(loaded, contents.Compaction!);
+            SubnetworkEnsembles.Experiments.Pipeline.SparseCheckpoint.LoadInto(loaded, contents, file);
+            StructuredCompaction.Expand(loaded, expanded, plan);
+        }
+        difference.ShouldBeLessThan(1e-4);
+        foreach (var (label, network) in new[] { ("compact", compact), ("loaded", loaded), ("expanded", expanded) })
+        {
+            foreach (var (name, p) in network.named_parameters()) p.device_type.ShouldBe(device.type, $"{label}: parameter {name}");
+            foreach (var (name, b) in network.named_buffers()) b.device_type.ShouldBe(device.type, $"{label}: buffer {name}");
+        }
+        StructuredCompaction.MaxLogitDifference(dense, expanded, 6).ShouldBeLessThan(1e-4);
+    }
+
     /// <summary><paramref name="rows"/> random 1×28×28 images of 10 classes, on the CPU.</summary>
     private static InMemoryDataset Rows(long rows, ulong seed)
     {

@@ -206,7 +206,7 @@ public static class StructuredCompaction
             a.eval();
             b.eval();
             using var generator = new Generator((ulong)probeSeed);
-            using var x = randn([64, .. a.InputShape], generator: generator).to(a.MaskedLayers[0].weight.device);
+            using var x = randn([64, .. a.InputShape], generator: generator, device: CPU).to(a.MaskedLayers[0].weight.device);
             using var ya = a.call(x);
             using var yb = b.call(x);
             using var difference = (ya - yb).abs().max();
@@ -369,7 +369,7 @@ public static class StructuredCompaction
             using var _ = no_grad();
             network.eval();
             using var generator = new Generator((ulong)probeSeed);
-            using var x = randn([2, .. network.InputShape], generator: generator).to(network.MaskedLayers[0].weight.device);
+            using var x = randn([2, .. network.InputShape], generator: generator, device: CPU).to(network.MaskedLayers[0].weight.device);
             using var y = network.call(x);
         }
         finally
@@ -419,7 +419,7 @@ public static class StructuredCompaction
             using var _ = no_grad();
             network.eval();
             using var generator = new Generator((ulong)probeSeed);
-            using var x = randn([2, .. network.InputShape], generator: generator).to(network.MaskedLayers[0].weight.device);
+            using var x = randn([2, .. network.InputShape], generator: generator, device: CPU).to(network.MaskedLayers[0].weight.device);
             return network.call(x);
         }
         finally

@@ -177,13 +177,13 @@ public static class SparseCheckpoint
         switch (encoding)
         {
             case "ones":
-                return ones(shape, dtype);
+                return ones(shape, dtype, CPU);
             case "bits":
                 {
                     if (bytes.Length != bitmapBytes) throw new FormatException($"'{name}': {bytes.Length} bytes for {n} bits");
                     var values = new float[n];
                     for (long i = 0; i < n; i++) values[i] = (bytes[(int)(i >> 3)] >> (int)(i & 7) & 1) == 1 ? 1f : 0f;
-                    return tensor(values, dtype: ScalarType.Float32).reshape(shape).to(dtype);
+                    return tensor(values, dtype: ScalarType.Float32, device: CPU).reshape(shape).to(dtype);
                 }
             case "bitmap":
                 {
@@ -197,11 +197,11 @@ public static class SparseCheckpoint
                         at += 4;
                     }
                     if (at != bytes.Length) throw new FormatException($"'{name}': more values than its bitmap marks");
-                    return tensor(values, dtype: ScalarType.Float32).reshape(shape);
+                    return tensor(values, dtype: ScalarType.Float32, device: CPU).reshape(shape);
                 }
             case "dense":
                 {
-                    var t = empty(shape, dtype);
+                    var t = empty(shape, dtype, CPU);
                     if (t.bytes.Length != bytes.Length) throw new FormatException($"'{name}': {bytes.Length} bytes for a {dtype} tensor of {n} entries");
                     t.bytes = bytes.ToArray();
                     return t;
