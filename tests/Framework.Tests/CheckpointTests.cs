@@ -30,7 +30,7 @@ public class CheckpointTests
         for (int child = 0; child < 2; child++)
         {
             using var model = TestModels.Mlp([2], [64, 64, 64], 2);
-            model.LoadCheckpoint(Path.Combine(run, "children", $"child-{child:D3}.ckpt"));
+            SubnetworkEnsembles.Experiments.Pipeline.SparseCheckpoint.Load(model, Path.Combine(run, "children", $"child-{child:D3}.ckpt"));
             model.Sparsity.ShouldBe(0.5, 0.02);                                  // the final mask came back with the weights
             foreach (var layer in model.MaskedLayers)
                 layer.weight.detach().masked_select(layer.Mask.eq(0)).abs().max().ToDouble().ShouldBe(0);

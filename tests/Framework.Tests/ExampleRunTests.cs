@@ -149,7 +149,7 @@ public sealed class ExampleRunTests : IDisposable
         var generator = new TorchSharp.torch.Generator(0);
         var factory = new Models.ResNetModel(new Models.ResNetOptions { Depth = 8 });
         var network = new Engine.Models.MaskedNetwork(factory.Build(new Abstractions.ModelContext([3, 16, 16], 3, generator)), [3, 16, 16], 3, generator);
-        network.LoadCheckpoint(Path.Combine(run, "children", "child-000.ckpt"));
+        SubnetworkEnsembles.Experiments.Pipeline.SparseCheckpoint.Load(network, Path.Combine(run, "children", "child-000.ckpt"));
         return network;
     }
 

@@ -113,7 +113,7 @@ public sealed class OutOfTreeModelAndDatasetTests
         var factory = (IModelFactory)Activator.CreateInstance(descriptor.ImplementationType, [options])!;
         var generator = new Generator(0);
         var network = new MaskedNetwork(factory.Build(new ModelContext([4], 3, generator)), [4], 3, generator);
-        network.LoadCheckpoint(Path.Combine(run, "children", $"child-{index:D3}.ckpt"));
+        SubnetworkEnsembles.Experiments.Pipeline.SparseCheckpoint.Load(network, Path.Combine(run, "children", $"child-{index:D3}.ckpt"));
         return network;
     }
 }

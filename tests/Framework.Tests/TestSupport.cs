@@ -183,11 +183,11 @@ public static class TestModels
         return new MaskedNetwork(new LeNet5(size, shape, classes, dropout, generator), shape, classes, generator);
     }
 
-    /// <summary>The spirals example's MLP (2 → 64 → 64 → 64 → 2) loaded from a run's checkpoint (weights and masks).</summary>
+    /// <summary>The spirals example's MLP (2 → 64 → 64 → 64 → 2) loaded from a run's checkpoint (weights and masks; either format).</summary>
     public static MaskedNetwork SpiralsMlp(string checkpoint)
     {
         var model = Mlp([2], [64, 64, 64], 2);
-        model.LoadCheckpoint(checkpoint);
+        SubnetworkEnsembles.Experiments.Pipeline.SparseCheckpoint.Load(model, checkpoint);
         return model;
     }
 

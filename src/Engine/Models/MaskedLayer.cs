@@ -70,6 +70,14 @@ public sealed class MaskedLayer : IMaskableWeight, IDisposable
     /// <inheritdoc />
     public Func<Tensor>? StochasticMask { get; set; }
 
+    /// <summary>
+    /// Set by the trainer while it guarantees that a frozen layer's weight equals W ⊙ M at every forward pass (it zeroes the
+    /// masked entries before the first step and after every step, <see cref="EnforceFrozenMask"/>): the layer then computes
+    /// with W itself, without the W ⊙ M product and its backward (the trajectory of the kept weights is the same, bit for
+    /// bit; the masked entries' gradients are not zero, which is why it is off while an after-step hook may read them).
+    /// </summary>
+    internal bool FrozenWeightIsMasked { get; set; }
+
     /// <inheritdoc />
     public Tensor Mask
     {
@@ -166,6 +174,8 @@ public sealed class MaskedLayer : IMaskableWeight, IDisposable
         }
         bool stochastic = StochasticMask is not null && module.training;
         if (!stochastic && _maskIsAllOnes) return null!;   // null: the input is unchanged
+        // A frozen layer's weight is already W ⊙ M while the trainer keeps it so (FrozenWeightIsMasked): no product needed.
+        if (!stochastic && FreezeMasked && FrozenWeightIsMasked) return null!;
         var original = (Parameter)_weightField.GetValue(module)!;
         var product = stochastic ? original * StochasticMask!() : original * _mask;
         _effective = new Parameter(product, product.requires_grad);

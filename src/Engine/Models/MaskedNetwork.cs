@@ -71,6 +71,23 @@ public sealed class MaskedNetwork : nn.Module<Tensor, Tensor>
     /// <summary>Zeroes masked-out weights of every frozen layer (called after each optimiser step).</summary>
     public void EnforceFrozenMasks() { foreach (var l in _layers) l.EnforceFrozenMask(); }
 
+    /// <summary>
+    /// Zeroes the masked-out weights of every frozen layer and, until disposed, lets those layers compute with W itself
+    /// (it equals W ⊙ M) instead of forming W ⊙ M every forward pass; the caller must call <see cref="EnforceFrozenMasks"/>
+    /// after every change of the weights (the trainer does, after each optimiser step). See <see cref="MaskedLayer.FrozenWeightIsMasked"/>.
+    /// </summary>
+    public IDisposable FrozenMasksInPlace()
+    {
+        EnforceFrozenMasks();
+        foreach (var l in _layers) l.FrozenWeightIsMasked = true;
+        return new Restore(_layers);
+    }
+
+    private sealed class Restore(List<MaskedLayer> layers) : IDisposable
+    {
+        public void Dispose() { foreach (var l in layers) l.FrozenWeightIsMasked = false; }
+    }
+
     /// <summary>Total number of parameters (weights and biases).</summary>
     public long ParameterCount => parameters().Sum(p => p.numel());
 

@@ -360,7 +360,8 @@ public static class StructuredCompaction
         var wanted = consumers.Distinct().ToList();
         var hooks = wanted.Select(c => c.Module.register_forward_pre_hook((module, input) =>
         {
-            if (!captured.ContainsKey(c)) captured[c] = input.detach().clone();
+            // Out of any dispose scope the model's forward may open (it would free the copy when the forward ends).
+            if (!captured.ContainsKey(c)) captured[c] = input.detach().clone().DetachFromDisposeScope();
             return null!;
         })).ToList();
         bool training = network.training;

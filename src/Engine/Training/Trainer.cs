@@ -86,6 +86,9 @@ public sealed class Trainer(ILogger logger)
                     label, resumed.Epoch + 1, settings.Epochs, resumed.Batch + 1, stepsPerEpoch);
         }
         model.train();
+        // Without step hooks nothing changes a mask or reads a gradient between steps: frozen layers compute with W itself,
+        // which the trainer keeps equal to W ⊙ M (MaskedNetwork.FrozenMasksInPlace), saving a product and its backward.
+        using var inPlace = beforeStep is null && afterStep is null ? model.FrozenMasksInPlace() : null;
         for (int epoch = firstEpoch; epoch < settings.Epochs && stopping is not { Stopped: true }; epoch++)
         {
             var clock = Stopwatch.StartNew();

@@ -76,10 +76,13 @@ public sealed class ChildBuilder(ExperimentConfig config, DataSplits data, Devic
             if (tunes && config.Children.TuningOf(index) is { } tuning)
             {
                 var spec = config.Children.Perturbation;
+                // Hooks the perturbation does not implement are not passed: without them frozen masks need no W ⊙ M product.
                 training = TrainStage(trainer, plugins, child, data, tuning, $"child {index + 1}/{config.Children.Count}",
-                    Seeds.Derive(config.Seed, stream + "child-shuffle", index), p => plugins.Call(spec, nameof(IPerturbation.OnTuningStep), () => perturbation.OnTuningStep(weights, p)), cancellation,
-                    validation: Validation(config, plugins, data, tuning, "children.tuning"),
-                    afterStep: p => plugins.Call(spec, nameof(IPerturbation.AfterTuningStep), () => perturbation.AfterTuningStep(weights, p)), carry: carry);
+                    Seeds.Derive(config.Seed, stream + "child-shuffle", index),
+                    Implements(perturbation, nameof(IPerturbation.OnTuningStep)) ? p => plugins.Call(spec, nameof(IPerturbation.OnTuningStep), () => perturbation.OnTuningStep(weights, p)) : null,
+                    cancellation, validation: Validation(config, plugins, data, tuning, "children.tuning"),
+                    afterStep: Implements(perturbation, nameof(IPerturbation.AfterTuningStep)) ? p => plugins.Call(spec, nameof(IPerturbation.AfterTuningStep), () => perturbation.AfterTuningStep(weights, p)) : null,
+                    carry: carry);
             }
             if (config.Children.ReestimateBatchNorm && child.HasBatchNorm)
                 ReestimateBatchNorm(child, Seeds.Derive(config.Seed, stream + "batchnorm", index));

@@ -167,29 +167,12 @@ public sealed class RunDirectory
         var network = plugins.Build(model, inputShape, classes, new TorchSharp.torch.Generator(0));   // initial weights: overwritten by the checkpoint
         try
         {
-            if (!SparseCheckpoint.IsSparse(file))
-            {
-                network.LoadCheckpoint(file);
-                return network;
-            }
-            using var contents = SparseCheckpoint.Read(file);
-            if (contents.Compaction is { } plan)
-            {
-                try
-                {
-                    Engine.Models.StructuredCompaction.Shrink(network, plan);
-                }
-                catch (InvalidOperationException e)
-                {
-                    throw new CorruptFileException(file, $"is a compact child the configured model cannot take: {e.Message}");
-                }
-            }
-            SparseCheckpoint.LoadInto(network, contents, file);
-            if (!dense || contents.Compaction is null) return network;
+            var plan = SparseCheckpoint.Load(network, file);
+            if (!dense || plan is null) return network;
             var expanded = plugins.Build(model, inputShape, classes, new TorchSharp.torch.Generator(0));
             try
             {
-                Engine.Models.StructuredCompaction.Expand(network, expanded, contents.Compaction);
+                Engine.Models.StructuredCompaction.Expand(network, expanded, plan);
             }
             catch
             {

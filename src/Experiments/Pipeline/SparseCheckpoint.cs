@@ -119,6 +119,35 @@ public static class SparseCheckpoint
         }
     }
 
+    /// <summary>
+    /// Loads <paramref name="file"/> — a sparse checkpoint (a compact child shrinks <paramref name="network"/>, freshly built
+    /// with the dense architecture, to its shapes first) or TorchSharp's format (the parent, children of an older sne) —
+    /// into <paramref name="network"/>. Verify the file first (<see cref="RunDirectory.VerifyCheckpoint"/>). Returns the
+    /// compaction plan (null: dense shapes).
+    /// </summary>
+    public static CompactionPlan? Load(MaskedNetwork network, string file)
+    {
+        if (!IsSparse(file))
+        {
+            network.LoadCheckpoint(file);
+            return null;
+        }
+        using var contents = Read(file);
+        if (contents.Compaction is { } plan)
+        {
+            try
+            {
+                StructuredCompaction.Shrink(network, plan);
+            }
+            catch (InvalidOperationException e)
+            {
+                throw new CorruptFileException(file, $"is a compact child the configured model cannot take: {e.Message}");
+            }
+        }
+        LoadInto(network, contents, file);
+        return contents.Compaction;
+    }
+
     /// <summary>Copies <paramref name="contents"/> into <paramref name="network"/> (shaped by the plan already); names and shapes must match exactly.</summary>
     public static void LoadInto(MaskedNetwork network, Contents contents, string file)
     {
