@@ -117,9 +117,9 @@ public sealed record InferenceCost
     /// <summary><see cref="Ensemble"/> / one model's forward FLOPs (= M without compact members).</summary>
     public double RelativeToIndependent { get; init; }
 
-    /// <summary>M × one model's forward FLOPs per sample.</summary>
-    public long DenseEquivalent { get; init; }
+    /// <summary>M × one model's forward FLOPs per sample (absent in results of an older sne, where <see cref="Ensemble"/> is this).</summary>
+    public long? DenseEquivalent { get; init; }
 
-    /// <summary>M.</summary>
-    public int DenseEquivalentRelativeToIndependent { get; init; }
+    /// <summary>M (absent in results of an older sne).</summary>
+    public int? DenseEquivalentRelativeToIndependent { get; init; }
 }

@@ -80,8 +80,8 @@ public static class ReportTables
         if (cost.DenseEquivalentTrainingFlops is { } dense && dense.Total != cost.TrainingFlops.Total)
             training += $" (dense {Cell(dense.RelativeToIndependent)})";
         var inference = cost.InferenceFlopsPerSample!;
-        string inferenceRatio = inference.DenseEquivalent > 0 && inference.DenseEquivalent != inference.Ensemble
-            ? $"{Cell(inference.RelativeToIndependent)} (dense {Integer(inference.DenseEquivalentRelativeToIndependent)})"
+        string inferenceRatio = inference.DenseEquivalent is long denseInference && denseInference != inference.Ensemble
+            ? $"{Cell(inference.RelativeToIndependent)} (dense {Integer(inference.DenseEquivalentRelativeToIndependent ?? 0)})"
             : Cell(inference.RelativeToIndependent);
         return
         [
