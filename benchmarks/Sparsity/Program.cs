@@ -71,7 +71,7 @@ Console.WriteLine($"Fashion-MNIST train {n} rows, test {data.Test.Count}; MLP 78
     double tc = Median(times["compact"]), tm = Median(times["masked"]), tp = Median(times["parents"]);
     Console.WriteLine($"ensemble inference, 6 members, {data.Test.Count} rows: compact {tc * 1000:F1} ms, masked-dense {tm * 1000:F1} ms, 3 dense parents {tp * 1000:F1} ms (medians); " +
                       $"compact / masked-dense {tc / tm:F3}, compact / (one parent per member pair) {tc / tp:F3}; " +
-                      $"FLOPs compact {6 * FlopCounter.ForwardFlops(compactMembers[0]):N0} vs parent {FlopCounter.ForwardFlops(parents[0]):N0} per sample per model");
+                      $"forward FLOPs per sample: 6 compact members {6 * FlopCounter.ForwardFlops(compactMembers[0]):N0}, 6 masked-dense members {6 * FlopCounter.ForwardFlops(denseMembers[0]):N0}, 3 parents {3 * FlopCounter.ForwardFlops(parents[0]):N0}");
     foreach (var net in denseMembers.Concat(compactMembers).Concat(parents)) net.Dispose();
 }
 
