@@ -1,14 +1,10 @@
 using System.Diagnostics;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using SubnetworkEnsembles.Abstractions;
-using SubnetworkEnsembles.Datasets;
+using SubnetworkEnsembles.Benchmarks;
 using SubnetworkEnsembles.Engine.Models;
 using SubnetworkEnsembles.Engine.Training;
-using SubnetworkEnsembles.Experiments.Configuration;
 using SubnetworkEnsembles.Experiments.Pipeline;
-using SubnetworkEnsembles.Experiments.Plugins;
 using SubnetworkEnsembles.Models.Networks;
 using SubnetworkEnsembles.Optimizers;
 using SubnetworkEnsembles.Perturbations;
@@ -30,10 +26,7 @@ int repeats = args.Length > 0 ? int.Parse(args[0], System.Globalization.CultureI
 int epochs = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1;
 const int batch = 128;
 
-using var data = ExperimentData.Load(Plugins(), new DataConfig
-{
-    Dataset = new() { Type = "fashion-mnist", Kind = PluginKind.Dataset, BoundOptions = new FashionMnistDatasetOptions() },
-}, Environment.CurrentDirectory);
+using var data = BenchmarkData.FashionMnist();
 long n = data.Train.Count;
 Console.WriteLine($"Fashion-MNIST train {n} rows, test {data.Test.Count}; MLP 784-512-512-10; {get_num_threads()} threads; TorchSharp {typeof(torch).Assembly.GetName().Version}; " +
                   $"{repeats} repeats");
@@ -47,7 +40,7 @@ Console.WriteLine($"Fashion-MNIST train {n} rows, test {data.Test.Count}; MLP 78
         if (r % 2 == 0) { masked.Add(Tune(compactChild: false)); compact.Add(Tune(compactChild: true)); }
         else { compact.Add(Tune(compactChild: true)); masked.Add(Tune(compactChild: false)); }
     }
-    double c = Median(compact), m = Median(masked);
+    double c = BenchmarkData.Median(compact), m = BenchmarkData.Median(masked);
     Console.WriteLine($"tuning, one 2-way neuron-partitioned child, {epochs} epoch(s): compact {epochs * n / c:N0} samples/s (median {c:F2} s, best {compact.Min():F2} s), " +
                       $"masked-dense {epochs * n / m:N0} samples/s (median {m:F2} s, best {masked.Min():F2} s); speed-up compact: median {m / c:F2}×, best {masked.Min() / compact.Min():F2}×");
 }
@@ -68,7 +61,7 @@ Console.WriteLine($"Fashion-MNIST train {n} rows, test {data.Test.Count}; MLP 78
             if (r > 0) times[name].Add(t);   // the first round warms up
         }
     }
-    double tc = Median(times["compact"]), tm = Median(times["masked"]), tp = Median(times["parents"]);
+    double tc = BenchmarkData.Median(times["compact"]), tm = BenchmarkData.Median(times["masked"]), tp = BenchmarkData.Median(times["parents"]);
     Console.WriteLine($"ensemble inference, 6 members, {data.Test.Count} rows: compact {tc * 1000:F1} ms, masked-dense {tm * 1000:F1} ms, 3 dense parents {tp * 1000:F1} ms (medians); " +
                       $"compact / masked-dense {tc / tm:F3}, compact / (one parent per member pair) {tc / tp:F3}; " +
                       $"forward FLOPs per sample: 6 compact members {6 * FlopCounter.ForwardFlops(compactMembers[0]):N0}, 6 masked-dense members {6 * FlopCounter.ForwardFlops(denseMembers[0]):N0}, 3 parents {3 * FlopCounter.ForwardFlops(parents[0]):N0}");
@@ -116,12 +109,6 @@ Console.WriteLine($"Fashion-MNIST train {n} rows, test {data.Test.Count}; MLP 78
     }
 }
 
-static PluginFactory Plugins()
-{
-    var services = new ServiceCollection().AddSingleton<ILoggerFactory>(NullLoggerFactory.Instance).AddSingleton(typeof(ILogger<>), typeof(Logger<>));
-    services.AddSubnetworkPlugins(new PluginCatalog().RegisterAssemblyOf<FashionMnistDataset>());
-    return services.BuildServiceProvider().GetRequiredService<PluginFactory>();
-}
 
 static MaskedNetwork Network(int seed) =>
     new(new Mlp([1, 28, 28], [512, 512], 10, dropout: 0, new Generator((ulong)seed)), [1, 28, 28], 10, generator: null);
@@ -181,10 +168,4 @@ static long Saved(MaskedNetwork network, CompactionPlan? plan, string dir, strin
     string file = Path.Combine(dir, name + ".ckpt");
     SparseCheckpoint.Save(network, plan, file);
     return new FileInfo(file).Length;
-}
-
-static double Median(List<double> xs)
-{
-    var s = xs.Order().ToList();
-    return s.Count % 2 == 1 ? s[s.Count / 2] : (s[s.Count / 2 - 1] + s[s.Count / 2]) / 2;
 }

@@ -1,15 +1,10 @@
 using System.Diagnostics;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using SubnetworkEnsembles.Abstractions;
-using SubnetworkEnsembles.Datasets;
+using SubnetworkEnsembles.Benchmarks;
 using SubnetworkEnsembles.Engine.Data;
 using SubnetworkEnsembles.Engine.Models;
 using SubnetworkEnsembles.Engine.Training;
-using SubnetworkEnsembles.Experiments.Configuration;
-using SubnetworkEnsembles.Experiments.Pipeline;
-using SubnetworkEnsembles.Experiments.Plugins;
 using SubnetworkEnsembles.Models.Networks;
 using SubnetworkEnsembles.Optimizers;
 using TorchSharp;
@@ -26,10 +21,7 @@ int steps = args.Length > 0 ? int.Parse(args[0], System.Globalization.CultureInf
 int repeats = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5;
 const int batch = 128, hidden = 512;
 
-using var data = ExperimentData.Load(Plugins(), new DataConfig
-{
-    Dataset = new() { Type = "fashion-mnist", Kind = PluginKind.Dataset, BoundOptions = new FashionMnistDatasetOptions() },
-}, Environment.CurrentDirectory);
+using var data = BenchmarkData.FashionMnist();
 var train = (InMemoryDataset)data.Train;
 using var rows = data.Train.Subset(arange(steps * batch, dtype: ScalarType.Int64));
 Console.WriteLine($"MLP 784-{hidden}-{hidden}-10, batch {batch}, {steps} steps per timing, {repeats} repeats (median), {get_num_threads()} threads, TorchSharp {typeof(torch).Assembly.GetName().Version}");
@@ -38,7 +30,7 @@ double peak = Peak();
 long forward;
 using (var probe = Network()) forward = FlopCounter.ForwardFlops(probe);
 double stepFlops = 3.0 * forward * batch;
-double matmul = Median(Enumerable.Range(0, repeats).Select(_ => Matmuls()).ToList());
+double matmul = BenchmarkData.Median(Enumerable.Range(0, repeats).Select(_ => Matmuls()).ToList());
 Console.WriteLine($"fp32 matmul peak (2048²): {peak / 1e9:F1} GFLOP/s; one step = {stepFlops / 1e6:F1} MFLOP = {stepFlops / peak * 1e3:F3} ms at peak; " +
                   $"its 8 matrix products alone: {matmul * 1e3:F3} ms ({stepFlops / matmul / peak:P0} of peak)");
 
@@ -107,11 +99,11 @@ foreach (string optimizerName in new[] { "adam", "sgd" })
             trainer.Add(clock.Elapsed.TotalSeconds / steps);
         }
     }
-    double loop = Median(whole), framework = Median(trainer);
+    double loop = BenchmarkData.Median(whole), framework = BenchmarkData.Median(trainer);
     Console.WriteLine($"\n{optimizerName}: ms per step (median of {repeats} × {steps} steps), each phase timed in place in a hand loop");
     foreach (var p in phases)
-        Console.WriteLine($"  {p,-22} {Median(totals[p]) * 1e3,7:F3} ms  {Median(totals[p]) / loop,6:P0}");
-    double fb = Median(totals["forward + loss"]) + Median(totals["backward"]);
+        Console.WriteLine($"  {p,-22} {BenchmarkData.Median(totals[p]) * 1e3,7:F3} ms  {BenchmarkData.Median(totals[p]) / loop,6:P0}");
+    double fb = BenchmarkData.Median(totals["forward + loss"]) + BenchmarkData.Median(totals["backward"]);
     Console.WriteLine($"  {"hand loop, whole step",-22} {loop * 1e3,7:F3} ms   achieved {stepFlops / loop / 1e9:F1} GFLOP/s = {stepFlops / loop / peak:P0} of the matmul peak");
     Console.WriteLine($"  {"Trainer, whole step",-22} {framework * 1e3,7:F3} ms   achieved {stepFlops / framework / 1e9:F1} GFLOP/s = {stepFlops / framework / peak:P0} of the matmul peak ({batch / framework:N0} samples/s)");
     Console.WriteLine($"  of forward + backward ({fb * 1e3:F3} ms): the 8 matrix products alone take {matmul * 1e3:F3} ms; the rest, {(fb - matmul) * 1e3:F3} ms, is bias, ReLU, " +
@@ -152,7 +144,7 @@ foreach (string optimizerName in new[] { "adam", "sgd" })
         hand.Add(Time(_ => HandAdam()) / steps);
         lib.Add(Time(_ => { using var scope = NewDisposeScope(); torchAdam.Optimizer.step(); }) / steps);
     }
-    Console.WriteLine($"adam step: TorchSharp {Median(lib) * 1e3:F3} ms, in place with reused buffers {Median(hand) * 1e3:F3} ms");
+    Console.WriteLine($"adam step: TorchSharp {BenchmarkData.Median(lib) * 1e3:F3} ms, in place with reused buffers {BenchmarkData.Median(hand) * 1e3:F3} ms");
 }
 
 double Time(Action<long> body)
@@ -202,16 +194,3 @@ static MaskedNetwork Network() =>
 static ITrainableOptimizer Optimizer(string name, MaskedNetwork model) => name == "adam"
     ? new AdamOptimizer(new AdamOptimizerOptions()).Create(model.parameters().ToList(), 0.001)
     : new SgdOptimizer(new SgdOptimizerOptions { Momentum = 0.9, Nesterov = true, WeightDecay = 5e-4 }).Create(model.parameters().ToList(), 0.001);
-
-static PluginFactory Plugins()
-{
-    var services = new ServiceCollection().AddSingleton<ILoggerFactory>(NullLoggerFactory.Instance).AddSingleton(typeof(ILogger<>), typeof(Logger<>));
-    services.AddSubnetworkPlugins(new PluginCatalog().RegisterAssemblyOf<FashionMnistDataset>());
-    return services.BuildServiceProvider().GetRequiredService<PluginFactory>();
-}
-
-static double Median(List<double> xs)
-{
-    var s = xs.Order().ToList();
-    return s.Count % 2 == 1 ? s[s.Count / 2] : (s[s.Count / 2 - 1] + s[s.Count / 2]) / 2;
-}

@@ -1,15 +1,10 @@
 using System.Diagnostics;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using SubnetworkEnsembles.Abstractions;
-using SubnetworkEnsembles.Datasets;
+using SubnetworkEnsembles.Benchmarks;
 using SubnetworkEnsembles.Engine.Data;
 using SubnetworkEnsembles.Engine.Models;
 using SubnetworkEnsembles.Engine.Training;
-using SubnetworkEnsembles.Experiments.Configuration;
-using SubnetworkEnsembles.Experiments.Pipeline;
-using SubnetworkEnsembles.Experiments.Plugins;
 using SubnetworkEnsembles.Models.Networks;
 using SubnetworkEnsembles.Optimizers;
 using SubnetworkEnsembles.Perturbations;
@@ -30,10 +25,7 @@ int repeats = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureI
 int hidden = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 512;
 const int batch = 128;
 
-using var data = ExperimentData.Load(Plugins(), new DataConfig
-{
-    Dataset = new() { Type = "fashion-mnist", Kind = PluginKind.Dataset, BoundOptions = new FashionMnistDatasetOptions() },
-}, Environment.CurrentDirectory);
+using var data = BenchmarkData.FashionMnist();
 long n = data.Train.Count;
 Console.WriteLine($"Fashion-MNIST train {n} rows, MLP 784-{hidden}-{hidden}-10, batch {batch}, {epochs} epoch(s) per timing, " +
                   $"{repeats} repeats (median), {get_num_threads()} threads, TorchSharp {typeof(torch).Assembly.GetName().Version}");
@@ -48,7 +40,7 @@ foreach (bool masked in new[] { false, true })
         if (r % 2 == 0) { framework.Add(Framework(masked)); handWritten.Add(HandWritten(masked)); }
         else { handWritten.Add(HandWritten(masked)); framework.Add(Framework(masked)); }
     }
-    double f = Median(framework), h = Median(handWritten), fMin = framework.Min(), hMin = handWritten.Min();
+    double f = BenchmarkData.Median(framework), h = BenchmarkData.Median(handWritten), fMin = framework.Min(), hMin = handWritten.Min();
     Console.WriteLine($"{(masked ? "child, 50 % pruned" : "parent, unmasked"),-20} framework {epochs * n / f,7:N0} samples/s (median {f:F2} s, best {fMin:F2} s)   " +
                       $"hand-written {epochs * n / h,7:N0} samples/s (median {h:F2} s, best {hMin:F2} s)   " +
                       $"time ratio framework/hand-written: median {f / h:F3}, best {fMin / hMin:F3}   " +
@@ -67,7 +59,7 @@ foreach (bool masked in new[] { false, true })
         foreach (var p in probs) p.Dispose();
         times.Add(clock.Elapsed.TotalSeconds);
     }
-    double t = Median(times);
+    double t = BenchmarkData.Median(times);
     Console.WriteLine($"{"ensemble inference",-20} {6 * data.Test.Count / t,7:N0} member-samples/s ({data.Test.Count / t:N0} test rows/s for 6 members, median {t:F3} s)   " +
                       $"achieved {6.0 * Forward() * data.Test.Count / t / 1e9:F1} GFLOP/s");
     foreach (var m in members) m.Dispose();
@@ -84,12 +76,6 @@ foreach (bool masked in new[] { false, true })
     Console.WriteLine($"{"matmul peak",-20} 2048×2048 fp32: {2.0 * 2048 * 2048 * 2048 / seconds / 1e9:F1} GFLOP/s");
 }
 
-static PluginFactory Plugins()
-{
-    var services = new ServiceCollection().AddSingleton<ILoggerFactory>(NullLoggerFactory.Instance).AddSingleton(typeof(ILogger<>), typeof(Logger<>));
-    services.AddSubnetworkPlugins(new PluginCatalog().RegisterAssemblyOf<FashionMnistDataset>());
-    return services.BuildServiceProvider().GetRequiredService<PluginFactory>();
-}
 
 MaskedNetwork Network(int seed) =>
     new(new Mlp([1, 28, 28], [hidden, hidden], 10, dropout: 0, new Generator((ulong)seed)), [1, 28, 28], 10, generator: null);
@@ -171,10 +157,4 @@ double HandWritten(bool masked)
         }
     }
     return clock.Elapsed.TotalSeconds;
-}
-
-static double Median(List<double> xs)
-{
-    var s = xs.Order().ToList();
-    return s.Count % 2 == 1 ? s[s.Count / 2] : (s[s.Count / 2 - 1] + s[s.Count / 2]) / 2;
 }

@@ -64,8 +64,13 @@ public static class StructuredCompaction
         {
             foreach (var link in links)
             {
-                var removed = RemovedUnits(link.Producer);
+                using var removed = RemovedUnits(link.Producer);
                 var input = inputs[link.Consumer];
+                if (link.Consumer.Module is Linear && input.dim() != 2)
+                {
+                    keptDense[link.Producer.Name] = $"{link.Consumer.Name} reads [{string.Join(", ", input.shape)}], not [N, features]";
+                    continue;
+                }
                 if (!ReadsConstants(input, removed, link.ColumnsPerUnit))
                 {
                     keptDense[link.Producer.Name] = $"what {link.Consumer.Name} reads of its removed units depends on the input (a residual sum or another path joins it)";
@@ -199,24 +204,10 @@ public static class StructuredCompaction
     /// </summary>
     public static double MaxLogitDifference(MaskedNetwork a, MaskedNetwork b, long probeSeed)
     {
-        bool trainingA = a.training, trainingB = b.training;
-        try
-        {
-            using var _ = no_grad();
-            a.eval();
-            b.eval();
-            using var generator = new Generator((ulong)probeSeed);
-            using var x = randn([64, .. a.InputShape], generator: generator, device: CPU).to(a.MaskedLayers[0].weight.device);
-            using var ya = a.call(x);
-            using var yb = b.call(x);
-            using var difference = (ya - yb).abs().max();
-            return difference.ToDouble();
-        }
-        finally
-        {
-            a.train(trainingA);
-            b.train(trainingB);
-        }
+        using var ya = ProbeLogits(a, probeSeed, 64);
+        using var yb = ProbeLogits(b, probeSeed, 64);
+        using var difference = (ya - yb).abs().max();
+        return difference.ToDouble();
     }
 
     private static string Prefix(string name) => name[..Math.Max(0, name.LastIndexOf('.'))];
@@ -337,18 +328,13 @@ public static class StructuredCompaction
             order.Add(module);
             return null!;
         })).ToList();
-        bool training = network.training;
         try
         {
-            using var _ = no_grad();
-            network.eval();
-            using var x = zeros([1, .. network.InputShape], device: network.MaskedLayers[0].weight.device);
-            using var y = network.call(x);
+            using var y = ProbeLogits(network, null, 1);
         }
         finally
         {
             foreach (var h in hooks) h.remove();
-            network.train(training);
         }
         return order;
     }
@@ -364,19 +350,13 @@ public static class StructuredCompaction
             if (!captured.ContainsKey(c)) captured[c] = input.detach().clone().DetachFromDisposeScope();
             return null!;
         })).ToList();
-        bool training = network.training;
         try
         {
-            using var _ = no_grad();
-            network.eval();
-            using var generator = new Generator((ulong)probeSeed);
-            using var x = randn([2, .. network.InputShape], generator: generator, device: CPU).to(network.MaskedLayers[0].weight.device);
-            using var y = network.call(x);
+            using var y = ProbeLogits(network, probeSeed);
         }
         finally
         {
             foreach (var h in hooks) h.remove();
-            network.train(training);
         }
         return captured;
     }
@@ -411,16 +391,22 @@ public static class StructuredCompaction
         }
     }
 
-    /// <summary>The logits of the two probe inputs of <see cref="ConsumerInputs"/> (evaluation mode, no gradients).</summary>
-    private static Tensor ProbeLogits(MaskedNetwork network, long probeSeed)
+    /// <summary>
+    /// The logits of <paramref name="rows"/> probe inputs — standard normal from a CPU generator seeded with
+    /// <paramref name="probeSeed"/>, or zeros when it is null — in evaluation mode without gradients; the network's mode
+    /// is restored.
+    /// </summary>
+    private static Tensor ProbeLogits(MaskedNetwork network, long? probeSeed, int rows = 2)
     {
         bool training = network.training;
         try
         {
             using var _ = no_grad();
             network.eval();
-            using var generator = new Generator((ulong)probeSeed);
-            using var x = randn([2, .. network.InputShape], generator: generator, device: CPU).to(network.MaskedLayers[0].weight.device);
+            var device = network.MaskedLayers[0].weight.device;
+            using var generator = probeSeed is long seed ? new Generator((ulong)seed) : null;
+            using var x = generator is null ? zeros([rows, .. network.InputShape], device: device)
+                : randn([rows, .. network.InputShape], generator: generator, device: CPU).to(device);
             return network.call(x);
         }
         finally
@@ -472,6 +458,7 @@ public static class StructuredCompaction
             return product.squeeze(0);
         }
         var conv = (Conv2d)c.Module;
+        if (conv.padding is null || conv.padding_mode != PaddingModes.Zeros) return null;   // 'same' or non-zero padding: not worked out here
         using var wc = effective.index_select(1, removed);
         using var map = nn.functional.conv2d(constant, wc, null, conv.stride, conv.padding, conv.dilation);
         using var perChannel = map.flatten(2);                  // [1, out, positions]

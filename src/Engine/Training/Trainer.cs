@@ -43,6 +43,13 @@ public sealed class Trainer(ILogger logger)
     /// </summary>
     public Func<Tensor, Tensor, int, Tensor>? Augment { get; set; }
 
+    /// <summary>
+    /// Whether frozen layers may compute with W itself (kept equal to W ⊙ M) when no step hook is given
+    /// (<see cref="MaskedNetwork.FrozenMasksInPlace"/>). Off when the optimiser state outlives the stage (it is carried to
+    /// another network with other masks): in place, masked entries get gradients and so optimiser state.
+    /// </summary>
+    public bool FrozenMasksInPlace { get; set; } = true;
+
     /// <summary>Called after every epoch with the stage label and the epoch's record (metrics.jsonl, TensorBoard).</summary>
     public Action<string, EpochRecord>? EpochCompleted { get; init; }
 
@@ -88,7 +95,7 @@ public sealed class Trainer(ILogger logger)
         model.train();
         // Without step hooks nothing changes a mask or reads a gradient between steps: frozen layers compute with W itself,
         // which the trainer keeps equal to W ⊙ M (MaskedNetwork.FrozenMasksInPlace), saving a product and its backward.
-        using var inPlace = beforeStep is null && afterStep is null ? model.FrozenMasksInPlace() : null;
+        using var inPlace = FrozenMasksInPlace && beforeStep is null && afterStep is null ? model.FrozenMasksInPlace() : null;
         for (int epoch = firstEpoch; epoch < settings.Epochs && stopping is not { Stopped: true }; epoch++)
         {
             var clock = Stopwatch.StartNew();

@@ -68,7 +68,11 @@ public sealed class ChildBuilder(ExperimentConfig config, DataSplits data, Devic
             var training = new TrainingOutcome([], null);
             ChildCompactionReport? compaction = null;
             bool tunes = tune && config.Children.TuningOf(index) is { Epochs: > 0 };
-            if (compact && (!tunes || MasksFixedDuringTuning(weights, carry)))
+            // Not with start: previous (the next child starts from this one: removed units must stay trainable, so it is
+            // stored at the parent's shape) and, for a network with BatchNorm, only at the end: tuning and re-estimating
+            // change what a removed channel's BatchNorm outputs, so its constant is folded once the statistics are final.
+            compact = compact && config.Children.Start != ChildStart.Previous;
+            if (compact && !child.HasBatchNorm && (!tunes || MasksFixedDuringTuning(weights, carry)))
             {
                 (child, compaction) = Compacted(child, index, tunes ? "before tuning" : "untuned");
                 weights = Maskable(child);
@@ -86,9 +90,9 @@ public sealed class ChildBuilder(ExperimentConfig config, DataSplits data, Devic
             }
             if (config.Children.ReestimateBatchNorm && child.HasBatchNorm)
                 ReestimateBatchNorm(child, Seeds.Derive(config.Seed, stream + "batchnorm", index));
-            foreach (var w in weights) w.StochasticMask = null;   // evaluation always uses the target mask
             if (compact && compaction is null && carry is null)
-                (child, compaction) = Compacted(child, index, "after tuning");
+                (child, compaction) = Compacted(child, index, tunes ? "after tuning" : "untuned");
+            foreach (var w in weights) w.StochasticMask = null;   // evaluation always uses the target mask
             return new BuiltChild(child, training, compaction, compaction?.Plan is null ? child.Sparsity : compaction.DenseSparsity);
         }
         catch
@@ -121,7 +125,17 @@ public sealed class ChildBuilder(ExperimentConfig config, DataSplits data, Devic
     private (MaskedNetwork Child, ChildCompactionReport Report) Compacted(MaskedNetwork child, int index, string when)
     {
         long probeSeed = Seeds.Derive(config.Seed, stream + "compaction-probe", index);
-        var planned = StructuredCompaction.Plan(child, probeSeed);
+        StructuredCompaction.PlanResult planned;
+        try
+        {
+            planned = StructuredCompaction.Plan(child, probeSeed);
+        }
+        catch (Exception e) when (e is ExternalException or InvalidOperationException or ArgumentException)
+        {
+            // A model the compaction does not understand (e.g. a Linear on [N, T, F]) stays dense.
+            return (child, new ChildCompactionReport(null, when, new Dictionary<string, string> { ["*"] = $"the compaction probe failed: {e.Message.Split('\n')[0]}" },
+                double.NaN, child.Sparsity));
+        }
         if (planned.Plan is not { } plan) return (child, new ChildCompactionReport(null, when, planned.KeptDense, 0, child.Sparsity));
         var compact = plugins.Build(config.Model, data.InputShape, data.Classes, Seeds.Generator(config.Seed, stream + "child-init", index));
         try
@@ -215,6 +229,7 @@ public sealed class ChildBuilder(ExperimentConfig config, DataSplits data, Devic
         if (carry?.From is { } from) OptimizerStateFile.Load(from, optimizer);
         using var shuffle = new Generator((ulong)shuffleSeed);
         using var rows = StageRows(data.Train, stage, shuffleSeed);
+        trainer.FrozenMasksInPlace = carry is null;   // a carried optimiser state must not hold state for masked entries
         trainer.Augment = data.Augmentation is { } augmentation
             ? (x, batchRows, epoch) => augmentation.Apply(x, batchRows.cpu().data<long>().ToArray(), epoch)
             : null;

@@ -75,6 +75,15 @@ public static class ParentWeights
 
     private static Dictionary<string, Tensor> ReadTorchSharp(MaskedNetwork model, string path)
     {
+        if (SparseCheckpoint.IsSparse(path))
+        {
+            // A child's sparse checkpoint (children/child-NNN.ckpt): read whole; a compact one has other shapes.
+            using var contents = SparseCheckpoint.Read(path);
+            if (contents.Compaction is not null)
+                throw new ParentWeightsException($"parent.weights: {path} is a compact child (smaller layers than the model): " +
+                    "write it at the model's shapes with 'sne export RUN --child I --format safetensors' and use that file");
+            return contents.Tensors.ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+        }
         // TorchSharp's own format names the model's keys; a non-strict load reports which it filled.
         var loaded = new Dictionary<string, bool>();
         model.load(path, strict: false, loadedParameters: loaded);

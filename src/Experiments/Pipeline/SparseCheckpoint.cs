@@ -27,6 +27,9 @@ public static class SparseCheckpoint
 {
     private static readonly byte[] Magic = "SNESPCK1"u8.ToArray();
 
+    /// <summary>Above this many bytes of dense state the TorchSharp format is written instead (see <see cref="Save"/>).</summary>
+    private const long MaxDenseBytes = 1_500_000_000;
+
     /// <summary>What a sparse checkpoint holds: the compaction plan (null: dense shapes) and the tensors by name, on the CPU.</summary>
     public sealed record Contents(CompactionPlan? Compaction, IReadOnlyDictionary<string, Tensor> Tensors) : IDisposable
     {
@@ -48,6 +51,16 @@ public static class SparseCheckpoint
     /// <summary>Writes <paramref name="network"/>'s state dict (parameters, buffers and masks) with <paramref name="compaction"/> to <paramref name="file"/>.</summary>
     public static void Save(MaskedNetwork network, CompactionPlan? compaction, string file)
     {
+        // This format reads the file into memory and addresses it with 32-bit offsets: a child whose dense weights pass
+        // 1.5 GB is written in TorchSharp's format instead (dense; a compact one at the parent's shape is not possible).
+        long denseBytes = network.state_dict().Values.Sum(t => t.numel() * t.element_size());
+        if (denseBytes > MaxDenseBytes)
+        {
+            if (compaction is not null)
+                throw new InvalidOperationException($"a compact child of {denseBytes / 1e9:F1} GB of dense weights is beyond the sparse checkpoint's 1.5 GB: run with children.compact: off");
+            network.save(file);
+            return;
+        }
         var masks = network.MaskedLayers.Select(l => l.Name + "_mask").ToHashSet();
         var entries = new JsonArray();
         var payloads = new List<byte[]>();
@@ -113,7 +126,8 @@ public static class SparseCheckpoint
             if (offset != all.Length) throw new FormatException($"{all.Length - offset} bytes follow the last tensor");
             return new Contents(plan, tensors);
         }
-        catch (Exception e) when (e is FormatException or JsonException or InvalidOperationException or ArgumentException or NullReferenceException)
+        catch (Exception e) when (e is FormatException or JsonException or InvalidOperationException or ArgumentException or NullReferenceException
+                                       or IndexOutOfRangeException or OverflowException or System.Runtime.InteropServices.ExternalException)
         {
             throw new CorruptFileException(file, $"is not a readable sparse checkpoint: {e.Message}");
         }
