@@ -34,12 +34,23 @@ public static class RunFiles
     /// <summary>The keys of children/child-NNN.json that the ensemble stage reads.</summary>
     internal static readonly string[] ChildShape = ["index:int", "seconds:number", "history[].epoch:int", "history[].loss:number?"];
 
+    private static readonly System.Text.UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
     /// <summary>Reads a JSON object from <paramref name="path"/>; throws <see cref="CorruptFileException"/> when it is missing, empty or not JSON.</summary>
     public static JsonObject ReadJson(string path)
     {
         if (!File.Exists(path)) throw new CorruptFileException(path, "is missing");
         byte[] bytes = File.ReadAllBytes(path);
         if (bytes.Length == 0) throw new CorruptFileException(path, "is empty, expected a JSON object");
+        try
+        {
+            // JsonNode decodes property names lazily: invalid UTF-8 (a damaged byte) would surface later, anywhere.
+            _ = StrictUtf8.GetCharCount(bytes);
+        }
+        catch (System.Text.DecoderFallbackException e)
+        {
+            throw new CorruptFileException(path, $"is not valid UTF-8 text ({e.Message.TrimEnd('.')}): damaged");
+        }
         try
         {
             return JsonNode.Parse(bytes) as JsonObject ?? throw new CorruptFileException(path, "is not a JSON object");
