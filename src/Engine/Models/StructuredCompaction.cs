@@ -1,4 +1,3 @@
-using System.Reflection;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -34,12 +33,9 @@ public sealed record CompactionPlan(IReadOnlyDictionary<string, long[]> KeptUnit
 /// BasicBlock, feeding conv2) are compactable; the block's last conv feeds a sum with the shortcut and is kept dense.
 /// </para>
 /// </summary>
-public static class StructuredCompaction
+public static partial class StructuredCompaction
 {
     private const double ConstantTolerance = 1e-6;
-
-    /// <summary>How one compactable producer P connects to its consumer C.</summary>
-    private sealed record Link(MaskedLayer Producer, MaskedLayer Consumer, long ColumnsPerUnit, IReadOnlyList<NormBase> Norms);
 
     /// <summary>
     /// What <see cref="Plan"/> found: the layers to shrink (null when no layer can be compacted) and, per masked layer with
@@ -138,67 +134,6 @@ public static class StructuredCompaction
     }
 
     /// <summary>
-    /// Shrinks the layers of a freshly built dense <paramref name="network"/> to the shapes of a compact child with
-    /// <paramref name="plan"/> (nothing is folded: the compact child's saved weights are loaded afterwards).
-    /// </summary>
-    public static void Shrink(MaskedNetwork network, CompactionPlan plan) =>
-        ShrinkLinked(network, plan, Links(network, new Dictionary<string, string>(), plan.KeptUnits.Keys.ToList()));
-
-    /// <summary>
-    /// Copies the compact child <paramref name="compact"/> (made with <paramref name="plan"/>) into <paramref name="dense"/>, a
-    /// freshly built network of the dense architecture, so that it computes the same function masked-dense: kept rows and
-    /// columns take the compact values, removed units get zero weights, biases and masks (and BatchNorm entries mean 0,
-    /// variance 1), and their consumers zero weight and mask columns, so nothing of a removed unit reaches the output.
-    /// </summary>
-    public static void Expand(MaskedNetwork compact, MaskedNetwork dense, CompactionPlan plan)
-    {
-        var links = Links(dense, new Dictionary<string, string>(), plan.KeptUnits.Keys.ToList());
-        var rows = new Dictionary<string, long[]>();
-        var columns = new Dictionary<string, long[]>();
-        foreach (var link in links)
-        {
-            var units = plan.KeptUnits[link.Producer.Name];
-            rows[Prefix(link.Producer.Name)] = units;
-            foreach (var norm in link.Norms) rows[dense.named_modules().First(m => ReferenceEquals(m.module, norm)).name] = units;
-            long k = link.ColumnsPerUnit;
-            columns[Prefix(link.Consumer.Name)] = units.SelectMany(u => Enumerable.Range(0, (int)k).Select(c => u * k + c)).ToArray();
-        }
-        using var _ = no_grad();
-        var source = compact.state_dict();
-        foreach (var (name, target) in dense.state_dict())
-        {
-            var value = source[name];
-            string prefix = Prefix(name);
-            if (value.shape.SequenceEqual(target.shape))
-            {
-                target.copy_(value);
-                continue;
-            }
-            var placed = value;
-            var owned = new List<Tensor>();
-            if (columns.TryGetValue(prefix, out var cols) && value.dim() >= 2)
-            {
-                long[] shape = [.. placed.shape];
-                shape[1] = target.shape[1];
-                var wide = zeros(shape, placed.dtype, placed.device);
-                using var index = tensor(cols, device: placed.device);
-                wide.index_copy_(1, index, placed);
-                owned.Add(wide);
-                placed = wide;
-            }
-            if (rows.TryGetValue(prefix, out var kept) && placed.shape[0] != target.shape[0])
-            {
-                using var index = tensor(kept, device: placed.device);
-                target.fill_(name.EndsWith(".running_var", StringComparison.Ordinal) ? 1 : 0);
-                target.index_copy_(0, index, placed);
-            }
-            else target.copy_(placed);
-            foreach (var t in owned) t.Dispose();
-        }
-        foreach (var l in dense.MaskedLayers) l.RefreshMaskState();
-    }
-
-    /// <summary>
     /// The largest |Δ| between the logits of <paramref name="a"/> and <paramref name="b"/> (evaluation mode) on 64 standard
     /// normal probe inputs drawn from a generator seeded with <paramref name="probeSeed"/>.
     /// </summary>
@@ -208,37 +143,6 @@ public static class StructuredCompaction
         using var yb = ProbeLogits(b, probeSeed, 64);
         using var difference = (ya - yb).abs().max();
         return difference.ToDouble();
-    }
-
-    private static string Prefix(string name) => name[..Math.Max(0, name.LastIndexOf('.'))];
-
-    private static void ShrinkLinked(MaskedNetwork network, CompactionPlan plan, List<Link> links)
-    {
-        var missing = plan.KeptUnits.Keys.Except(links.Select(l => l.Producer.Name)).ToList();
-        if (missing.Count > 0)
-            throw new InvalidOperationException($"the compaction plan names {string.Join(", ", missing)}, which this network cannot compact (a different architecture?)");
-        foreach (var link in links)
-        {
-            long units = link.Producer.weight.shape[0];
-            if (!plan.DenseUnits.TryGetValue(link.Producer.Name, out long planned) || planned != units)
-                throw new InvalidOperationException($"{link.Producer.Name} has {units} units here, the compact child was made from {planned} (a different architecture?)");
-        }
-        using var _ = no_grad();
-        // Columns of consumers first (they read the producers' dense widths), then the producers' rows.
-        foreach (var link in links)
-        {
-            var units = plan.KeptUnits[link.Producer.Name];
-            long k = link.ColumnsPerUnit;
-            var columns = units.SelectMany(u => Enumerable.Range(0, (int)k).Select(c => u * k + c)).ToArray();
-            using var index = tensor(columns, device: link.Consumer.weight.device);
-            link.Consumer.Resize(w => w.index_select(1, index), keepBias: null);
-        }
-        foreach (var link in links)
-        {
-            using var index = tensor(plan.KeptUnits[link.Producer.Name], device: link.Producer.weight.device);
-            link.Producer.Resize(w => w.index_select(0, index), keepBias: index);
-            foreach (var norm in link.Norms) ShrinkNorm(norm, index);
-        }
     }
 
     /// <summary>Indices of the units of <paramref name="layer"/> whose mask row is not all zero, ascending.</summary>
@@ -260,83 +164,6 @@ public static class StructuredCompaction
         using var flat = layer.Mask.reshape(layer.Mask.shape[0], -1);
         using var nonZero = flat.ne(0);
         return nonZero.any(1);
-    }
-
-    /// <summary>
-    /// Producer → consumer links of every masked layer with zero mask rows that passes the structural conditions; the others
-    /// are recorded in <paramref name="keptDense"/> with the reason.
-    /// </summary>
-    private static List<Link> Links(MaskedNetwork network, Dictionary<string, string> keptDense, IReadOnlyCollection<string>? only = null)
-    {
-        var order = ExecutionOrder(network);
-        var layers = network.MaskedLayers;
-        var links = new List<Link>();
-        for (int i = 0; i < layers.Count; i++)
-        {
-            var p = layers[i];
-            long removed = 1;   // with only: the structure alone decides (a freshly built network has no zero rows yet)
-            if (only is not null && !only.Contains(p.Name)) continue;
-            if (only is null)
-            {
-                using var alive = RowAlive(p);
-                removed = p.weight.shape[0] - alive.sum().ToInt64();
-                if (removed == 0) continue;
-            }
-            string? reason = null;
-            Link? link = null;
-            if (p.IsOutputLayer) reason = "the output layer's units are the classes";
-            else if (only is null && removed == p.weight.shape[0]) reason = "every unit is removed";
-            else if (p.Module is Conv2d { groups: not 1 }) reason = "grouped convolution";
-            else if (i + 1 >= layers.Count) reason = "no masked layer reads it";
-            else
-            {
-                var c = layers[i + 1];
-                long width = p.weight.shape[0], inC = c.weight.shape[1];
-                var between = Between(order, p.Module, c.Module);
-                if (c.Module is Conv2d { groups: not 1 }) reason = $"{c.Name} is a grouped convolution";
-                else if (between is null) reason = $"{c.Name} does not run after it";
-                else if (between.FirstOrDefault(m => m is not NormBase && m.parameters().Any()) is { } other)
-                    reason = $"{other.GetType().Name} with parameters lies between it and {c.Name}";
-                else if (between.OfType<NormBase>().FirstOrDefault(n => n.num_features != width) is { } norm)
-                    reason = $"a {norm.GetType().Name} of {norm.num_features} features lies between it ({width} units) and {c.Name}";
-                else if (c.Module is Conv2d && inC != width) reason = $"{c.Name} reads {inC} channels, not its {width}";
-                else if (c.Module is Linear && (inC % width != 0)) reason = $"{c.Name} reads {inC} features, not a multiple of its {width} units";
-                else link = new Link(p, c, c.Module is Linear ? inC / width : 1, between.OfType<NormBase>().ToList());
-            }
-            if (link is not null) links.Add(link);
-            else keptDense[p.Name] = reason!;
-        }
-        return links;
-    }
-
-    /// <summary>The leaf modules run strictly between <paramref name="from"/> and the first run of <paramref name="to"/> after it; null when <paramref name="to"/> does not run after <paramref name="from"/>.</summary>
-    private static List<nn.Module>? Between(List<nn.Module> order, nn.Module from, nn.Module to)
-    {
-        int start = order.FindIndex(m => ReferenceEquals(m, from));
-        if (start < 0) return null;
-        int end = order.FindIndex(start + 1, m => ReferenceEquals(m, to));
-        return end < 0 ? null : order.GetRange(start + 1, end - start - 1);
-    }
-
-    /// <summary>The leaf modules of <paramref name="network"/> in the order one forward pass (evaluation mode) runs them.</summary>
-    private static List<nn.Module> ExecutionOrder(MaskedNetwork network)
-    {
-        var order = new List<nn.Module>();
-        var leaves = network.named_modules().Select(m => m.module).Where(m => !m.children().Any()).OfType<nn.Module<Tensor, Tensor>>().ToList();
-        var hooks = leaves.Select(m => m.register_forward_pre_hook((module, input) =>
-        {
-            order.Add(module);
-            return null!;
-        })).ToList();
-        try
-        {
-            using var y = ProbeLogits(network, null, 1);
-        }
-        finally
-        {
-            foreach (var h in hooks) h.remove();
-        }
-        return order;
     }
 
     /// <summary>What each consumer reads on two probe inputs (standard normal, seeded): [2, …] per consumer, owned by the caller.</summary>
@@ -431,8 +258,7 @@ public static class StructuredCompaction
     {
         if (input.dim() == 2)
         {
-            using var offsets = arange(columnsPerUnit, device: input.device);
-            using var columns = (removed.unsqueeze(1) * columnsPerUnit + offsets.unsqueeze(0)).flatten();
+            using var columns = Columns(removed, columnsPerUnit);
             return input.index_select(1, columns);
         }
         return input.index_select(1, removed);
@@ -451,8 +277,7 @@ public static class StructuredCompaction
         using var constant = read[0].unsqueeze(0);
         if (c.Module is Linear)
         {
-            using var offsets = arange(link.ColumnsPerUnit, device: removed.device);
-            using var columns = (removed.unsqueeze(1) * link.ColumnsPerUnit + offsets.unsqueeze(0)).flatten();
+            using var columns = Columns(removed, link.ColumnsPerUnit);
             using var w = effective.index_select(1, columns);
             using var product = constant.matmul(w.t());
             return product.squeeze(0);
@@ -470,14 +295,4 @@ public static class StructuredCompaction
         return perChannel[0, TensorIndex.Colon, 0].clone();
     }
 
-    private static readonly FieldInfo NormFeatures = typeof(NormBase).GetField("<num_features>k__BackingField", BindingFlags.NonPublic | BindingFlags.Instance)!;
-
-    private static void ShrinkNorm(NormBase norm, Tensor index)
-    {
-        if (norm.weight is { } w) norm.weight = new Parameter(w.index_select(0, index), w.requires_grad);
-        if (norm.bias is { } b) norm.bias = new Parameter(b.index_select(0, index), b.requires_grad);
-        if (norm.running_mean is { } m) norm.running_mean = m.index_select(0, index);
-        if (norm.running_var is { } v) norm.running_var = v.index_select(0, index);
-        NormFeatures?.SetValue(norm, index.shape[0]);
-    }
 }

@@ -102,7 +102,7 @@ internal sealed class ChildStage(PluginFactory plugins, ILogger logger, Func<Tra
                     ForwardFlops = FlopCounter.ForwardFlops(child),
                     TuningForwardFlops = training.History.Count == 0 ? null
                         : built.Compaction is { Plan: not null, When: "before tuning" } ? FlopCounter.ForwardFlops(child) : FlopCounter.ForwardFlops(parent),
-                    Compaction = Describe(built.Compaction, parent),
+                    Compaction = Describe(built.Compaction),
                     Seconds = clock.Elapsed.TotalSeconds,
                     History = training.History.Select(TrainingEpoch.From).ToList(),
                     EarlyStopping = EarlyStoppingResult.From(config.Children.TuningOf(index)?.EarlyStopping, training.EarlyStopping),
@@ -125,11 +125,11 @@ internal sealed class ChildStage(PluginFactory plugins, ILogger logger, Func<Tra
     }
 
     /// <summary>results.json's record of what children.compact did (null when it is off).</summary>
-    private static CompactionResult? Describe(ChildCompactionReport? report, MaskedNetwork parent) => report is null ? null : new CompactionResult
+    private static CompactionResult? Describe(ChildCompactionReport? report) => report is null ? null : new CompactionResult
     {
         Compact = report.Plan is not null,
         When = report.When,
-        Layers = report.Plan?.KeptUnits.ToDictionary(kv => kv.Key, kv => new[] { kv.Value.LongLength, parent.MaskedLayers.First(l => l.Name == kv.Key).weight.shape[0] }),
+        Layers = report.Plan?.KeptUnits.ToDictionary(kv => kv.Key, kv => new[] { kv.Value.LongLength, report.Plan.DenseUnits[kv.Key] }),
         KeptDense = report.KeptDense.Count == 0 ? null : report.KeptDense,
         MaxLogitDifference = report.Plan is null ? null : report.MaxLogitDifference,
     };
